@@ -24,6 +24,8 @@ export interface EmbeddedPostgresOptions {
   /** Keep the data directory when stopped. */
   readonly persistent: boolean;
   readonly onLog?: (line: string) => void;
+  /** Extra server settings, e.g. `{ shared_buffers: '512MB' }`. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 const PASSWORD = 'firehose-local';
@@ -41,7 +43,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     port,
     persistent: options.persistent,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300'],
+    postgresFlags: Object.entries({ listen_addresses: '127.0.0.1', max_connections: '300', ...options.settings }).flatMap(
+      ([name, value]) => ['-c', `${name}=${value}`],
+    ),
     onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: (message: unknown) => options.onLog?.(String(message)),
   });

@@ -38,6 +38,8 @@ export const ENV = {
   dbName: 'DB_NAME',
   dbUser: 'DB_USER',
   dbRegion: 'DB_REGION',
+  /** Migrations and maintenance: the master user's Secrets Manager secret (JSON username/password). */
+  dbSecretArn: 'DB_SECRET_ARN',
   // Local endpoints (unset on AWS): point the real SDK clients at the stand-ins.
   awsEndpointSqs: 'AWS_ENDPOINT_URL_SQS',
   awsEndpointFirehose: 'AWS_ENDPOINT_URL_FIREHOSE',

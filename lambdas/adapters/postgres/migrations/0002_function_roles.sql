@@ -21,12 +21,12 @@ $$;
 -- The writer inserts events, keys and failures, and upserts rollups. It reads nothing else.
 GRANT SELECT, INSERT ON event_keys TO firehose_writer;
 GRANT SELECT, INSERT ON events TO firehose_writer;
-GRANT SELECT, INSERT, UPDATE ON rollup_type_hourly, rollup_user_hourly, rollup_user_daily TO firehose_writer;
-GRANT SELECT, INSERT ON message_failures, skipped_events TO firehose_writer;
+GRANT SELECT, INSERT, UPDATE ON rollup_user_day, rollup_type_day TO firehose_writer;
+GRANT SELECT, INSERT ON message_failures, skipped_events, committed_messages TO firehose_writer;
 REVOKE EXECUTE ON FUNCTION firehose_ensure_partitions(date, date) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION firehose_event_partition_days() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION firehose_ensure_partitions(date, date) TO firehose_writer;
 GRANT EXECUTE ON FUNCTION firehose_event_partition_days() TO firehose_writer;
 
--- The summary function only reads rollups.
-GRANT SELECT ON rollup_type_hourly, rollup_user_hourly, rollup_user_daily TO firehose_reader;
+-- The summary function reads rollups, and committed message keys for its freshness watermark.
+GRANT SELECT ON rollup_user_day, rollup_type_day, committed_messages TO firehose_reader;

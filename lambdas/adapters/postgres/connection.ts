@@ -1,0 +1,52 @@
+/**
+ * PostgreSQL connections for the functions: `DATABASE_URL` locally and in tests, or the RDS Proxy
+ * endpoint with a short-lived IAM token on AWS. No session state is ever SET (that would pin RDS
+ * Proxy sessions); queries are unnamed statements.
+ */
+import { Signer } from '@aws-sdk/rds-signer';
+import pg from 'pg';
+import { ENV, readEnv, readNumberEnv, readOptionalEnv } from '../../shared/env';
+
+export interface PoolOptions {
+  /** Connections this function instance may hold: 1 for the writer and summary (design promise 5). */
+  readonly max: number;
+  readonly applicationName: string;
+  readonly statementTimeoutMs?: number;
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export function poolConfigFromEnv(options: PoolOptions, env: Environment = process.env): pg.PoolConfig {
+  const common: pg.PoolConfig = {
+    max: options.max,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 60_000,
+    statement_timeout: options.statementTimeoutMs,
+    keepAlive: true,
+  };
+  const url = readOptionalEnv(ENV.databaseUrl, env);
+  if (url) return { ...common, connectionString: url };
+  const host = readEnv(ENV.dbHost, env);
+  const port = readNumberEnv(ENV.dbPort, env);
+  const user = readEnv(ENV.dbUser, env);
+  const signer = new Signer({ hostname: host, port, username: user, region: readEnv(ENV.dbRegion, env) });
+  return {
+    ...common,
+    host,
+    port,
+    user,
+    database: readEnv(ENV.dbName, env),
+    // A fresh token per new connection; tokens are valid for 15 minutes, connections outlive them.
+    password: () => signer.getAuthToken(),
+    // RDS CAs come from NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem, set by the CDK app.
+    ssl: { rejectUnauthorized: true },
+  };
+}
+
+export function createPool(options: PoolOptions, env: Environment = process.env): pg.Pool {
+  const pool = new pg.Pool(poolConfigFromEnv(options, env));
+  // An idle connection dropped by the server must not crash the function; the pool replaces it.
+  pool.on('error', () => undefined);
+  return pool;
+}

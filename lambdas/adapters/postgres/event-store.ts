@@ -1,0 +1,173 @@
+/**
+ * EventStore on PostgreSQL. Per batch, one transaction:
+ *   1. COPY the planned rows into a session-local staging table (the cheapest way into PostgreSQL);
+ *   2. one statement inserts the exactly-once keys, the raw events whose keys were new, the rollups
+ *      of exactly those rows, the committed message keys and the skipped events;
+ *   3. COMMIT — all of it is stored, or none.
+ * The temporary table pins the writer's RDS Proxy session; that costs nothing here because each
+ * writer instance holds its one connection for its whole life anyway (docs/data-model.md).
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { EventStore, MessageFailure, WriteBatchInput, WriteBatchResult } from '../../core/ports';
+import type { EventRow } from '../../core/writer-batch';
+
+const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS writer_staging (
+  account_id text, event_id text, user_id text, type text, event_time timestamptz,
+  received_at timestamptz, metadata jsonb, day date, hour_of_day smallint
+) ON COMMIT DELETE ROWS`;
+
+const COPY_STAGING_SQL =
+  'COPY writer_staging (account_id, event_id, user_id, type, event_time, received_at, metadata, day, hour_of_day) FROM STDIN';
+
+const HOURS = Array.from({ length: 24 }, (_, hour) => `h${String(hour).padStart(2, '0')}`);
+/** The rollup columns of a group: its total and its 24 hourly counts. */
+const COUNT_COLUMNS = `count(*), ${HOURS.map((h, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour})`).join(', ')}`;
+const ADD_COUNTS = ['events', ...HOURS].map((column) => `${column} = r.${column} + excluded.${column}`).join(', ');
+
+// Every writer takes its locks in the same order (keys, then each rollup table, each sorted by its
+// key), so concurrent writers wait for each other instead of deadlocking. Rollups are computed from
+// `fresh`, the rows whose key was new: a redelivered event changes nothing.
+const WRITE_FROM_STAGING_SQL = `
+WITH fresh_keys AS (
+  INSERT INTO event_keys (account_id, event_id)
+  SELECT account_id, event_id FROM writer_staging ORDER BY account_id, event_id
+  ON CONFLICT DO NOTHING
+  RETURNING account_id, event_id
+),
+fresh AS (
+  SELECT s.* FROM writer_staging s JOIN fresh_keys k USING (account_id, event_id)
+),
+stored AS (
+  INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at, metadata)
+  SELECT account_id, event_id, user_id, type, event_time, received_at, metadata FROM fresh
+),
+by_user AS (
+  INSERT INTO rollup_user_day AS r (account_id, user_id, day, events, ${HOURS.join(', ')})
+  SELECT account_id, user_id, day, ${COUNT_COLUMNS} FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (account_id, user_id, day) DO UPDATE SET ${ADD_COUNTS}
+),
+by_type AS (
+  INSERT INTO rollup_type_day AS r (account_id, day, type, events, ${HOURS.join(', ')})
+  SELECT account_id, day, type, ${COUNT_COLUMNS} FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (account_id, day, type) DO UPDATE SET ${ADD_COUNTS}
+),
+messages AS (
+  INSERT INTO committed_messages (message_key, account_id, received_at)
+  SELECT message_key, account_id, received_at
+  FROM json_to_recordset($1::json) AS m(message_key text, account_id text, received_at timestamptz)
+  ORDER BY message_key
+  ON CONFLICT DO NOTHING
+),
+skipped AS (
+  INSERT INTO skipped_events (account_id, event_id, event_time, reason, message_id)
+  SELECT account_id, event_id, event_time, reason, message_id
+  FROM json_to_recordset($2::json) AS s(
+    account_id text, event_id text, event_time timestamptz, reason text, message_id text)
+  ON CONFLICT DO NOTHING
+)
+SELECT count(*)::int AS inserted FROM fresh`;
+
+export class PostgresEventStore implements EventStore {
+  private readonly knownDays = new Set<string>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async ensurePartitions(days: readonly string[]): Promise<void> {
+    const missing = days.filter((day) => !this.knownDays.has(day));
+    if (missing.length === 0) return;
+    if (this.knownDays.size === 0) {
+      const { rows } = await this.pool.query<{ day: string }>(
+        "SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d",
+      );
+      for (const row of rows) this.knownDays.add(row.day);
+    }
+    const stillMissing = missing.filter((day) => !this.knownDays.has(day)).sort();
+    if (stillMissing.length === 0) return;
+    await this.pool.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
+      stillMissing[0],
+      stillMissing[stillMissing.length - 1],
+    ]);
+    for (const day of stillMissing) this.knownDays.add(day);
+  }
+
+  forgetPartitions(): void {
+    this.knownDays.clear();
+  }
+
+  async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(`BEGIN; ${CREATE_STAGING_SQL}`);
+      if (input.rows.length > 0) {
+        await pipeline(Readable.from(copyChunks(input.rows)), client.query(copyFrom(COPY_STAGING_SQL)));
+      }
+      const { rows } = await client.query<{ inserted: number }>(WRITE_FROM_STAGING_SQL, [
+        JSON.stringify(input.messages),
+        JSON.stringify(input.skipped),
+      ]);
+      await client.query('COMMIT');
+      return { inserted: rows[0]?.inserted ?? 0 };
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      // A connection that cannot even roll back is dropped, not returned to the pool.
+      client.release(broken);
+    }
+  }
+
+  async recordFailures(failures: readonly MessageFailure[]): Promise<void> {
+    if (failures.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO message_failures (message_id, receive_count, error_code, error, body_excerpt)
+       SELECT * FROM json_to_recordset($1::json)
+         AS f(message_id text, receive_count integer, error_code text, error text, body_excerpt text)`,
+      [
+        JSON.stringify(
+          failures.map((failure) => ({
+            message_id: failure.messageId,
+            receive_count: failure.receiveCount,
+            error_code: failure.errorCode,
+            error: storableText(failure.error, 2000),
+            body_excerpt: failure.bodyExcerpt === undefined ? null : storableText(failure.bodyExcerpt, 500),
+          })),
+        ),
+      ],
+    );
+  }
+}
+
+/** COPY text format: backslash, tab, newline and carriage return must be escaped. */
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+function copyText(value: string): string {
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value;
+}
+
+/** Serialises rows as COPY text in chunks of ~1,000 rows; day and hour come from the canonical timestamp. */
+function* copyChunks(rows: readonly EventRow[]): Generator<string> {
+  let chunk = '';
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
+    const metadata = row.metadata === null ? '\\N' : copyText(JSON.stringify(row.metadata));
+    chunk +=
+      `${copyText(row.account_id)}\t${copyText(row.event_id)}\t${copyText(row.user_id)}\t${copyText(row.type)}\t` +
+      `${row.event_time}\t${row.received_at}\t${metadata}\t${row.event_time.slice(0, 10)}\t${row.event_time.slice(11, 13)}\n`;
+    if (i % 1000 === 999) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** PostgreSQL text cannot hold NUL; a poison message's excerpt may contain anything. */
+function storableText(text: string, maxLength: number): string {
+  return text.slice(0, maxLength).replaceAll('\u0000', '\uFFFD');
+}

@@ -1,0 +1,117 @@
+/**
+ * The SQS message format between ingest and the writer: one message packs many accepted events of
+ * one request (one account). Versioned so the writer can accept old and new shapes during a deploy.
+ */
+import { z } from 'zod';
+
+export const QUEUE_MESSAGE_VERSION = 1;
+
+/** Packed under SQS's historical 256 KiB limit so every queue and tool accepts it (design §10). */
+export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;
+
+/** An accepted event as the writer receives it: validated, with a canonical UTC timestamp. */
+export interface QueuedEvent {
+  readonly event_id: string;
+  readonly user_id: string;
+  readonly type: string;
+  /** ISO-8601 UTC with milliseconds, as produced by Date#toISOString. */
+  readonly timestamp: string;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+export interface QueueMessage {
+  readonly v: typeof QUEUE_MESSAGE_VERSION;
+  /** Unique per message and stable across redeliveries: `<request_id>:<part>`. */
+  readonly message_key: string;
+  readonly account_id: string;
+  readonly request_id: string;
+  readonly received_at: string;
+  readonly events: readonly QueuedEvent[];
+}
+
+/** The canonical form Date#toISOString produces; the writer derives hour and day buckets from it. */
+export const CANONICAL_UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isoUtc = z.string().regex(CANONICAL_UTC_TIMESTAMP, 'must be a canonical UTC timestamp');
+// The writer parses thousands of events per batch: a custom object check costs a third of z.record.
+const queuedEventSchema = z.object({
+  event_id: z.string().min(1).max(128),
+  user_id: z.string().min(1).max(128),
+  type: z.string().min(1).max(64),
+  timestamp: isoUtc,
+  metadata: z.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object').optional(),
+});
+// Unknown fields are ignored (not rejected): a newer ingest may add fields during a deploy.
+const queueMessageSchema = z.object({
+  v: z.literal(QUEUE_MESSAGE_VERSION),
+  message_key: z.string().min(1).max(300),
+  account_id: z.string().min(1).max(128),
+  request_id: z.string().min(1).max(200),
+  received_at: isoUtc,
+  events: z.array(queuedEventSchema).min(1),
+});
+
+export class MalformedMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedMessageError';
+  }
+}
+
+export function parseQueueMessage(body: string): QueueMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new MalformedMessageError('body is not JSON');
+  }
+  const result = queueMessageSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new MalformedMessageError(`${issue.path.join('.') || 'message'}: ${issue.message}`);
+  }
+  return result.data as QueueMessage;
+}
+
+export interface PackInput {
+  readonly account_id: string;
+  readonly request_id: string;
+  readonly received_at: string;
+  readonly events: readonly QueuedEvent[];
+}
+
+/**
+ * Packs events into as few message bodies as fit under `maxBytes` each, keeping their order.
+ * Each event is serialised once; bodies are assembled by concatenation.
+ */
+export function packQueueMessages(input: PackInput, maxBytes: number = MAX_QUEUE_MESSAGE_BYTES): string[] {
+  const headerFor = (part: number) =>
+    `{"v":${QUEUE_MESSAGE_VERSION},"message_key":${JSON.stringify(`${input.request_id}:${part}`)},` +
+    `"account_id":${JSON.stringify(input.account_id)},"request_id":${JSON.stringify(input.request_id)},` +
+    `"received_at":${JSON.stringify(input.received_at)},"events":[`;
+  const bodies: string[] = [];
+  let header = headerFor(0);
+  let parts: string[] = [];
+  let size = Buffer.byteLength(header) + 2;
+  for (const event of input.events) {
+    const json = JSON.stringify(event);
+    const bytes = Buffer.byteLength(json) + 1;
+    if (parts.length > 0 && size + bytes > maxBytes) {
+      bodies.push(`${header}${parts.join(',')}]}`);
+      header = headerFor(bodies.length);
+      parts = [];
+      size = Buffer.byteLength(header) + 2;
+    }
+    if (size + bytes > maxBytes) {
+      throw new Error(`an event of ${bytes} bytes cannot fit in a ${maxBytes}-byte message`);
+    }
+    parts.push(json);
+    size += bytes;
+  }
+  if (parts.length > 0) bodies.push(`${header}${parts.join(',')}]}`);
+  return bodies;
+}

@@ -1,0 +1,195 @@
+/**
+ * The writer's use case: one SQS batch of packed messages → the event store, exactly once.
+ *
+ * - A malformed message fails alone (its error is recorded); the others are written.
+ * - A statement rejected for its data is retried message by message, so only the message carrying
+ *   the bad data fails.
+ * - An unreachable or failing database fails the whole batch: SQS redelivers it after the
+ *   visibility timeout, and nothing was half-written because each write is one transaction.
+ */
+import type { EventStore, MessageFailure, MessageLedger } from '../core/ports';
+import { MalformedMessageError, parseQueueMessage } from '../core/queue-message';
+import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
+import { isDataError } from '../adapters/postgres/database-errors';
+
+export interface IncomingMessage {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiveCount: number;
+}
+
+export interface WriterSettings {
+  readonly rawRetentionDays: number;
+  readonly partitionsAheadDays: number;
+  readonly maxReceiveCount: number;
+}
+
+export interface WriterLog {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface WriterDependencies {
+  readonly store: EventStore;
+  readonly ledger: MessageLedger;
+  readonly settings: WriterSettings;
+  readonly log: WriterLog;
+  readonly now?: () => number;
+}
+
+export interface WriteOutcome {
+  /** SQS message ids to report as `batchItemFailures`. */
+  readonly failedMessageIds: string[];
+  readonly inserted: number;
+  /** Events already stored (redeliveries, retries) or repeated inside the batch. */
+  readonly duplicates: number;
+  readonly skipped: number;
+  readonly malformed: number;
+  /** now - received_at of the oldest committed message, in ms (freshness lag). */
+  readonly maxLagMs: number;
+  readonly ledgerErrors: number;
+}
+
+const NO_PARTITION_SQLSTATE = '23514';
+
+export async function writeEvents(deps: WriterDependencies, incoming: readonly IncomingMessage[]): Promise<WriteOutcome> {
+  const now = deps.now ?? Date.now;
+  const failures: (MessageFailure & { messageKey?: string })[] = [];
+  const parsed: (ParsedMessage & { receiveCount: number })[] = [];
+  for (const message of incoming) {
+    try {
+      parsed.push({ messageId: message.messageId, message: parseQueueMessage(message.body), receiveCount: message.receiveCount });
+    } catch (error) {
+      const reason = error instanceof MalformedMessageError ? error.message : String(error);
+      failures.push({
+        messageId: message.messageId,
+        receiveCount: message.receiveCount,
+        errorCode: 'malformed_message',
+        error: reason,
+        bodyExcerpt: message.body,
+      });
+    }
+  }
+  const malformed = failures.length;
+
+  let committed: (ParsedMessage & { receiveCount: number })[] = [];
+  let inserted = 0;
+  let total = 0;
+  let skipped = 0;
+  try {
+    const result = await writeGroup(deps, parsed, now());
+    committed = parsed;
+    ({ inserted, total, skipped } = result);
+  } catch (error) {
+    if (!isDataError(error) || parsed.length === 1) {
+      // The database is unreachable or failing: nothing of this batch is stored; all of it retries.
+      deps.log.error('batch write failed; the whole batch will be retried', { error: describe(error) });
+      for (const { messageId, message, receiveCount } of parsed) {
+        failures.push({
+          messageId,
+          receiveCount,
+          errorCode: isDataError(error) ? 'rejected_by_database' : 'database_unavailable',
+          error: describe(error),
+          messageKey: message.message_key,
+        });
+      }
+    } else {
+      // Some message carries data the database refuses: find it by writing messages one by one.
+      deps.log.warn('batch rejected for its data; isolating the message', { error: describe(error) });
+      for (const message of parsed) {
+        try {
+          const result = await writeGroup(deps, [message], now());
+          committed.push(message);
+          inserted += result.inserted;
+          total += result.total;
+          skipped += result.skipped;
+        } catch (single) {
+          failures.push({
+            messageId: message.messageId,
+            receiveCount: message.receiveCount,
+            errorCode: isDataError(single) ? 'rejected_by_database' : 'database_unavailable',
+            error: describe(single),
+            bodyExcerpt: JSON.stringify(message.message),
+            messageKey: message.message.message_key,
+          });
+        }
+      }
+    }
+  }
+
+  const ledgerErrors = await updateLedger(deps, committed, failures);
+  if (failures.length > 0) {
+    await deps.store.recordFailures(failures).catch((error: unknown) => {
+      deps.log.error('could not record message failures', { error: describe(error), failures: failures.length });
+    });
+  }
+  const oldest = committed.reduce((min, { message }) => Math.min(min, Date.parse(message.received_at)), Infinity);
+  return {
+    failedMessageIds: failures.map((failure) => failure.messageId),
+    inserted,
+    duplicates: total - inserted - skipped,
+    skipped,
+    malformed,
+    maxLagMs: Number.isFinite(oldest) ? now() - oldest : 0,
+    ledgerErrors,
+  };
+}
+
+interface GroupResult {
+  readonly inserted: number;
+  /** Events in the messages, including in-batch duplicates. */
+  readonly total: number;
+  readonly skipped: number;
+}
+
+async function writeGroup(deps: WriterDependencies, messages: readonly ParsedMessage[], nowMs: number): Promise<GroupResult> {
+  const { settings, store } = deps;
+  const plan = planBatch(messages, writableDays(nowMs, settings.rawRetentionDays, settings.partitionsAheadDays));
+  const total = messages.reduce((sum, { message }) => sum + message.events.length, 0);
+  await store.ensurePartitions(plan.days);
+  try {
+    const { inserted } = await store.writeBatch(plan);
+    return { inserted, total, skipped: plan.skipped.length };
+  } catch (error) {
+    // A partition dropped by maintenance since we cached the list: refresh it once and retry.
+    if ((error as { code?: string }).code !== NO_PARTITION_SQLSTATE || !store.forgetPartitions) throw error;
+    store.forgetPartitions();
+    await store.ensurePartitions(plan.days);
+    const { inserted } = await store.writeBatch(plan);
+    return { inserted, total, skipped: plan.skipped.length };
+  }
+}
+
+/** Ledger updates never fail the batch: the watermark also consults committed_messages. */
+async function updateLedger(
+  deps: WriterDependencies,
+  committed: readonly ParsedMessage[],
+  failures: readonly (MessageFailure & { messageKey?: string })[],
+): Promise<number> {
+  let errors = 0;
+  const committedKeys = committed.map(({ message }) => message.message_key);
+  const deadKeys = failures
+    .filter((failure) => failure.messageKey !== undefined && failure.receiveCount >= deps.settings.maxReceiveCount)
+    .map((failure) => failure.messageKey!);
+  const updates: Promise<void>[] = [];
+  if (committedKeys.length > 0) updates.push(deps.ledger.markCommitted(committedKeys));
+  if (deadKeys.length > 0) updates.push(deps.ledger.markDead(deadKeys));
+  for (const result of await Promise.allSettled(updates)) {
+    if (result.status === 'rejected') {
+      errors++;
+      deps.log.warn('could not update the in-flight ledger; the watermark falls back to committed_messages', {
+        error: describe(result.reason),
+      });
+    }
+  }
+  return errors;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
