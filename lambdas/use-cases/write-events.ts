@@ -7,7 +7,7 @@
  * - An unreachable or failing database fails the whole batch: SQS redelivers it after the
  *   visibility timeout, and nothing was half-written because each write is one transaction.
  */
-import type { EventStore, MessageFailure, MessageLedger } from '../core/ports';
+import type { EventStore, Log, MessageFailure, MessageLedger } from '../core/ports';
 import { MalformedMessageError, parseQueueMessage } from '../core/queue-message';
 import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
 import { isDataError } from '../adapters/postgres/database-errors';
@@ -24,17 +24,11 @@ export interface WriterSettings {
   readonly maxReceiveCount: number;
 }
 
-export interface WriterLog {
-  info(message: string, details?: Record<string, unknown>): void;
-  warn(message: string, details?: Record<string, unknown>): void;
-  error(message: string, details?: Record<string, unknown>): void;
-}
-
 export interface WriterDependencies {
   readonly store: EventStore;
   readonly ledger: MessageLedger;
   readonly settings: WriterSettings;
-  readonly log: WriterLog;
+  readonly log: Log;
   readonly now?: () => number;
 }
 

@@ -100,6 +100,11 @@ export class PostgresEventStore implements EventStore {
   async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A connection lost while checked out is reported here, not as an uncaught 'error' event.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query(`BEGIN; ${CREATE_STAGING_SQL}`);
       if (input.rows.length > 0) {
@@ -117,7 +122,8 @@ export class PostgresEventStore implements EventStore {
       });
       throw error;
     } finally {
-      // A connection that cannot even roll back is dropped, not returned to the pool.
+      client.off('error', onError);
+      // A connection that broke or cannot even roll back is dropped, not returned to the pool.
       client.release(broken);
     }
   }

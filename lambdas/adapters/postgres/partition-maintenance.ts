@@ -1,0 +1,102 @@
+/**
+ * Partition maintenance, run on a schedule as the owner role:
+ * - creates the day partitions of `events` from yesterday to `aheadDays` ahead;
+ * - drops partitions older than raw retention, deleting their exactly-once keys first (a key exists
+ *   exactly when its row does, so the partition itself says which keys to delete);
+ * - expires rollups past their retention and bookkeeping rows past the ledger's horizon.
+ * Every step is idempotent: a run that dies half-way is finished by the next one.
+ */
+import type pg from 'pg';
+import { addDays, utcDay } from '../../core/time-buckets';
+
+export interface MaintenanceSettings {
+  readonly rawRetentionDays: number;
+  readonly rollupRetentionDays: number;
+  readonly aheadDays: number;
+  /** Committed-message keys, failures and skipped events are kept this long (the ledger's TTL). */
+  readonly bookkeepingDays?: number;
+}
+
+export interface MaintenanceResult {
+  readonly created: number;
+  readonly dropped: string[];
+  readonly keysDeleted: number;
+  readonly rollupRowsDeleted: number;
+}
+
+/** Pages of a dropped partition whose keys are deleted per statement (~8 MB). */
+const PAGES_PER_CHUNK = 1000;
+
+export async function maintainPartitions(
+  pool: pg.Pool,
+  settings: MaintenanceSettings,
+  nowMs: number = Date.now(),
+  onProgress: (message: string) => void = () => undefined,
+): Promise<MaintenanceResult> {
+  const today = utcDay(nowMs);
+  const { rows: createdRows } = await pool.query<{ created: number }>(
+    'SELECT firehose_ensure_partitions($1::date, $2::date) AS created',
+    [addDays(today, -1), addDays(today, settings.aheadDays)],
+  );
+  const firstKeptDay = addDays(today, -(settings.rawRetentionDays - 1));
+  const expired = await expiredPartitions(pool, firstKeptDay);
+  let keysDeleted = 0;
+  for (const { name, attached } of expired) {
+    onProgress(`dropping ${name}`);
+    // Detached first, so nothing new lands in it while its keys are deleted.
+    if (attached) await pool.query(`ALTER TABLE events DETACH PARTITION ${name}`);
+    keysDeleted += await deleteKeysOf(pool, name);
+    await pool.query(`DROP TABLE ${name}`);
+  }
+  const rollupCutoff = addDays(today, -(settings.rollupRetentionDays - 1));
+  let rollupRowsDeleted = 0;
+  for (const table of ['rollup_user_day', 'rollup_type_day']) {
+    const result = await pool.query(`DELETE FROM ${table} WHERE day < $1::date`, [rollupCutoff]);
+    rollupRowsDeleted += result.rowCount ?? 0;
+  }
+  const bookkeepingCutoff = new Date(nowMs - (settings.bookkeepingDays ?? 15) * 86_400_000).toISOString();
+  await pool.query('DELETE FROM committed_messages WHERE committed_at < $1', [bookkeepingCutoff]);
+  await pool.query('DELETE FROM message_failures WHERE failed_at < $1', [bookkeepingCutoff]);
+  await pool.query('DELETE FROM skipped_events WHERE skipped_at < $1', [bookkeepingCutoff]);
+  return { created: createdRows[0]?.created ?? 0, dropped: expired.map((p) => p.name), keysDeleted, rollupRowsDeleted };
+}
+
+interface ExpiredPartition {
+  readonly name: string;
+  readonly attached: boolean;
+}
+
+/** Day partitions before `firstKeptDay`, attached or left detached by an interrupted run. */
+async function expiredPartitions(pool: pg.Pool, firstKeptDay: string): Promise<ExpiredPartition[]> {
+  const { rows } = await pool.query<{ name: string; attached: boolean }>(
+    `SELECT c.relname AS name,
+            EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid AND i.inhparent = 'events'::regclass) AS attached
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname ~ '^events_p[0-9]{8}$'
+       AND to_date(substr(c.relname, 9), 'YYYYMMDD') < $1::date
+     ORDER BY 1`,
+    [firstKeptDay],
+  );
+  return rows;
+}
+
+async function deleteKeysOf(pool: pg.Pool, partition: string): Promise<number> {
+  const { rows } = await pool.query<{ pages: string }>(
+    `SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int AS pages`,
+    [partition],
+  );
+  const pages = Number(rows[0]?.pages ?? 0);
+  let deleted = 0;
+  for (let first = 0; first < pages; first += PAGES_PER_CHUNK) {
+    const result = await pool.query(
+      `DELETE FROM event_keys k USING (
+         SELECT account_id, event_id FROM ${partition}
+         WHERE ctid >= $1::tid AND ctid < $2::tid
+       ) e
+       WHERE k.account_id = e.account_id AND k.event_id = e.event_id`,
+      [`(${first},0)`, `(${first + PAGES_PER_CHUNK},0)`],
+    );
+    deleted += result.rowCount ?? 0;
+  }
+  return deleted;
+}

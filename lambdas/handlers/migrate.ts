@@ -1,0 +1,40 @@
+/**
+ * Applies schema migrations on deploy (a CDK Trigger runs it before the writer's event source
+ * mapping exists), then makes sure today's and the coming days' partitions exist. Idempotent.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type pg from 'pg';
+import { createPool } from '../adapters/postgres/connection';
+import { type MigrationResult, migrate } from '../adapters/postgres/migrate';
+import { addDays, utcDay } from '../core/time-buckets';
+import { ENV, readNumberEnv } from '../shared/env';
+import { createObservability, type Observability } from '../shared/observability';
+
+export function createMigrateHandler(dependencies: () => { pool: pg.Pool; aheadDays: number }, { logger }: Observability) {
+  return async (): Promise<MigrationResult> => {
+    const { pool, aheadDays } = dependencies();
+    const client = await pool.connect();
+    try {
+      const result = await migrate(client);
+      const today = utcDay(Date.now());
+      await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [today, addDays(today, aheadDays)]);
+      logger.info('migrations applied', { applied: result.applied, alreadyApplied: result.alreadyApplied.length });
+      return result;
+    } finally {
+      client.release();
+    }
+  };
+}
+
+const observability = createObservability('migrate');
+let dependencies: { pool: pg.Pool; aheadDays: number } | undefined;
+export const handler = middy(
+  createMigrateHandler(() => {
+    dependencies ??= {
+      pool: createPool({ max: 1, applicationName: 'firehose-migrate' }),
+      aheadDays: readNumberEnv(ENV.partitionsAheadDays),
+    };
+    return dependencies;
+  }, observability),
+).use(injectLambdaContext(observability.logger));

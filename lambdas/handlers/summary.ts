@@ -1,0 +1,4 @@
+// Placeholder while the handler is being written (replaced in the same session).
+export const handler = async (): Promise<never> => {
+  throw new Error('summary handler not implemented yet');
+};

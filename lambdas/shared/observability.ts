@@ -1,0 +1,37 @@
+/**
+ * Structured logs and EMF metrics for every function (Powertools). Service names and the metrics
+ * namespace are fixed here so dashboards and alarms (lib/constructs/observability) can rely on them.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Log } from '../core/ports';
+
+export const METRICS_NAMESPACE = 'Firehose';
+
+export type ServiceName = 'authorizer' | 'ingest' | 'writer' | 'summary' | 'migrate' | 'partition-maintenance';
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+export function createObservability(service: ServiceName): Observability {
+  const stage = process.env.STAGE ?? 'local';
+  return {
+    logger: new Logger({ serviceName: `firehose-${service}`, persistentLogAttributes: { stage } }),
+    metrics: new Metrics({
+      namespace: METRICS_NAMESPACE,
+      serviceName: `firehose-${service}`,
+      defaultDimensions: { stage },
+    }),
+  };
+}
+
+/** The use cases' logging port on top of Powertools' Logger. */
+export function portLog(logger: Logger): Log {
+  return {
+    info: (message, details) => logger.info(message, { ...details }),
+    warn: (message, details) => logger.warn(message, { ...details }),
+    error: (message, details) => logger.error(message, { ...details }),
+  };
+}

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+describe('Migration: function roles', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await db.pool.query("SELECT firehose_ensure_partitions(current_date, current_date)");
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function as(role: string, sql: string, params: unknown[] = []): Promise<void> {
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${role}`);
+      await client.query(sql, params);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+
+  it('lets the writer insert events and keys, upsert rollups and create partitions', async () => {
+    await expect(
+      as('firehose_writer', "INSERT INTO events VALUES ('a', 'e', 'u', 't', now(), now(), '{}') "),
+    ).resolves.toBeUndefined();
+    await expect(as('firehose_writer', "INSERT INTO event_keys VALUES ('a', 'e') ON CONFLICT DO NOTHING RETURNING *")).resolves.toBeUndefined();
+    await expect(
+      as('firehose_writer', "INSERT INTO rollup_type_day (account_id, day, type, events) VALUES ('a', current_date, 't', 1) ON CONFLICT (account_id, day, type) DO UPDATE SET events = rollup_type_day.events + 1"),
+    ).resolves.toBeUndefined();
+    await expect(as('firehose_writer', 'SELECT firehose_ensure_partitions(current_date + 1, current_date + 2)')).resolves.toBeUndefined();
+  });
+
+  it('does not let the writer drop or delete', async () => {
+    await expect(as('firehose_writer', 'DELETE FROM events')).rejects.toThrow(/permission denied/);
+    await expect(as('firehose_writer', 'DROP TABLE rollup_user_day')).rejects.toThrow(/must be owner/);
+  });
+
+  it('lets the summary role read rollups only', async () => {
+    await expect(as('firehose_reader', 'SELECT * FROM rollup_user_day')).resolves.toBeUndefined();
+    await expect(as('firehose_reader', 'SELECT * FROM committed_messages')).resolves.toBeUndefined();
+    await expect(as('firehose_reader', 'SELECT * FROM events')).rejects.toThrow(/permission denied/);
+    await expect(
+      as('firehose_reader', "INSERT INTO rollup_type_day (account_id, day, type, events) VALUES ('a', current_date, 't', 1)"),
+    ).rejects.toThrow(/permission denied/);
+    await expect(as('firehose_reader', 'SELECT firehose_ensure_partitions(current_date, current_date)')).rejects.toThrow(
+      /permission denied/,
+    );
+  });
+});

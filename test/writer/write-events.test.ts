@@ -1,0 +1,228 @@
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
+import type { MessageLedger } from '../../lambdas/core/ports';
+import { DAY_MS } from '../../lambdas/core/time-buckets';
+import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { deliveriesFor, event, redelivered } from '../support/queue-messages';
+import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
+
+class RecordingLedger implements MessageLedger {
+  readonly committed: string[] = [];
+  readonly dead: string[] = [];
+  async markPending(): Promise<void> {}
+  async markCommitted(keys: readonly string[]): Promise<void> {
+    this.committed.push(...keys);
+  }
+  async markDead(keys: readonly string[]): Promise<void> {
+    this.dead.push(...keys);
+  }
+}
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
+
+describe('Use case: writeEvents', () => {
+  let db: TestDatabase;
+  const pools: pg.Pool[] = [];
+
+  function writer(ledger: MessageLedger = new RecordingLedger()): WriterDependencies {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    pools.push(pool);
+    return { store: new PostgresEventStore(pool), ledger, settings, log: silent };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await db.pool.query(
+      'TRUNCATE events, event_keys, rollup_user_day, rollup_type_day, committed_messages, message_failures, skipped_events',
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.end()));
+    await db.drop();
+  });
+
+  async function expectStoreToHold(delivered: readonly StoredEvent[]): Promise<void> {
+    const actual = await readStoreState(db.pool);
+    const expected = expectedStoreState(delivered);
+    expect(actual.events).toEqual(expected.events);
+    expect(actual.keys).toEqual(expected.keys);
+    expect(actual.userDays).toEqual(expected.userDays);
+    expect(actual.typeDays).toEqual(expected.typeDays);
+  }
+
+  it('counts an event delivered twice in one batch once', async () => {
+    // Prepare
+    const first = event('acct-a', 'e1');
+    const events = [first, event('acct-a', 'e2'), { ...first }];
+
+    // Act
+    const outcome = await writeEvents(writer(), deliveriesFor(events));
+
+    // Assess
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 2, duplicates: 1 });
+    await expectStoreToHold(events);
+  });
+
+  it('counts an event delivered in two batches once, and the first timestamp wins', async () => {
+    const original = event('acct-a', 'e1', '2026-11-20T10:15:00.000Z');
+    const resent = event('acct-a', 'e1', '2026-11-21T23:59:59.999Z', 'user-2', 'click');
+    const deps = writer();
+
+    const first = await writeEvents(deps, deliveriesFor([original]));
+    const second = await writeEvents(deps, deliveriesFor([resent]));
+
+    expect(first.inserted).toBe(1);
+    expect(second).toMatchObject({ failedMessageIds: [], inserted: 0, duplicates: 1 });
+    await expectStoreToHold([original, resent]);
+  });
+
+  it('counts each event once when two writers race on overlapping batches', async () => {
+    const events = Array.from({ length: 600 }, (_, i) =>
+      event(i % 3 === 0 ? 'acct-whale' : `acct-${i % 7}`, `e${i}`, Date.now() - (i % 50) * 60_000, `u${i % 13}`),
+    );
+    const deliveries = deliveriesFor(events);
+    const [a, b] = [writer(), writer()];
+
+    for (let round = 0; round < 5; round++) {
+      const shuffled = [...deliveries].sort(() => Math.random() - 0.5);
+      await Promise.all([writeEvents(a, deliveries), writeEvents(b, shuffled)]);
+    }
+
+    await expectStoreToHold(events);
+  });
+
+  it('changes nothing when a committed batch is delivered again (crash between commit and delete)', async () => {
+    const events = [event('acct-a', 'e1'), event('acct-b', 'e2'), event('acct-b', 'e3', Date.now(), 'u2')];
+    const deliveries = deliveriesFor(events);
+    const ledger = new RecordingLedger();
+    const deps = writer(ledger);
+
+    await writeEvents(deps, deliveries);
+    const again = await writeEvents(deps, redelivered(deliveries));
+
+    expect(again).toMatchObject({ failedMessageIds: [], inserted: 0, duplicates: 3 });
+    await expectStoreToHold(events);
+    // The ledger learns of the commit both times: marking twice is harmless, missing it is not.
+    expect(ledger.committed).toHaveLength(2 * deliveries.length);
+  });
+
+  it('fails a malformed message alone, records why, and writes the others', async () => {
+    const good = [event('acct-a', 'e1'), event('acct-b', 'e2')];
+    const deliveries = [
+      ...deliveriesFor(good),
+      { messageId: 'poison-json', body: '{"v":1,"events":[', receiveCount: 1 },
+      { messageId: 'poison-shape', body: JSON.stringify({ v: 1, account_id: 'a', events: [{}] }), receiveCount: 2 },
+      { messageId: 'poison-version', body: JSON.stringify({ v: 99 }), receiveCount: 1 },
+    ];
+
+    const outcome = await writeEvents(writer(), deliveries);
+
+    expect(outcome.failedMessageIds.sort()).toEqual(['poison-json', 'poison-shape', 'poison-version']);
+    expect(outcome.malformed).toBe(3);
+    await expectStoreToHold(good);
+    const { rows } = await db.pool.query(
+      'SELECT message_id, receive_count, error_code FROM message_failures ORDER BY message_id',
+    );
+    expect(rows).toEqual([
+      { message_id: 'poison-json', receive_count: 1, error_code: 'malformed_message' },
+      { message_id: 'poison-shape', receive_count: 2, error_code: 'malformed_message' },
+      { message_id: 'poison-version', receive_count: 1, error_code: 'malformed_message' },
+    ]);
+  });
+
+  it('isolates a message whose data PostgreSQL refuses, and marks it dead on its last attempt', async () => {
+    const good = [event('acct-a', 'e1'), event('acct-b', 'e2')];
+    // Valid JSON and shape, but PostgreSQL text cannot hold NUL.
+    const poison = deliveriesFor([event('acct-c', 'bad\u0000id')], { receiveCount: 5 });
+    const ledger = new RecordingLedger();
+
+    const outcome = await writeEvents(writer(ledger), [...deliveriesFor(good), ...poison]);
+
+    expect(outcome.failedMessageIds).toEqual([poison[0]!.messageId]);
+    await expectStoreToHold(good);
+    expect(ledger.dead).toHaveLength(1);
+    const { rows } = await db.pool.query('SELECT error_code FROM message_failures');
+    expect(rows).toEqual([{ error_code: 'rejected_by_database' }]);
+  });
+
+  it('stores a late event in its own (older) day partition and rollup', async () => {
+    const lateTime = Date.now() - 20 * DAY_MS;
+    const events = [event('acct-a', 'now'), event('acct-a', 'late', lateTime, 'user-9', 'purchase')];
+
+    const outcome = await writeEvents(writer(), deliveriesFor(events));
+
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 2, skipped: 0 });
+    await expectStoreToHold(events);
+  });
+
+  it('sets aside events older than raw retention or beyond the partitions kept ahead, without retrying', async () => {
+    const kept = event('acct-a', 'kept');
+    const tooOld = event('acct-a', 'too-old', Date.now() - 91 * DAY_MS);
+    const tooFar = event('acct-a', 'too-far', Date.now() + 9 * DAY_MS);
+
+    const outcome = await writeEvents(writer(), deliveriesFor([kept, tooOld, tooFar]));
+
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 1, skipped: 2 });
+    await expectStoreToHold([kept]);
+    const { rows } = await db.pool.query('SELECT event_id, reason FROM skipped_events ORDER BY event_id');
+    expect(rows).toEqual([
+      { event_id: 'too-far', reason: 'beyond_partitions_ahead' },
+      { event_id: 'too-old', reason: 'older_than_retention' },
+    ]);
+  });
+
+  it('recreates a partition dropped after the writer cached it', async () => {
+    const deps = writer();
+    const day = new Date(Date.now() - 3 * DAY_MS);
+    await writeEvents(deps, deliveriesFor([event('acct-a', 'first', day.getTime())]));
+    await db.pool.query('TRUNCATE events, event_keys, rollup_user_day, rollup_type_day');
+    await db.pool.query(`DROP TABLE events_p${day.toISOString().slice(0, 10).replaceAll('-', '')}`);
+
+    const again = event('acct-a', 'second', day.getTime());
+    const outcome = await writeEvents(deps, deliveriesFor([again]));
+
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 1 });
+    await expectStoreToHold([again]);
+  });
+
+  it('property: any interleaving of duplicates and redeliveries of 10^4 events stores each once', async () => {
+    const base = Date.now() - 2 * DAY_MS;
+    const distinct: StoredEvent[] = Array.from({ length: 10_000 }, (_, i) =>
+      event(`acct-${i % 17}`, `e${i}`, base + ((i * 7919) % (2 * DAY_MS)), `u${(i * 31) % 97}`, `t${i % 5}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        // Each delivery is a random slice of the events, possibly repeating earlier ones.
+        fc.array(fc.tuple(fc.nat(distinct.length - 1), fc.integer({ min: 1, max: 1500 })), {
+          minLength: 8,
+          maxLength: 16,
+        }),
+        fc.array(fc.nat(distinct.length - 1), { minLength: 100, maxLength: 2000 }),
+        async (slices, repeats) => {
+          await db.pool.query('TRUNCATE events, event_keys, rollup_user_day, rollup_type_day, committed_messages');
+          const deliveries = slices.map(([start, length]) => distinct.slice(start, start + length));
+          deliveries.push(repeats.map((i) => distinct[i]!));
+          const [a, b] = [writer(), writer()];
+          const batches = deliveries.map((events) => deliveriesFor(events));
+          // Two writers take the batches in opposite orders, and one batch is redelivered.
+          await Promise.all([
+            (async () => {
+              for (const batch of batches) await writeEvents(a, batch);
+            })(),
+            (async () => {
+              for (const batch of [...batches].reverse()) await writeEvents(b, redelivered(batch));
+            })(),
+          ]);
+          await expectStoreToHold(deliveries.flat());
+        },
+      ),
+      { numRuns: 4 },
+    );
+  }, 120_000);
+});
