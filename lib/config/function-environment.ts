@@ -6,7 +6,11 @@
 import { ENV } from '../../lambdas/shared/env';
 import type { StageConfig } from './stage-config';
 
-/** How a function reaches PostgreSQL: a URL locally, the RDS Proxy with IAM auth on AWS. */
+/**
+ * How a function reaches PostgreSQL: a URL locally; on AWS either the RDS Proxy with IAM auth
+ * (`iam`: writer, summary) or the cluster endpoint as the master user whose password is read from
+ * Secrets Manager at run time (`secret`: migrations, partition maintenance).
+ */
 export type DatabaseEndpoint =
   | { readonly kind: 'url'; readonly url: string }
   | {
@@ -16,6 +20,15 @@ export type DatabaseEndpoint =
       readonly database: string;
       readonly user: string;
       readonly region: string;
+    }
+  | {
+      readonly kind: 'secret';
+      readonly host: string;
+      readonly port: number;
+      readonly database: string;
+      readonly user: string;
+      readonly region: string;
+      readonly secretArn: string;
     };
 
 export interface PipelineResourceNames {
@@ -35,22 +48,31 @@ function common(config: StageConfig): Env {
 
 function database(endpoint: DatabaseEndpoint): Env {
   if (endpoint.kind === 'url') return { [ENV.databaseUrl]: endpoint.url };
-  return {
+  const env: Env = {
     [ENV.dbHost]: endpoint.host,
     [ENV.dbPort]: String(endpoint.port),
     [ENV.dbName]: endpoint.database,
     [ENV.dbUser]: endpoint.user,
     [ENV.dbRegion]: endpoint.region,
   };
+  // The master user's secret (JSON `username`, `password`), rotated by RDS: read per new connection.
+  if (endpoint.kind === 'secret') env[ENV.dbSecretArn] = endpoint.secretArn;
+  return env;
 }
 
-export function authorizerEnvironment(config: StageConfig, names: Pick<PipelineResourceNames, 'tenantsTable'>): Env {
+export function authorizerEnvironment(
+  config: StageConfig,
+  names: Pick<PipelineResourceNames, 'tenantsTable'>,
+): Env {
   return { ...common(config), [ENV.tenantsTable]: names.tenantsTable, [ENV.defaultTier]: config.defaultTier };
 }
 
 export function ingestEnvironment(
   config: StageConfig,
-  names: Pick<PipelineResourceNames, 'rateLimitTable' | 'ledgerTable' | 'eventQueueUrl' | 'archiveStreamName'>,
+  names: Pick<
+    PipelineResourceNames,
+    'rateLimitTable' | 'ledgerTable' | 'eventQueueUrl' | 'archiveStreamName'
+  >,
 ): Env {
   const { ingest } = config;
   return {

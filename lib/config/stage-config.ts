@@ -83,6 +83,8 @@ export interface StageConfig {
     /** Share of Aurora's max_connections the RDS Proxy may open. */
     readonly proxyMaxConnectionsPercent: number;
     readonly backupRetentionDays: number;
+    /** Aurora Serverless v2 readers kept as failover targets in another AZ (default 0). */
+    readonly readerInstances?: number;
   };
 
   readonly archive: {
@@ -127,8 +129,19 @@ const base: Omit<StageConfig, 'stage' | 'env'> = {
   writer: { batchSize: 20, batchingWindowSeconds: 1, maxConcurrency: 4, timeoutSeconds: 30, memoryMb: 1024 },
   retention: { rawEventDays: 90, rollupDays: 400, archiveDays: 365, archiveInfrequentAccessAfterDays: 30 },
   partitions: { createAheadDays: 7, maintenanceIntervalMinutes: 60 },
-  summary: { cacheTtlSeconds: 30, reservedConcurrency: 10, maxRangeDays: 90, timeoutSeconds: 10, memoryMb: 512 },
-  database: { minCapacityAcu: 0.5, maxCapacityAcu: 4, proxyMaxConnectionsPercent: 50, backupRetentionDays: 7 },
+  summary: {
+    cacheTtlSeconds: 30,
+    reservedConcurrency: 10,
+    maxRangeDays: 90,
+    timeoutSeconds: 10,
+    memoryMb: 512,
+  },
+  database: {
+    minCapacityAcu: 0.5,
+    maxCapacityAcu: 4,
+    proxyMaxConnectionsPercent: 50,
+    backupRetentionDays: 7,
+  },
   archive: { bufferIntervalSeconds: 60, bufferSizeMiB: 64 },
   observability: { logRetentionDays: 30, tracing: true },
   retainData: false,
@@ -166,7 +179,13 @@ export const stageConfigs: Readonly<Record<Stage, StageConfig>> = {
     env: { region: 'eu-west-1' },
     writer: { ...base.writer, maxConcurrency: 10 },
     summary: { ...base.summary, reservedConcurrency: 50 },
-    database: { ...base.database, minCapacityAcu: 2, maxCapacityAcu: 64, backupRetentionDays: 35 },
+    database: {
+      ...base.database,
+      minCapacityAcu: 2,
+      maxCapacityAcu: 64,
+      backupRetentionDays: 35,
+      readerInstances: 1,
+    },
     observability: { ...base.observability, logRetentionDays: 90 },
     retainData: true,
     wafEnabled: true,
@@ -180,7 +199,9 @@ export function isStage(value: string): value is Stage {
 /** Looks a stage up by name, failing with the list of valid names. */
 export function stageConfig(name: string): StageConfig {
   if (!isStage(name)) {
-    throw new Error(`Unknown stage "${name}". Use one of: ${STAGES.join(', ')} (e.g. cdk deploy -c stage=dev).`);
+    throw new Error(
+      `Unknown stage "${name}". Use one of: ${STAGES.join(', ')} (e.g. cdk deploy -c stage=dev).`,
+    );
   }
   return stageConfigs[name];
 }
