@@ -1,0 +1,20 @@
+/**
+ * CDK app entry: `npx cdk synth|deploy -c stage=<dev|staging|prod>` (default dev) builds that stage,
+ * checked app-wide by cdk-nag's AWS Solutions rules (acknowledgements sit on the resources).
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { stageConfig } from '../lib/config/stage-config';
+import { FirehoseStage } from '../lib/firehose-stage';
+
+const app = new App();
+const stageName = String(app.node.tryGetContext('stage') ?? 'dev');
+if (stageName === 'local') {
+  throw new Error('The local stage runs with `npm start`, not on AWS. Use -c stage=dev|staging|prod.');
+}
+const config = stageConfig(stageName);
+
+new FirehoseStage(app, `firehose-${config.stage}`, { config });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+app.synth();

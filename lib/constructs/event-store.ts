@@ -1,0 +1,226 @@
+/**
+ * The event store: Aurora PostgreSQL Serverless v2 behind RDS Proxy, in isolated subnets.
+ *
+ * Authentication: the writer and summary functions log in to the proxy with IAM tokens, and the proxy
+ * logs in to the database with IAM too (end-to-end IAM, `DefaultAuthScheme: IAM_AUTH`), so the
+ * per-function roles (`firehose_writer`, `firehose_reader`, created with `rds_iam` by migration 0002)
+ * have no password anywhere. Migrations and partition maintenance are the only clients that connect
+ * to the cluster directly, as the master user, whose password RDS keeps and rotates in Secrets Manager.
+ *
+ * Network: the proxy is reachable only from `proxyClientSecurityGroup`, the cluster only from the
+ * proxy and from `adminClientSecurityGroup`.
+ */
+import { ArnFormat, type Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { DatabaseEndpoint } from '../config/function-environment';
+import { retentionDays } from './firehose-function';
+
+export const AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7;
+
+export interface EventStoreProps {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly encryptionKey: kms.IKey;
+  /** Also the prefix of its log group: `/aws/rds/cluster/<id>/postgresql`. */
+  readonly clusterIdentifier: string;
+  readonly databaseName: string;
+  readonly port: number;
+  readonly masterUsername: string;
+  /** Database roles allowed through the proxy (with rds_iam). */
+  readonly proxyUsers: readonly string[];
+  readonly minCapacityAcu: number;
+  readonly maxCapacityAcu: number;
+  readonly readerInstances: number;
+  readonly proxyMaxConnectionsPercent: number;
+  /** How long a client waits for a pooled connection; keep it well under the clients' timeouts. */
+  readonly proxyBorrowTimeout: Duration;
+  readonly backupRetention: Duration;
+  readonly logRetentionDays: number;
+  /** prod: RETAIN and deletion protection. */
+  readonly retain: boolean;
+}
+
+export class EventStore extends Construct {
+  public readonly cluster: rds.DatabaseCluster;
+  public readonly proxy: rds.DatabaseProxy;
+  public readonly proxyRole: iam.Role;
+  /** The master user's secret (`username`, `password`), managed and rotated by RDS. */
+  public readonly masterSecret: secretsmanager.ISecret;
+  public readonly clusterSecurityGroup: ec2.SecurityGroup;
+  public readonly proxySecurityGroup: ec2.SecurityGroup;
+  /** For the writer and summary functions: may reach the proxy only. */
+  public readonly proxyClientSecurityGroup: ec2.SecurityGroup;
+  /** For migrations and maintenance: may reach the cluster endpoint only. */
+  public readonly adminClientSecurityGroup: ec2.SecurityGroup;
+  public readonly logGroup: logs.LogGroup;
+  public readonly databaseName: string;
+  public readonly port: number;
+  public readonly masterUsername: string;
+
+  constructor(scope: Construct, id: string, props: EventStoreProps) {
+    super(scope, id);
+    this.databaseName = props.databaseName;
+    this.port = props.port;
+    this.masterUsername = props.masterUsername;
+    const { vpc } = props;
+    const postgres = ec2.Port.tcp(props.port);
+    const https = ec2.Port.tcp(443);
+
+    this.clusterSecurityGroup = new ec2.SecurityGroup(this, 'ClusterSecurityGroup', {
+      vpc,
+      description: 'Aurora: PostgreSQL from the proxy and the admin clients only',
+      allowAllOutbound: false,
+    });
+    this.proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc,
+      description: 'RDS Proxy: PostgreSQL from the proxy clients only',
+      allowAllOutbound: false,
+    });
+    this.proxyClientSecurityGroup = new ec2.SecurityGroup(this, 'ProxyClientSecurityGroup', {
+      vpc,
+      description: 'Writer and summary functions: the proxy, and DynamoDB over HTTPS',
+      allowAllOutbound: false,
+    });
+    this.adminClientSecurityGroup = new ec2.SecurityGroup(this, 'AdminClientSecurityGroup', {
+      vpc,
+      description: 'Migrations and maintenance: the cluster endpoint, and Secrets Manager',
+      allowAllOutbound: false,
+    });
+    // Proxy -> cluster rules are added by the proxy target itself.
+    this.proxySecurityGroup.addIngressRule(this.proxyClientSecurityGroup, postgres, 'proxy clients');
+    this.proxyClientSecurityGroup.addEgressRule(this.proxySecurityGroup, postgres, 'to RDS Proxy');
+    // DynamoDB's gateway endpoint is a route to a prefix list CloudFormation cannot name; the subnets
+    // have no route out of the VPC, so 443 reaches nothing else.
+    this.proxyClientSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), https, 'DynamoDB gateway endpoint');
+    this.clusterSecurityGroup.addIngressRule(
+      this.adminClientSecurityGroup,
+      postgres,
+      'migrations, maintenance',
+    );
+    this.adminClientSecurityGroup.addEgressRule(this.clusterSecurityGroup, postgres, 'to the cluster');
+
+    this.logGroup = new logs.LogGroup(this, 'PostgresLogs', {
+      logGroupName: `/aws/rds/cluster/${props.clusterIdentifier}/postgresql`,
+      retention: retentionDays(props.logRetentionDays),
+      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+
+    const readers = Array.from({ length: props.readerInstances }, (_, i) =>
+      // Same capacity as the writer, so a failover does not land on a scaled-down instance.
+      rds.ClusterInstance.serverlessV2(`Reader${i + 1}`, {
+        scaleWithWriter: true,
+        publiclyAccessible: false,
+      }),
+    );
+    this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: AURORA_ENGINE_VERSION }),
+      clusterIdentifier: props.clusterIdentifier,
+      writer: rds.ClusterInstance.serverlessV2('Writer', { publiclyAccessible: false }),
+      readers,
+      serverlessV2MinCapacity: props.minCapacityAcu,
+      serverlessV2MaxCapacity: props.maxCapacityAcu,
+      vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.clusterSecurityGroup],
+      port: props.port,
+      defaultDatabaseName: props.databaseName,
+      credentials: rds.Credentials.fromUsername(props.masterUsername, { encryptionKey: props.encryptionKey }),
+      // RDS generates, stores and rotates the master password; no rotation Lambda to run.
+      manageMasterUserPassword: true,
+      storageEncrypted: true,
+      storageEncryptionKey: props.encryptionKey,
+      iamAuthentication: true,
+      // Clients must use TLS (the proxy requires it too).
+      parameters: { 'rds.force_ssl': '1' },
+      cloudwatchLogsExports: ['postgresql'],
+      backup: { retention: props.backupRetention },
+      copyTagsToSnapshot: true,
+      deletionProtection: props.retain,
+      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    this.cluster.node.addDependency(this.logGroup);
+    this.masterSecret = this.cluster.secret!;
+
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-RDS11',
+      reason:
+        'The cluster sits in isolated subnets and accepts connections only from the proxy and admin ' +
+        'security groups; a non-default port would add no protection and confuse PostgreSQL tooling.',
+    });
+    if (!props.retain) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: 'Deletion protection is on in prod (retainData); dev and staging clusters are disposable.',
+      });
+    }
+
+    // The proxy's own role logs in to the database as each proxied user (end-to-end IAM).
+    const stack = Stack.of(this);
+    this.proxyRole = new iam.Role(this, 'ProxyRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: 'RDS Proxy: IAM authentication to the database as the proxied users',
+    });
+    this.proxyRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['rds-db:connect'],
+        resources: props.proxyUsers.map((user) =>
+          stack.formatArn({
+            service: 'rds-db',
+            resource: 'dbuser',
+            resourceName: `${this.cluster.clusterResourceIdentifier}/${user}`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+      }),
+    );
+    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
+      vpc,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.proxySecurityGroup],
+      role: this.proxyRole,
+      // End-to-end IAM: clients present IAM tokens and the proxy uses IAM to the database as well.
+      defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH,
+      requireTLS: true,
+      maxConnectionsPercent: props.proxyMaxConnectionsPercent,
+      maxIdleConnectionsPercent: Math.min(50, props.proxyMaxConnectionsPercent),
+      borrowTimeout: props.proxyBorrowTimeout,
+    });
+  }
+
+  /** `rds-db:connect` through the proxy as one database user, for one function. */
+  public grantProxyConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant {
+    return this.proxy.grantConnect(grantee, dbUser);
+  }
+
+  /** How a function logs in through the proxy as `user` (IAM token). */
+  public proxyEndpoint(user: string): DatabaseEndpoint {
+    return {
+      kind: 'iam',
+      host: this.proxy.endpoint,
+      port: this.port,
+      database: this.databaseName,
+      user,
+      region: Stack.of(this).region,
+    };
+  }
+
+  /** How migrations and maintenance log in to the cluster as the master user (password in the secret). */
+  public masterEndpoint(): DatabaseEndpoint {
+    return {
+      kind: 'secret',
+      host: this.cluster.clusterEndpoint.hostname,
+      port: this.port,
+      database: this.databaseName,
+      user: this.masterUsername,
+      region: Stack.of(this).region,
+      secretArn: this.masterSecret.secretArn,
+    };
+  }
+}

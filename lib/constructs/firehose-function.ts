@@ -1,0 +1,207 @@
+/**
+ * The one way to create a Lambda function in this app (enforced by ./enforce-firehose-functions.ts):
+ * a NodejsFunction with the runtime, architecture, logging, tracing, permissions baseline and esbuild
+ * options fixed here, so no function drifts from them.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config';
+
+/** The repository root: entries, the lockfile and tsconfig are found from here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Handler entry files under lambdas/handlers/ (each exports `handler`). */
+export type HandlerName =
+  | 'authorizer'
+  | 'ingest'
+  | 'writer'
+  | 'summary'
+  | 'migrate'
+  | 'partition-maintenance';
+
+/** Lambda's newest Node.js runtime in this aws-cdk-lib; the bundle targets node22 so it also runs there. */
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
+export const BUNDLE_TARGET = 'node22';
+
+/**
+ * Lambda's Node.js 20+ runtimes no longer trust the RDS certificate authorities by default; this file
+ * ships with the runtime and holds them (needed for TLS to the Aurora cluster endpoint).
+ */
+export const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
+/** A directory copied next to index.mjs in the bundle (e.g. the SQL migrations). */
+export interface BundledDirectory {
+  /** Relative to the repository root. */
+  readonly source: string;
+  /** Relative to the bundle root. */
+  readonly target: string;
+}
+
+type FixedProps =
+  | 'entry'
+  | 'handler'
+  | 'runtime'
+  | 'architecture'
+  | 'bundling'
+  | 'code'
+  | 'projectRoot'
+  | 'depsLockFilePath'
+  | 'role'
+  | 'logGroup'
+  | 'logRetention'
+  | 'logFormat'
+  | 'loggingFormat'
+  | 'tracing'
+  | 'environment'
+  | 'timeout'
+  | 'memorySize'
+  | 'awsSdkConnectionReuse';
+
+export interface FirehoseFunctionProps extends Omit<NodejsFunctionProps, FixedProps> {
+  readonly handlerName: HandlerName;
+  readonly config: StageConfig;
+  /** From lib/config/function-environment.ts only. */
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  /** Talks TLS to PostgreSQL: trust the RDS certificate authorities. */
+  readonly connectsToDatabase?: boolean;
+  readonly bundleDirectories?: readonly BundledDirectory[];
+}
+
+export class FirehoseFunction extends NodejsFunction {
+  /** `/aws/lambda/<function name>`, with the stage's retention; created before the function. */
+  public readonly functionLogGroup: logs.LogGroup;
+  /** Lambda's ENI permissions (VPC functions only); `Resource: *` is inherent, acknowledged here. */
+  public readonly networkInterfacePolicy?: iam.Policy;
+  /** X-Ray write permissions (traced functions only); X-Ray has no resource-level permissions. */
+  public readonly tracingPolicy?: iam.Policy;
+
+  constructor(scope: Construct, id: string, props: FirehoseFunctionProps) {
+    const { handlerName, config, environment, connectsToDatabase, bundleDirectories = [], ...rest } = props;
+    const directories = [...bundleDirectories];
+    // A fixed name keeps the log group (and its ARN in the role's policy) independent of the function.
+    const functionName = rest.functionName ?? `firehose-${config.stage}-${handlerName}`;
+    super(scope, id, {
+      ...rest,
+      functionName,
+      entry: join(PROJECT_ROOT, 'lambdas', 'handlers', `${handlerName}.ts`),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      awsSdkConnectionReuse: false,
+      environment: connectsToDatabase
+        ? { ...environment, NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE }
+        : { ...environment },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: BUNDLE_TARGET,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // ESM output still meets CommonJS dependencies (pg, parts of the SDK) that call require().
+        banner:
+          "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);",
+        // Bundle the pinned SDK: the same versions as the tests, tree-shaken to ~0.4 MB (docs/infrastructure.md).
+        externalModules: [],
+        tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            directories.map((d) => `cp -R "${join(inputDir, d.source)}" "${join(outputDir, d.target)}"`),
+        },
+      },
+    });
+
+    // With @aws-cdk/aws-lambda:useCdkManagedLogGroup the base class already made the default group.
+    const managed = this.node.tryFindChild('LogGroup');
+    this.functionLogGroup =
+      managed instanceof logs.LogGroup
+        ? managed
+        : new logs.LogGroup(this, 'LogGroup', { logGroupName: `/aws/lambda/${functionName}` });
+    const cfnLogGroup = this.functionLogGroup.node.defaultChild as logs.CfnLogGroup;
+    // The literal name, not a Ref to the function: the function must depend on its log group.
+    cfnLogGroup.logGroupName = `/aws/lambda/${functionName}`;
+    cfnLogGroup.retentionInDays = retentionDays(config.observability.logRetentionDays);
+    this.functionLogGroup.applyRemovalPolicy(
+      config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    );
+    const cfn = this.node.defaultChild as lambda.CfnFunction;
+    // The role cannot create log groups, so the group must exist before the first invocation.
+    cfn.addResourceDependency(cfnLogGroup);
+
+    // The generated role comes with AWSLambdaBasicExecutionRole (logs on every group in the account)
+    // and, in a VPC, AWSLambdaVPCAccessExecutionRole: replace them with exactly what this function needs.
+    const role = this.role as iam.Role;
+    (role.node.defaultChild as iam.CfnRole).managedPolicyArns = undefined;
+    this.functionLogGroup.grantWrite(role);
+
+    if (props.vpc) {
+      this.networkInterfacePolicy = new iam.Policy(this, 'NetworkInterfacePolicy', {
+        roles: [role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: [
+              'ec2:CreateNetworkInterface',
+              'ec2:DescribeNetworkInterfaces',
+              'ec2:DescribeSubnets',
+              'ec2:DeleteNetworkInterface',
+              'ec2:AssignPrivateIpAddresses',
+              'ec2:UnassignPrivateIpAddresses',
+            ],
+            resources: ['*'],
+          }),
+        ],
+      });
+      cfn.addResourceDependency(this.networkInterfacePolicy.node.defaultChild as iam.CfnPolicy);
+      Validations.of(this.networkInterfacePolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Lambda manages the ENIs of a VPC function with these EC2 actions; AWS grants them on * in ' +
+          'AWSLambdaVPCAccessExecutionRole too, since ENI ids are unknown before Lambda creates them.',
+      });
+    }
+
+    if (config.observability.tracing) {
+      // Set on the L1 so the X-Ray statement lands in its own policy, not in the grants' DefaultPolicy.
+      cfn.tracingConfig = { mode: lambda.Tracing.ACTIVE };
+      this.tracingPolicy = new iam.Policy(this, 'TracingPolicy', {
+        roles: [role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+            resources: ['*'],
+          }),
+        ],
+      });
+      Validations.of(this.tracingPolicy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',
+      });
+    }
+  }
+}
+
+/** CloudWatch Logs accepts only certain retention periods: the smallest one holding `days`. */
+export function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays)
+    .filter((value): value is logs.RetentionDays => typeof value === 'number' && value > 0)
+    .sort((a, b) => a - b);
+  const match = allowed.find((value) => value >= days);
+  if (match === undefined) throw new Error(`No CloudWatch Logs retention holds ${days} days`);
+  return match;
+}
