@@ -1,0 +1,90 @@
+/**
+ * An HTTP proxy that puts the same faults in front of a server we did not write (dynalite, s3rver):
+ * the client talks to the proxy's port, the proxy forwards to the real server unless the
+ * FaultController says otherwise. `/__faults` on the proxy port controls it.
+ */
+import { Agent, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { InjectedErrorKind } from '../http/aws-json-server';
+import { type RunningHttpServer, startHttpServer } from '../http/http-server';
+import { sleep } from '../sleep';
+import { handleAdminRequest, isAdminRequest } from './admin-endpoint';
+import type { FaultController } from './fault-controller';
+
+export interface ProxyErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface FaultProxyOptions {
+  readonly target: { readonly host: string; readonly port: number };
+  readonly port?: number;
+  readonly faults: FaultController;
+  /** The service operation a request is, matched against FaultSettings.operations. */
+  readonly operationOf: (request: IncomingMessage) => string;
+  readonly errorResponse: (kind: InjectedErrorKind) => ProxyErrorResponse;
+}
+
+export async function startFaultProxy(options: FaultProxyOptions): Promise<RunningHttpServer> {
+  const agent = new Agent({ keepAlive: true });
+  const lifetime = new AbortController();
+  const running = await startHttpServer((request, response) => {
+    void handle(options, agent, lifetime.signal, request, response).catch(() => response.destroy());
+  }, options.port ?? 0);
+  return {
+    ...running,
+    async close(graceMs?: number) {
+      lifetime.abort();
+      await running.close(graceMs);
+      agent.destroy();
+    },
+    kill() {
+      lifetime.abort();
+      running.kill();
+      agent.destroy();
+    },
+  };
+}
+
+async function handle(
+  options: FaultProxyOptions,
+  agent: Agent,
+  signal: AbortSignal,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  if (isAdminRequest(request)) return handleAdminRequest(options.faults, request, response);
+  const decision = options.faults.decide(options.operationOf(request));
+  await sleep(decision.delayMs, signal);
+  if (decision.kind === 'drop-request') {
+    request.socket.destroy();
+    return;
+  }
+  if (decision.kind !== 'pass') {
+    request.resume(); // drain the body so the connection stays usable
+    const error = options.errorResponse(decision.kind);
+    response.writeHead(error.status, { ...error.headers, 'content-length': Buffer.byteLength(error.body) });
+    response.end(error.body);
+    return;
+  }
+  const upstream = forward({
+    host: options.target.host,
+    port: options.target.port,
+    method: request.method,
+    path: request.url,
+    headers: request.headers,
+    agent,
+  });
+  upstream.on('error', () => response.destroy());
+  upstream.on('response', (answer) => {
+    if (decision.dropResponse) {
+      // The server did the work; the client never learns the outcome.
+      answer.resume();
+      answer.on('end', () => request.socket.destroy());
+      return;
+    }
+    response.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(response);
+  });
+  request.pipe(upstream);
+}

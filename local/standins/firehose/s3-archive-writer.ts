@@ -1,0 +1,25 @@
+/** Writes archive objects through the real S3 client, as Firehose writes to the bucket. */
+import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { ArchiveWriter } from './delivery-stream';
+
+export interface S3ArchiveWriter extends ArchiveWriter {
+  destroy(): void;
+}
+
+export function createS3ArchiveWriter(config: S3ClientConfig): S3ArchiveWriter {
+  // One attempt per call: the delivery loop owns retries, backoff and the error prefix.
+  const client = new S3Client({ ...config, maxAttempts: 1 });
+  return {
+    async put(bucket, key, body) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/octet-stream',
+        }),
+      );
+    },
+    destroy: () => client.destroy(),
+  };
+}
