@@ -81,12 +81,23 @@ export interface PackInput {
   readonly account_id: string;
   readonly request_id: string;
   readonly received_at: string;
-  readonly events: readonly QueuedEvent[];
+  /** Events serialised by `serializeQueuedEvent`. */
+  readonly events: readonly string[];
+}
+
+/** One event's JSON in a message; reuses metadata already serialised during validation. */
+export function serializeQueuedEvent(event: QueuedEvent, metadataJson?: string): string {
+  const metadata = metadataJson ?? (event.metadata === undefined ? undefined : JSON.stringify(event.metadata));
+  return (
+    `{"event_id":${JSON.stringify(event.event_id)},"user_id":${JSON.stringify(event.user_id)},` +
+    `"type":${JSON.stringify(event.type)},"timestamp":"${event.timestamp}"` +
+    `${metadata === undefined ? '' : `,"metadata":${metadata}`}}`
+  );
 }
 
 /**
- * Packs events into as few message bodies as fit under `maxBytes` each, keeping their order.
- * Each event is serialised once; bodies are assembled by concatenation.
+ * Packs serialised events into as few message bodies as fit under `maxBytes` each, keeping their
+ * order. Bodies are assembled by concatenation, without serialising anything again.
  */
 export function packQueueMessages(input: PackInput, maxBytes: number = MAX_QUEUE_MESSAGE_BYTES): string[] {
   const headerFor = (part: number) =>
@@ -97,8 +108,7 @@ export function packQueueMessages(input: PackInput, maxBytes: number = MAX_QUEUE
   let header = headerFor(0);
   let parts: string[] = [];
   let size = Buffer.byteLength(header) + 2;
-  for (const event of input.events) {
-    const json = JSON.stringify(event);
+  for (const json of input.events) {
     const bytes = Buffer.byteLength(json) + 1;
     if (parts.length > 0 && size + bytes > maxBytes) {
       bodies.push(`${header}${parts.join(',')}]}`);

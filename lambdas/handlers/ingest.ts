@@ -1,4 +1,112 @@
-// Placeholder while the handler is being written (replaced in the same session).
-export const handler = async (): Promise<never> => {
-  throw new Error('ingest handler not implemented yet');
-};
+/**
+ * Ingest function, POST /events (API Gateway REST proxy integration, behind the authorizer).
+ */
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createDocumentClient, createFirehoseClient, createSqsClient } from '../adapters/aws-clients';
+import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
+import { DynamoRateLimiter } from '../adapters/dynamodb/rate-limiter';
+import { FirehoseArchive } from '../adapters/messaging/firehose-archive';
+import { SqsEventQueue } from '../adapters/messaging/sqs-event-queue';
+import { corsVerdict, preflightHeaders } from '../core/cors';
+import { ApiError } from '../core/errors';
+import { errorResponse, jsonResponse } from '../core/http-responses';
+import { decodeAuthContext } from '../core/tenants';
+import type { Tier, TierLimits } from '../core/tiers';
+import { ENV, readEnv, readJsonEnv, readNumberEnv } from '../shared/env';
+import { headerValue } from '../shared/headers';
+import { createObservability, type Observability, portLog } from '../shared/observability';
+import { type IngestDependencies, ingestEvents } from '../use-cases/ingest-events';
+
+export function createIngestHandler(dependencies: () => IngestDependencies, { logger, metrics }: Observability) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId || randomUUID();
+    const origin = headerValue(event.headers, 'origin');
+    if (event.httpMethod === 'OPTIONS') return { statusCode: 204, headers: preflightHeaders(origin), body: '' };
+    const auth = decodeAuthContext(event.requestContext?.authorizer);
+    // Errors of a browser request from an allowed origin must be readable by that page too.
+    const cors = auth ? corsVerdict(auth, origin) : undefined;
+    const context = { requestId, headers: cors?.allowed ? cors.headers : {} };
+    logger.appendKeys({ request_id: requestId, account_id: auth?.accountId });
+    try {
+      if (event.httpMethod !== 'POST') throw new ApiError('method_not_allowed', 'Use POST to send events.');
+      if (!auth) throw new ApiError('unauthorized', 'Missing or invalid API key.');
+      const result = await ingestEvents(dependencies(), {
+        auth,
+        requestId,
+        contentType: headerValue(event.headers, 'content-type'),
+        origin,
+        body: event.body,
+        base64: event.isBase64Encoded === true,
+      });
+      metrics.addMetric('EventsAccepted', MetricUnit.Count, result.accepted);
+      metrics.addMetric('EventsRejected', MetricUnit.Count, result.rejected.length);
+      metrics.addMetric('BatchSize', MetricUnit.Count, result.accepted + result.rejected.length);
+      metrics.addMetric('EnqueueLatency', MetricUnit.Milliseconds, result.stats.enqueueMs);
+      if (result.stats.limiterFailedOpen) metrics.addMetric('LimiterFailOpen', MetricUnit.Count, 1);
+      if (result.stats.ledgerFailed) metrics.addMetric('LedgerWriteErrors', MetricUnit.Count, 1);
+      for (const rejection of result.rejected) countByCode(metrics, 'EventsRejectedByCode', rejection.code);
+      logger.info('events accepted', { accepted: result.accepted, rejected: result.rejected.length, messages: result.stats.messages });
+      return jsonResponse(
+        202,
+        { accepted: result.accepted, rejected: result.rejected, request_id: requestId },
+        { requestId, headers: result.headers },
+      );
+    } catch (error) {
+      if (error instanceof ApiError) {
+        if (error.code === 'rate_limited') metrics.addMetric('Throttled', MetricUnit.Count, 1);
+        countByCode(metrics, 'RequestsRefused', error.code);
+        for (const rejection of error.details.rejected ?? []) countByCode(metrics, 'EventsRejectedByCode', rejection.code);
+        logger.info('request refused', { code: error.code, status: error.status });
+      } else {
+        countByCode(metrics, 'RequestsRefused', 'internal_error');
+        logger.error('unexpected error', { error: error instanceof Error ? error.message : String(error) });
+      }
+      return errorResponse(error, context);
+    } finally {
+      logger.removeKeys(['request_id', 'account_id']);
+    }
+  };
+}
+
+/** A count with the error or verdict code as its dimension, e.g. RequestsRefused{code=invalid_json}. */
+function countByCode(metrics: Observability['metrics'], name: string, code: string): void {
+  const metric = metrics.singleMetric();
+  metric.addDimension('code', code);
+  metric.addMetric(name, MetricUnit.Count, 1);
+}
+
+export function ingestDependenciesFromEnv(observability: Observability): IngestDependencies {
+  const documents = createDocumentClient();
+  return {
+    queue: new SqsEventQueue(createSqsClient(), readEnv(ENV.eventQueueUrl)),
+    archive: new FirehoseArchive(createFirehoseClient(), readEnv(ENV.archiveStreamName)),
+    limiter: new DynamoRateLimiter(documents, readEnv(ENV.rateLimitTable)),
+    ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable)),
+    rules: {
+      maxEventsPerRequest: readNumberEnv(ENV.maxEventsPerRequest),
+      maxBodyBytes: readNumberEnv(ENV.maxBodyBytes),
+      maxEventAgeDays: readNumberEnv(ENV.maxEventAgeDays),
+      maxFutureSkewSeconds: readNumberEnv(ENV.maxFutureSkewSeconds),
+      maxMetadataBytes: readNumberEnv(ENV.maxMetadataBytes),
+      maxMetadataDepth: readNumberEnv(ENV.maxMetadataDepth),
+    },
+    tierLimits: readJsonEnv<Record<Tier, TierLimits>>(ENV.tierLimits),
+    log: portLog(observability.logger),
+  };
+}
+
+const observability = createObservability('ingest');
+let dependencies: IngestDependencies | undefined;
+export const handler = middy(
+  createIngestHandler(() => {
+    dependencies ??= ingestDependenciesFromEnv(observability);
+    return dependencies;
+  }, observability),
+)
+  .use(injectLambdaContext(observability.logger))
+  .use(logMetrics(observability.metrics));

@@ -4,19 +4,13 @@
  * derived from it by `function-environment.ts`.
  */
 
+// Tiers are shared with the handlers, which receive their limits from this config (TIER_LIMITS).
+import { TIERS, type Tier, type TierLimits } from '../../lambdas/core/tiers';
+
+export { TIERS, type Tier, type TierLimits };
+
 export const STAGES = ['local', 'dev', 'staging', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
-
-export const TIERS = ['free', 'standard', 'enterprise'] as const;
-export type Tier = (typeof TIERS)[number];
-
-/** Per-account limits of a tier, enforced by the shared limiter (GCRA, see docs/limits.md). */
-export interface TierLimits {
-  readonly requestsPerSecond: number;
-  readonly eventsPerSecond: number;
-  /** How many seconds of traffic at the sustained rate may arrive at once. */
-  readonly burstSeconds: number;
-}
 
 export interface StageConfig {
   readonly stage: Stage;

@@ -4,6 +4,7 @@ import {
   packQueueMessages,
   parseQueueMessage,
   type QueuedEvent,
+  serializeQueuedEvent,
 } from '../../lambdas/core/queue-message';
 
 const header = { account_id: 'acct-1', request_id: 'req-1', received_at: '2026-11-22T10:00:00.000Z' };
@@ -22,7 +23,7 @@ describe('Function: packQueueMessages', () => {
   it('packs every event, in order, into versioned messages under the byte limit', () => {
     const input = { ...header, events: events(500, 900) };
 
-    const bodies = packQueueMessages(input, 64 * 1024);
+    const bodies = packQueueMessages({ ...header, events: input.events.map((e) => serializeQueuedEvent(e)) }, 64 * 1024);
 
     expect(bodies.length).toBeGreaterThan(1);
     for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
@@ -33,16 +34,16 @@ describe('Function: packQueueMessages', () => {
   });
 
   it('puts a normal request in a single message', () => {
-    expect(packQueueMessages({ ...header, events: events(100) })).toHaveLength(1);
+    expect(packQueueMessages({ ...header, events: events(100).map((e) => serializeQueuedEvent(e)) })).toHaveLength(1);
   });
 
   it('refuses an event that cannot fit in any message', () => {
-    expect(() => packQueueMessages({ ...header, events: events(1, 5000) }, 1024)).toThrow(/cannot fit/);
+    expect(() => packQueueMessages({ ...header, events: events(1, 5000).map((e) => serializeQueuedEvent(e)) }, 1024)).toThrow(/cannot fit/);
   });
 });
 
 describe('Function: parseQueueMessage', () => {
-  const valid = JSON.parse(packQueueMessages({ ...header, events: events(2) })[0]!);
+  const valid = JSON.parse(packQueueMessages({ ...header, events: events(2).map((e) => serializeQueuedEvent(e)) })[0]!);
 
   it.each([
     ['not JSON', '{"v":1', /not JSON/],

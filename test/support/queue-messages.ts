@@ -1,7 +1,7 @@
 /**
  * Builds SQS deliveries of packed queue messages from plain events, as ingest would send them.
  */
-import { packQueueMessages } from '../../lambdas/core/queue-message';
+import { packQueueMessages, serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import type { IncomingMessage } from '../../lambdas/use-cases/write-events';
 import type { StoredEvent } from './store-state';
 
@@ -31,7 +31,7 @@ export function deliveriesFor(events: readonly StoredEvent[], options: MessageOp
         account_id: account,
         request_id: `${requestId}-${account}`,
         received_at: options.receivedAt ?? new Date().toISOString(),
-        events: list.map(({ account_id: _account, ...event }) => ({ ...event, metadata: { source: 'test' } })),
+        events: list.map(({ account_id: _account, ...event }) => serializeQueuedEvent({ ...event, metadata: { source: 'test' } })),
       },
       options.maxBytes,
     );

@@ -1,0 +1,63 @@
+/**
+ * The S3 archive's format: gzip NDJSON, one accepted event per line, with everything needed to
+ * replay it (ops archive replay). Many lines are packed into each Firehose record, because Firehose
+ * bills records rounded up to 5 KB and limits records per second (design §10).
+ */
+import type { AcceptedEvent } from './validate-events';
+
+/** Firehose's record limit is 1,000 KiB; stay a little under it. */
+export const MAX_ARCHIVE_RECORD_BYTES = 1000 * 1024 - 1024;
+
+export interface ArchiveContext {
+  readonly account_id: string;
+  readonly received_at: string;
+  readonly request_id: string;
+}
+
+export interface ArchivedEvent {
+  readonly account_id: string;
+  readonly event_id: string;
+  readonly user_id: string;
+  readonly type: string;
+  readonly timestamp: string;
+  readonly received_at: string;
+  readonly request_id: string;
+  readonly metadata?: Record<string, unknown>;
+}
+
+export function archiveLine(event: AcceptedEvent, context: ArchiveContext): string {
+  return (
+    `{"account_id":${JSON.stringify(context.account_id)},"event_id":${JSON.stringify(event.event_id)},` +
+    `"user_id":${JSON.stringify(event.user_id)},"type":${JSON.stringify(event.type)},` +
+    `"timestamp":"${event.timestamp}","received_at":"${context.received_at}",` +
+    `"request_id":${JSON.stringify(context.request_id)}` +
+    `${event.metadataJson === undefined ? '' : `,"metadata":${event.metadataJson}`}}\n`
+  );
+}
+
+/** Concatenates lines into records of at most `maxBytes`, keeping order and whole lines. */
+export function packArchiveRecords(lines: readonly string[], maxBytes: number = MAX_ARCHIVE_RECORD_BYTES): string[] {
+  const records: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    const bytes = Buffer.byteLength(line);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      records.push(current.join(''));
+      current = [];
+      size = 0;
+    }
+    current.push(line);
+    size += bytes;
+  }
+  if (current.length > 0) records.push(current.join(''));
+  return records;
+}
+
+/** Parses an archive object's text back into events (blank lines ignored). */
+export function parseArchiveLines(text: string): ArchivedEvent[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as ArchivedEvent);
+}

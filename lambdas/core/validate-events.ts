@@ -1,0 +1,221 @@
+/**
+ * POST /events validation, pure: the request body to a list of accepted events (canonical, ready to
+ * pack) and a verdict for every rejected one. Nothing here does I/O.
+ */
+import { z } from 'zod';
+import { ApiError, type EventRejection, type EventRejectionCode } from './errors';
+import type { QueuedEvent } from './queue-message';
+
+export interface IngestRules {
+  readonly maxEventsPerRequest: number;
+  readonly maxBodyBytes: number;
+  readonly maxEventAgeDays: number;
+  readonly maxFutureSkewSeconds: number;
+  readonly maxMetadataBytes: number;
+  readonly maxMetadataDepth: number;
+}
+
+/** An accepted event, with its metadata already serialised once for packing and archiving. */
+export interface AcceptedEvent extends QueuedEvent {
+  readonly metadataJson: string | undefined;
+}
+
+export interface ValidatedBatch {
+  readonly accepted: AcceptedEvent[];
+  readonly rejected: EventRejection[];
+}
+
+/** Body → the list of candidate events. Throws ApiError for a body that is not a batch at all. */
+export function parseEventsBody(body: string, rules: IngestRules): unknown[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new ApiError('invalid_json', 'The body is not valid JSON.');
+  }
+  let events: unknown;
+  if (Array.isArray(json)) {
+    events = json;
+  } else if (isPlainObject(json)) {
+    const unknown = Object.keys(json).find((key) => key !== 'events');
+    if (unknown !== undefined) throw new ApiError('invalid_body', `Unknown field "${unknown}" in the body.`, { field: unknown });
+    events = json.events;
+    if (events === undefined) throw new ApiError('invalid_body', 'The body must have an "events" array.', { field: 'events' });
+  } else {
+    throw new ApiError('invalid_body', 'The body must be {"events": [...]} or a JSON array of events.');
+  }
+  if (!Array.isArray(events)) throw new ApiError('invalid_body', '"events" must be an array.', { field: 'events' });
+  if (events.length === 0) throw new ApiError('invalid_body', '"events" must not be empty.', { field: 'events' });
+  if (events.length > rules.maxEventsPerRequest) {
+    throw new ApiError('too_many_events', `At most ${rules.maxEventsPerRequest} events per request; got ${events.length}.`, {
+      field: 'events',
+    });
+  }
+  return events;
+}
+
+const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+// NUL cannot be stored by PostgreSQL; a lone surrogate is not valid Unicode and cannot be encoded.
+const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-](\d{2}):(\d{2}))$/;
+
+const eventSchema = z.strictObject({
+  event_id: z.string().min(1).max(128),
+  account_id: z.string().min(1).max(128).optional(),
+  user_id: z.string().min(1).max(128),
+  type: z.string().regex(TYPE_PATTERN),
+  timestamp: z.union([z.string(), z.number()]),
+  metadata: z.custom<Record<string, unknown>>(isPlainObject).optional(),
+});
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+class Rejection {
+  constructor(
+    readonly code: EventRejectionCode,
+    readonly field: string | null,
+    readonly message: string,
+  ) {}
+}
+
+function verdictFromZod(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): Rejection {
+  const field = issue.path.length > 0 ? String(issue.path[0]) : null;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return new Rejection('unknown_field', issue.keys[0] ?? null, `Unknown field "${issue.keys[0]}".`);
+    case 'invalid_type':
+      return field !== null && candidate[field] === undefined
+        ? new Rejection('missing_field', field, `"${field}" is required.`)
+        : new Rejection('invalid_type', field, `"${field}" must be a ${issue.expected}.`);
+    case 'invalid_union':
+      return new Rejection('invalid_type', field, `"${field}" must be an ISO-8601 string or epoch milliseconds.`);
+    case 'custom':
+      return new Rejection('invalid_type', field, `"${field}" must be a JSON object.`);
+    case 'too_small':
+      return new Rejection('invalid_format', field, `"${field}" must not be empty.`);
+    case 'too_big':
+      return new Rejection('invalid_format', field, `"${field}" is too long (at most ${issue.maximum} characters).`);
+    default:
+      return field === 'type'
+        ? new Rejection('invalid_format', field, '"type" must be 1-64 characters of A-Z a-z 0-9 _ . : -')
+        : new Rejection('invalid_format', field, `"${field}" is not valid.`);
+  }
+}
+
+/** Epoch milliseconds of a timestamp, or a rejection. Calendar fields are checked, not normalised. */
+export function parseTimestamp(value: string | number): number | Rejection {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) return value;
+    return new Rejection('invalid_format', 'timestamp', '"timestamp" as a number must be integer epoch milliseconds.');
+  }
+  const match = ISO_WITH_OFFSET.exec(value);
+  if (!match) {
+    return new Rejection('invalid_format', 'timestamp', '"timestamp" must be ISO-8601 with an offset, e.g. 2026-11-22T10:00:00Z.');
+  }
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetMinutes =
+    match[8] === 'Z' ? 0 : (match[8]!.startsWith('-') ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || Math.abs(offsetMinutes) > 18 * 60) {
+    return new Rejection('invalid_format', 'timestamp', '"timestamp" is not a valid date and time.');
+  }
+  const millis = Number((match[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+}
+
+/** Depth and characters of metadata; the byte size is checked on its serialisation. */
+function metadataProblem(value: unknown, maxDepth: number, depth = 1): Rejection | undefined {
+  if (depth > maxDepth) return new Rejection('metadata_too_deep', 'metadata', `"metadata" nests deeper than ${maxDepth} levels.`);
+  const children = Array.isArray(value) ? value : Object.entries(value as object).flat();
+  for (const child of children) {
+    if (typeof child === 'string') {
+      if (UNSTORABLE_TEXT.test(child)) {
+        return new Rejection('invalid_format', 'metadata', '"metadata" contains a NUL character or invalid Unicode.');
+      }
+    } else if (typeof child === 'object' && child !== null) {
+      const problem = metadataProblem(child, maxDepth, depth + 1);
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+function checkEvent(
+  candidate: unknown,
+  accountId: string,
+  nowMs: number,
+  rules: IngestRules,
+): { event: AcceptedEvent } | { rejection: Rejection; eventId: string | null } {
+  const eventId =
+    isPlainObject(candidate) && typeof candidate.event_id === 'string' ? candidate.event_id : null;
+  const reject = (rejection: Rejection) => ({ rejection, eventId });
+  if (!isPlainObject(candidate)) return reject(new Rejection('invalid_type', null, 'Each event must be a JSON object.'));
+  const result = eventSchema.safeParse(candidate);
+  if (!result.success) return reject(verdictFromZod(result.error.issues[0]!, candidate));
+  const event = result.data;
+  for (const field of ['event_id', 'user_id', 'account_id'] as const) {
+    const value = event[field];
+    if (value !== undefined && UNSTORABLE_TEXT.test(value)) {
+      return reject(new Rejection('invalid_format', field, `"${field}" contains a NUL character or invalid Unicode.`));
+    }
+  }
+  if (event.account_id !== undefined && event.account_id !== accountId) {
+    return reject(new Rejection('account_mismatch', 'account_id', '"account_id" does not match the API key\'s account.'));
+  }
+  const time = parseTimestamp(event.timestamp);
+  if (time instanceof Rejection) return reject(time);
+  if (time > nowMs + rules.maxFutureSkewSeconds * 1000) {
+    return reject(new Rejection('timestamp_in_future', 'timestamp', `"timestamp" is more than ${rules.maxFutureSkewSeconds} s in the future.`));
+  }
+  if (time < nowMs - rules.maxEventAgeDays * 86_400_000) {
+    return reject(new Rejection('timestamp_too_old', 'timestamp', `"timestamp" is more than ${rules.maxEventAgeDays} days in the past.`));
+  }
+  let metadataJson: string | undefined;
+  if (event.metadata !== undefined) {
+    const problem = metadataProblem(event.metadata, rules.maxMetadataDepth);
+    if (problem) return reject(problem);
+    metadataJson = JSON.stringify(event.metadata);
+    if (Buffer.byteLength(metadataJson) > rules.maxMetadataBytes) {
+      return reject(new Rejection('metadata_too_large', 'metadata', `"metadata" is larger than ${rules.maxMetadataBytes} bytes serialised.`));
+    }
+  }
+  return {
+    event: {
+      event_id: event.event_id,
+      user_id: event.user_id,
+      type: event.type,
+      timestamp: new Date(time).toISOString(),
+      metadata: event.metadata,
+      metadataJson,
+    },
+  };
+}
+
+/** A verdict per event: valid ones accepted (first of each event_id), the others rejected with why. */
+export function validateEvents(candidates: readonly unknown[], accountId: string, nowMs: number, rules: IngestRules): ValidatedBatch {
+  const accepted: AcceptedEvent[] = [];
+  const rejected: EventRejection[] = [];
+  const seen = new Set<string>();
+  candidates.forEach((candidate, index) => {
+    const verdict = checkEvent(candidate, accountId, nowMs, rules);
+    if ('rejection' in verdict) {
+      const { code, field, message } = verdict.rejection;
+      rejected.push({ index, event_id: verdict.eventId, code, field, message });
+    } else if (seen.has(verdict.event.event_id)) {
+      rejected.push({
+        index,
+        event_id: verdict.event.event_id,
+        code: 'duplicate_in_batch',
+        field: 'event_id',
+        message: 'An earlier event in this batch has the same "event_id"; the first one was accepted.',
+      });
+    } else {
+      seen.add(verdict.event.event_id);
+      accepted.push(verdict.event);
+    }
+  });
+  return { accepted, rejected };
+}

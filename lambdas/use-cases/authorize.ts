@@ -1,0 +1,49 @@
+/**
+ * Verifies an `Authorization: Bearer <key>` header: well-formed key with a valid checksum, a stored
+ * hash that matches (compared in constant time), an active key of an active account. Every failure
+ * is the same Unauthorized, so a caller learns nothing about which check failed.
+ */
+import { bearerToken, digestsEqual, hashApiKey, parseApiKey } from '../core/api-keys';
+import type { Log } from '../core/ports';
+import type { AuthContext } from '../core/tenants';
+import type { KeyStore } from '../adapters/dynamodb/tenant-store';
+
+export class Unauthorized extends Error {
+  constructor(readonly reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'account_inactive') {
+    super('Unauthorized');
+    this.name = 'Unauthorized';
+  }
+}
+
+export interface AuthorizeDependencies {
+  readonly keys: KeyStore;
+  readonly log: Log;
+  readonly now?: () => number;
+}
+
+export async function authorize(deps: AuthorizeDependencies, authorizationHeader: string | undefined): Promise<AuthContext> {
+  const token = bearerToken(authorizationHeader);
+  if (!token) throw new Unauthorized('missing');
+  const parsed = parseApiKey(token);
+  if (!parsed) throw new Unauthorized('malformed');
+  const hash = hashApiKey(token);
+  const key = await deps.keys.findKey(hash);
+  if (!key || !digestsEqual(key.keyHash, hash)) throw new Unauthorized('unknown');
+  if (key.status !== 'active') throw new Unauthorized('revoked');
+  const account = await deps.keys.findAccount(key.accountId);
+  if (!account || account.status !== 'active') throw new Unauthorized('account_inactive');
+  const now = new Date((deps.now ?? Date.now)()).toISOString();
+  // Last-used time is informative; failing to record it must not fail the request.
+  deps.keys.touchKey(hash, now).catch((error: unknown) => {
+    deps.log.warn('could not record key use', { keyPrefix: key.visiblePrefix, error: String(error) });
+  });
+  return {
+    accountId: key.accountId,
+    // A publishable key can only ever ingest, whatever was stored.
+    scopes: key.kind === 'publishable' ? key.scopes.filter((scope) => scope === 'ingest') : key.scopes,
+    tier: account.tier,
+    keyKind: key.kind,
+    keyPrefix: key.visiblePrefix,
+    allowedOrigins: key.allowedOrigins,
+  };
+}

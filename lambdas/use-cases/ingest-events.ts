@@ -1,0 +1,136 @@
+/**
+ * POST /events: authenticated request → per-event verdicts → per-account limit → durable enqueue.
+ * Answers 202 only when every accepted event is in the queue and in the archive stream; never
+ * touches the database.
+ */
+import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/archive-records';
+import { corsVerdict } from '../core/cors';
+import { ApiError, type EventRejection } from '../core/errors';
+import type { Log, MessageLedger } from '../core/ports';
+import { packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
+import type { AuthContext } from '../core/tenants';
+import type { Tier, TierLimits } from '../core/tiers';
+import { type IngestRules, parseEventsBody, validateEvents } from '../core/validate-events';
+import type { RateLimiter } from '../adapters/dynamodb/rate-limiter';
+import type { EventArchive } from '../adapters/messaging/firehose-archive';
+import type { EventQueue } from '../adapters/messaging/sqs-event-queue';
+
+export interface IngestDependencies {
+  readonly queue: EventQueue;
+  readonly archive: EventArchive;
+  readonly limiter: RateLimiter;
+  readonly ledger: MessageLedger;
+  readonly rules: IngestRules;
+  readonly tierLimits: Readonly<Record<Tier, TierLimits>>;
+  readonly log: Log;
+  readonly now?: () => number;
+}
+
+export interface IngestRequest {
+  readonly auth: AuthContext;
+  readonly requestId: string;
+  readonly contentType: string | undefined;
+  readonly origin: string | undefined;
+  /** The body as received; `base64` when API Gateway encoded it. */
+  readonly body: string | null;
+  readonly base64: boolean;
+}
+
+export interface IngestResult {
+  readonly accepted: number;
+  readonly rejected: EventRejection[];
+  readonly request_id: string;
+  /** CORS headers for the response. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** What happened, for metrics. */
+  readonly stats: { readonly limiterFailedOpen: boolean; readonly ledgerFailed: boolean; readonly enqueueMs: number; readonly messages: number };
+}
+
+const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+
+/** The body as text, checked for size before anything parses it. */
+function bodyText(request: IngestRequest, rules: IngestRules): string {
+  const raw = request.body ?? '';
+  const bytes = request.base64 ? Buffer.from(raw, 'base64') : undefined;
+  const size = bytes ? bytes.length : Buffer.byteLength(raw);
+  if (size > rules.maxBodyBytes) {
+    throw new ApiError('payload_too_large', `The body is ${size} bytes; at most ${rules.maxBodyBytes} are accepted.`);
+  }
+  if (!bytes) return raw;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError('invalid_body', 'The body is not valid UTF-8.');
+  }
+}
+
+export async function ingestEvents(deps: IngestDependencies, request: IngestRequest): Promise<IngestResult> {
+  const now = (deps.now ?? Date.now)();
+  const { auth, rules } = { auth: request.auth, rules: deps.rules };
+  if (!auth.scopes.includes('ingest')) throw new ApiError('forbidden', 'This key cannot send events (no "ingest" scope).');
+  const cors = corsVerdict(auth, request.origin);
+  if (!cors.allowed) throw new ApiError('forbidden', cors.reason);
+  if (!request.contentType || !JSON_MEDIA_TYPE.test(request.contentType)) {
+    throw new ApiError('unsupported_media_type', 'Send the events as application/json.', { field: 'content-type' });
+  }
+  const candidates = parseEventsBody(bodyText(request, rules), rules);
+  const { accepted, rejected } = validateEvents(candidates, auth.accountId, now, rules);
+  if (accepted.length === 0) {
+    throw new ApiError('no_valid_events', 'No event in the batch is valid; see "rejected".', { rejected });
+  }
+
+  let limiterFailedOpen = false;
+  try {
+    const admission = await deps.limiter.consume(
+      auth.accountId,
+      { requests: 1, events: accepted.length },
+      deps.tierLimits[auth.tier] ?? deps.tierLimits.free,
+    );
+    if (!admission.allowed) {
+      throw new ApiError('rate_limited', `Too many ${admission.dimension} for this account's tier; retry later.`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(admission.retryAfterMs / 1000)),
+      });
+    }
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    // One unreachable store must not reject every tenant: serve, and say so loudly.
+    limiterFailedOpen = true;
+    deps.log.error('rate limiter unavailable; failing open', { error: String(error) });
+  }
+
+  const receivedAt = new Date(now).toISOString();
+  const context: ArchiveContext = { account_id: auth.accountId, received_at: receivedAt, request_id: request.requestId };
+  const bodies = packQueueMessages({
+    ...context,
+    events: accepted.map((event) => serializeQueuedEvent(event, event.metadataJson)),
+  });
+  const records = packArchiveRecords(accepted.map((event) => archiveLine(event, context)));
+  const started = performance.now();
+  let ledgerFailed = false;
+  try {
+    await Promise.all([
+      deps.queue.send(bodies, auth.accountId).then(() =>
+        deps.ledger
+          .markPending(bodies.map((_, part) => ({ messageKey: `${request.requestId}:${part}`, accountId: auth.accountId, receivedAt })))
+          .catch((error: unknown) => {
+            // The event is safely queued; only the freshness watermark loses track of it.
+            ledgerFailed = true;
+            deps.log.error('could not record in-flight messages in the ledger', { error: String(error) });
+          }),
+      ),
+      deps.archive.put(records),
+    ]);
+  } catch (error) {
+    deps.log.error('enqueue failed; answering 503', { error: String(error) });
+    throw new ApiError('unavailable', 'The events could not be stored durably; retry (event_id makes it safe).', {
+      retryAfterSeconds: 1,
+    });
+  }
+  return {
+    accepted: accepted.length,
+    rejected,
+    request_id: request.requestId,
+    headers: cors.headers,
+    stats: { limiterFailedOpen, ledgerFailed, enqueueMs: performance.now() - started, messages: bodies.length },
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * Every function comes from the FirehoseFunction wrapper (the aspect rejects anything else), gets
+ * exactly the environment lib/config/function-environment.ts derives, and is bundled as an ESM
+ * file with what it needs next to it (the migrations folder for the migrate function).
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App, Aspects, Duration, Stack, Stage } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorizerEnvironment,
+  type DatabaseEndpoint,
+  ingestEnvironment,
+  maintenanceEnvironment,
+  summaryEnvironment,
+  writerEnvironment,
+} from '../../lib/config/function-environment';
+import { stageConfig } from '../../lib/config/stage-config';
+import {
+  EnforceFirehoseFunctions,
+  RAW_FUNCTION_ERROR,
+} from '../../lib/constructs/enforce-firehose-functions';
+import {
+  FirehoseFunction,
+  type HandlerName,
+  PROJECT_ROOT,
+  RDS_CA_BUNDLE,
+} from '../../lib/constructs/firehose-function';
+import { MIGRATIONS_SOURCE_DIR } from '../../lib/constructs/schema-migrations';
+import { FirehoseStage } from '../../lib/firehose-stage';
+import { buildApp, type SynthesizedStage, stageTemplates, synthStage } from './support/synth';
+import { environmentOf, functionOf, resources } from './support/template-queries';
+
+const HANDLERS: readonly HandlerName[] = [
+  'authorizer',
+  'ingest',
+  'writer',
+  'summary',
+  'migrate',
+  'partition-maintenance',
+];
+
+/** Variables whose values come from resources (names, endpoints), checked separately. */
+const RESOURCE_DERIVED = new Set([
+  'TENANTS_TABLE',
+  'RATE_LIMIT_TABLE',
+  'LEDGER_TABLE',
+  'SUMMARY_CACHE_TABLE',
+  'EVENT_QUEUE_URL',
+  'ARCHIVE_STREAM_NAME',
+  'DB_HOST',
+  'DB_PORT',
+  'DB_NAME',
+  'DB_USER',
+  'DB_REGION',
+  'DB_SECRET_ARN',
+]);
+
+describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) => {
+  const config = stageConfig(name);
+  let s: SynthesizedStage;
+  beforeAll(() => {
+    s = stageTemplates(name);
+  });
+
+  it.each(HANDLERS)('runs %s on the newest Node.js runtime, arm64, with JSON logs', (handler) => {
+    const [, fn] = functionOf(s.service, handler);
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      LoggingConfig: { LogFormat: 'JSON' },
+      TracingConfig: { Mode: config.observability.tracing ? 'Active' : 'PassThrough' },
+    });
+  });
+
+  it.each(HANDLERS)('writes %s logs to its own log group with the stage retention', (handler) => {
+    const [id, fn] = functionOf(s.service, handler);
+    const logGroupName = `/aws/lambda/${fn.Properties?.FunctionName}`;
+    const logGroup = resources(s.service, 'AWS::Logs::LogGroup').find(
+      ([, g]) => g.Properties?.LogGroupName === logGroupName,
+    );
+    expect(logGroup, logGroupName).toBeDefined();
+    expect(logGroup![1].Properties?.RetentionInDays).toBe(config.observability.logRetentionDays);
+    // Created before the function: the role may not create log groups.
+    expect(fn.DependsOn).toContain(logGroup![0]);
+    expect(id).toBeTruthy();
+  });
+
+  it('attaches no AWS managed policy to any function role', () => {
+    for (const handler of HANDLERS) {
+      const [, fn] = functionOf(s.service, handler);
+      const roleId = (fn.Properties?.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const [, role] = resources(s.service, 'AWS::IAM::Role').find(([rid]) => rid === roleId)!;
+      expect(role.Properties?.ManagedPolicyArns, handler).toBeUndefined();
+    }
+  });
+
+  it("gives each function exactly the variables function-environment.ts derives (plus Node's runtime flags)", () => {
+    const names = {
+      tenantsTable: 't',
+      rateLimitTable: 'r',
+      ledgerTable: 'l',
+      summaryCacheTable: 's',
+      eventQueueUrl: 'q',
+      archiveStreamName: 'a',
+    };
+    const iam: DatabaseEndpoint = { kind: 'iam', host: 'h', port: 1, database: 'd', user: 'u', region: 'r' };
+    const secret: DatabaseEndpoint = { ...iam, kind: 'secret', secretArn: 'arn' };
+    const expected: Record<HandlerName, Record<string, string>> = {
+      authorizer: authorizerEnvironment(config, names),
+      ingest: ingestEnvironment(config, names),
+      writer: writerEnvironment(config, names, iam),
+      summary: summaryEnvironment(config, names, iam),
+      migrate: maintenanceEnvironment(config, secret),
+      'partition-maintenance': maintenanceEnvironment(config, secret),
+    };
+    for (const handler of HANDLERS) {
+      const actual = environmentOf(functionOf(s.service, handler)[1]);
+      const runtimeFlags = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'];
+      expect(
+        Object.keys(actual)
+          .filter((k) => !runtimeFlags.includes(k))
+          .sort(),
+        handler,
+      ).toEqual(Object.keys(expected[handler]).sort());
+      expect(actual.NODE_OPTIONS, handler).toBe('--enable-source-maps');
+      // Every value derived from the stage config (not from a resource) is exactly the derived one.
+      for (const [key, value] of Object.entries(expected[handler])) {
+        if (!RESOURCE_DERIVED.has(key)) expect(actual[key], `${handler} ${key}`).toBe(value);
+      }
+    }
+  });
+
+  it('trusts the RDS certificate authorities only in functions that talk to PostgreSQL', () => {
+    for (const handler of HANDLERS) {
+      const env = environmentOf(functionOf(s.service, handler)[1]);
+      const talksToDatabase = ['writer', 'summary', 'migrate', 'partition-maintenance'].includes(handler);
+      expect(env.NODE_EXTRA_CA_CERTS, handler).toBe(talksToDatabase ? RDS_CA_BUNDLE : undefined);
+    }
+  });
+
+  it('points the writer and the summary at the proxy as their own users, migrations at the cluster', () => {
+    const env = (handler: HandlerName) => environmentOf(functionOf(s.service, handler)[1]);
+    expect(env('writer')).toMatchObject({
+      DB_USER: 'firehose_writer',
+      DB_PORT: '5432',
+      DB_NAME: 'firehose',
+      DB_REGION: config.env.region,
+    });
+    expect(env('summary')).toMatchObject({ DB_USER: 'firehose_reader' });
+    expect(JSON.stringify(env('writer').DB_HOST)).toContain('Proxy');
+    expect(env('migrate')).toMatchObject({ DB_USER: 'firehose_admin' });
+    expect(JSON.stringify(env('migrate').DB_HOST)).toContain('Cluster');
+    expect(JSON.stringify(env('migrate').DB_SECRET_ARN)).toContain('MasterUserSecret');
+    expect(env('writer').DB_SECRET_ARN).toBeUndefined();
+  });
+});
+
+describe('Aspect: EnforceFirehoseFunctions', () => {
+  function rawFunction(scope: Stack): lambda.Function {
+    return new lambda.Function(scope, 'RawFunction', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => 1;'),
+    });
+  }
+
+  it('puts an error annotation on a raw lambda.Function', () => {
+    const app = new App();
+    const stage = new Stage(app, 'Test');
+    const stack = new Stack(stage, 'Stack');
+    rawFunction(stack);
+    Aspects.of(stage).add(new EnforceFirehoseFunctions());
+    Annotations.fromStack(stack).hasError(
+      '/Test/Stack/RawFunction/Resource',
+      Match.stringLikeRegexp(RAW_FUNCTION_ERROR),
+    );
+  });
+
+  it('accepts a FirehoseFunction', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stage = new Stage(app, 'Test');
+    const stack = new Stack(stage, 'Stack');
+    new FirehoseFunction(stack, 'Ingest', {
+      handlerName: 'ingest',
+      config: stageConfig('dev'),
+      environment: {},
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+    });
+    Aspects.of(stage).add(new EnforceFirehoseFunctions());
+    Annotations.fromStack(stack).hasNoError('*', Match.anyValue());
+  });
+
+  it('is applied by every FirehoseStage: a raw function fails synthesis of the app', () => {
+    const app = buildApp();
+    const stage = new FirehoseStage(app, 'firehose-dev', { config: stageConfig('dev') });
+    rawFunction(stage.service);
+    expect(() => app.synth()).toThrow(new RegExp(RAW_FUNCTION_ERROR));
+  });
+});
+
+describe('bundling (real esbuild, dev service stack)', () => {
+  let outdir: string;
+  let bundles: Map<HandlerName, string>;
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'firehose-bundle-'));
+    const s = synthStage('dev', { bundlingStacks: ['firehose-dev/Service'], outdir });
+    bundles = new Map();
+    for (const handler of HANDLERS) {
+      // The code's S3 key is the asset hash; the staged bundle sits in asset.<hash>/ of the outdir.
+      const code = functionOf(s.service, handler)[1].Properties?.Code as { S3Key: string };
+      bundles.set(handler, join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`));
+    }
+  }, 120_000);
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('bundles every handler as one ESM file with a source map', () => {
+    expect(new Set(bundles.keys())).toEqual(new Set(HANDLERS));
+    for (const [handler, dir] of bundles) {
+      expect(existsSync(join(dir, 'index.mjs')), handler).toBe(true);
+      expect(existsSync(join(dir, 'index.mjs.map')), handler).toBe(true);
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(
+        code.startsWith("import { createRequire as __createRequire } from 'node:module';"),
+        handler,
+      ).toBe(true);
+    }
+  });
+
+  it('ships the SQL migrations next to the migrate bundle, byte for byte', () => {
+    const dir = bundles.get('migrate')!;
+    const source = join(PROJECT_ROOT, MIGRATIONS_SOURCE_DIR);
+    const files = readdirSync(source).filter((f) => f.endsWith('.sql'));
+    expect(files.length).toBeGreaterThan(0);
+    expect(readdirSync(join(dir, 'migrations')).sort()).toEqual(files.sort());
+    for (const file of files) {
+      expect(readFileSync(join(dir, 'migrations', file), 'utf8')).toBe(
+        readFileSync(join(source, file), 'utf8'),
+      );
+    }
+    expect(existsSync(join(bundles.get('writer')!, 'migrations'))).toBe(false);
+  });
+
+  it('produces bundles that load and export a handler', async () => {
+    for (const [handler, dir] of bundles) {
+      const module = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler?: unknown };
+      expect(typeof module.handler, handler).toBe('function');
+    }
+  });
+});
