@@ -16,6 +16,7 @@ declare module 's3rver' {
 
   export default class S3rver {
     constructor(options?: S3rverOptions);
+    store: { deleteObject(bucket: string, key: string): Promise<void> };
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
     httpServer?: Server;

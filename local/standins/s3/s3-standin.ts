@@ -44,6 +44,7 @@ export async function startS3Standin(options: S3StandinOptions): Promise<S3Stand
     vhostBuckets: false,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
   });
+  serialiseDeletes(s3rver);
   const inner = await s3rver.run();
   const faults = new FaultController();
   const proxy = await startFaultProxy({
@@ -73,5 +74,25 @@ export async function startS3Standin(options: S3StandinOptions): Promise<S3Stand
       await proxy.close();
       await s3rver.close();
     },
+  };
+}
+
+/**
+ * s3rver deletes the keys of one DeleteObjects call concurrently and then removes emptied
+ * directories, so two keys in one "folder" race (ENOENT, answered 500). Deleting one key at a time,
+ * and treating an already removed directory as removed, gives S3's behaviour.
+ */
+function serialiseDeletes(s3rver: S3rver): void {
+  const { store } = s3rver;
+  const deleteObject = store.deleteObject.bind(store);
+  let previous: Promise<unknown> = Promise.resolve();
+  store.deleteObject = (bucket, key) => {
+    const current = previous.then(() =>
+      deleteObject(bucket, key).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      }),
+    );
+    previous = current.catch(() => undefined);
+    return current;
   };
 }

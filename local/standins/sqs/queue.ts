@@ -107,7 +107,9 @@ export class Queue {
     const message = this.messages.get(key);
     if (!message) return;
     Object.assign(message, receipt);
-    this.place(message, now);
+    // Even with a 0 s visibility timeout it waits for the next promote: one receive call must not
+    // return the same message twice.
+    this.place(message, now, true);
   }
 
   setVisibleAt(key: string, visibleAt: number, now: number): void {
@@ -157,9 +159,9 @@ export class Queue {
     return message && message.version === ticket.version ? message : undefined;
   }
 
-  private place(message: LiveMessage, now: number): void {
+  private place(message: LiveMessage, now: number, viaHeap = false): void {
     message.version += 1;
-    if (message.visibleAt <= now) {
+    if (message.visibleAt <= now && !viaHeap) {
       this.show(message);
       return;
     }
