@@ -6,14 +6,18 @@ import type { Queue } from '../../local/standins/sqs/queue';
 import { QueueStore } from '../../local/standins/sqs/queue-store';
 
 /** A store on a hand-driven clock, recording what it journals. */
-function storeAt(start = 1_700_000_000_000) {
+function storeAt(start = 1_700_000_000_000, tickPerRead = 0) {
   const clock = { now: start };
   const records: JournalRecord[] = [];
   const store = new QueueStore({
     region: 'us-east-1',
     accountId: '000000000000',
     endpoint: () => 'http://127.0.0.1:1',
-    clock: () => clock.now,
+    clock: () => {
+      const now = clock.now;
+      clock.now += tickPerRead;
+      return now;
+    },
   });
   store.attach((record) => records.push(record));
   const advance = (ms: number): void => {
@@ -363,6 +367,21 @@ describe('Class: QueueStore', () => {
       expect(first!.message.messageId).toBe(sent.messageId);
       expect(copy!.message.messageId).toBe(sent.messageId);
       expect(queue.messages.size).toBe(0);
+    });
+  });
+
+  describe('Method: receive (one call, one delivery)', () => {
+    it('never returns one message twice in a call, even with a 0 s visibility timeout and a ticking clock', () => {
+      // Prepare: the clock moves 1 ms on every read, as Date.now() can inside one call.
+      const { store } = storeAt(1_700_000_000_000, 1);
+      const queue = store.createQueue('events', { VisibilityTimeout: '0' }, {});
+      send(store, queue, 'once');
+
+      // Act
+      const received = store.receive(queue, { maxMessages: 10, duplicate: () => true });
+
+      // Assess
+      expect(received.map((r) => r.message.body)).toEqual(['once']);
     });
   });
 

@@ -214,7 +214,7 @@ export class QueueStore {
       receiveCount: 0,
       visibleAt: now + delaySeconds * 1000,
     };
-    this.commit({ op: 'put', queue: queue.name, message });
+    this.commit({ op: 'put', queue: queue.name, message }, now);
     const attributesMd5 = md5OfAttributes(input.attributes);
     const systemAttributesMd5 = md5OfAttributes(input.systemAttributes);
     return {
@@ -240,7 +240,7 @@ export class QueueStore {
       const message = queue.takeVisible();
       if (!message) break;
       if (message.sentAt + queue.retentionMs <= now) {
-        this.commit({ op: 'delete', queue: queue.name, key: message.key });
+        this.commit({ op: 'delete', queue: queue.name, key: message.key }, now);
         continue;
       }
       if (redrive && deadLetterQueue && message.receiveCount >= redrive.maxReceiveCount) {
@@ -248,16 +248,19 @@ export class QueueStore {
         continue;
       }
       const nonce = randomBytes(8).toString('hex');
-      this.commit({
-        op: 'receive',
-        queue: queue.name,
-        key: message.key,
-        receiveCount: message.receiveCount + 1,
-        firstReceiveAt: message.firstReceiveAt ?? now,
-        lastReceiveAt: now,
-        visibleAt: now + visibilityMs,
-        nonce,
-      });
+      this.commit(
+        {
+          op: 'receive',
+          queue: queue.name,
+          key: message.key,
+          receiveCount: message.receiveCount + 1,
+          firstReceiveAt: message.firstReceiveAt ?? now,
+          lastReceiveAt: now,
+          visibleAt: now + visibilityMs,
+          nonce,
+        },
+        now,
+      );
       received.push({
         message: snapshotOf(message),
         receiptHandle: encodeReceiptHandle({ queue: queue.name, key: message.key, nonce }),
@@ -280,7 +283,10 @@ export class QueueStore {
       deadLetterSourceArn: queue.arn,
     };
     delete (moved as { nonce?: string }).nonce;
-    this.commit({ op: 'move', from: queue.name, key: message.key, to: deadLetterQueue.name, message: moved });
+    this.commit(
+      { op: 'move', from: queue.name, key: message.key, to: deadLetterQueue.name, message: moved },
+      now,
+    );
   }
 
   /** A second, independent copy with the same MessageId, visible at once (deleting one keeps the other). */
@@ -293,7 +299,7 @@ export class QueueStore {
       visibleAt: now + 1,
     };
     delete (copy as { nonce?: string }).nonce;
-    this.commit({ op: 'put', queue: queue.name, message: copy });
+    this.commit({ op: 'put', queue: queue.name, message: copy }, now);
   }
 
   /**
@@ -318,7 +324,7 @@ export class QueueStore {
         `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [${SQS_LIMITS.maxVisibilitySeconds} seconds]`,
       );
     }
-    this.commit({ op: 'visibility', queue: queue.name, key: message.key, visibleAt });
+    this.commit({ op: 'visibility', queue: queue.name, key: message.key, visibleAt }, now);
   }
 
   /** The message a handle currently refers to, or undefined when the handle is stale. */
@@ -351,7 +357,7 @@ export class QueueStore {
       receiveCount: 0,
       visibleAt: now,
     };
-    this.commit({ op: 'move', from: source.name, key, to: destination.name, message: moved });
+    this.commit({ op: 'move', from: source.name, key, to: destination.name, message: moved }, now);
     return true;
   }
 
@@ -386,13 +392,13 @@ export class QueueStore {
 
   // ---- the state machine --------------------------------------------------------------------
 
-  private commit(record: JournalRecord): void {
-    this.apply(record);
+  /** Applies and journals one change; `now` is the time of the operation making it. */
+  private commit(record: JournalRecord, now = this.clock()): void {
+    this.apply(record, now);
     this.sink(record);
   }
 
-  apply(record: JournalRecord): void {
-    const now = this.clock();
+  apply(record: JournalRecord, now = this.clock()): void {
     switch (record.op) {
       case 'queue': {
         const existing = this.queues.get(record.name);
