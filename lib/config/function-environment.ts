@@ -121,6 +121,7 @@ export function summaryEnvironment(
     [ENV.summaryCacheTtlSeconds]: String(config.summary.cacheTtlSeconds),
     [ENV.maxRangeDays]: String(config.summary.maxRangeDays),
     [ENV.ingestTimeoutSeconds]: String(config.ingest.timeoutSeconds),
+    [ENV.queueRetentionDays]: String(config.queue.retentionDays),
   };
 }
 

@@ -49,7 +49,7 @@ export class Archive extends Construct {
       lifecycleRules: [{ expiration: props.expireAfter }],
       ...removal,
     });
-    Validations.of(this.accessLogsBucket).acknowledge({
+    Validations.of(this.accessLogsBucket.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-S1',
       reason: 'This bucket is the access-log destination of the archive; logging it would log the logs.',
     });

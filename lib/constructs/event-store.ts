@@ -147,14 +147,14 @@ export class EventStore extends Construct {
     this.cluster.node.addDependency(this.logGroup);
     this.masterSecret = this.cluster.secret!;
 
-    Validations.of(this.cluster).acknowledge({
+    Validations.of(this.cluster.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-RDS11',
       reason:
         'The cluster sits in isolated subnets and accepts connections only from the proxy and admin ' +
         'security groups; a non-default port would add no protection and confuse PostgreSQL tooling.',
     });
     if (!props.retain) {
-      Validations.of(this.cluster).acknowledge({
+      Validations.of(this.cluster.node.defaultChild!).acknowledge({
         id: 'AwsSolutions-RDS10',
         reason: 'Deletion protection is on in prod (retainData); dev and staging clusters are disposable.',
       });

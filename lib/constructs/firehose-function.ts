@@ -101,9 +101,12 @@ export class FirehoseFunction extends NodejsFunction {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       awsSdkConnectionReuse: false,
-      environment: connectsToDatabase
-        ? { ...environment, NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE }
-        : { ...environment },
+      environment: {
+        ...environment,
+        // Stack traces through the bundle's source map (CDK does not set this for us).
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(connectsToDatabase ? { NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE } : {}),
+      },
       bundling: {
         format: OutputFormat.ESM,
         target: BUNDLE_TARGET,

@@ -289,7 +289,7 @@ export class IngestApi extends Construct {
       allowMethods: ['POST', 'OPTIONS'],
       maxAge: Duration.hours(2),
     });
-    Validations.of(preflight).acknowledge(
+    Validations.of(preflight.node.defaultChild!).acknowledge(
       {
         id: 'AwsSolutions-APIG4',
         reason: 'CORS preflight (OPTIONS) carries no credentials by design; it is a mock integration.',
@@ -299,7 +299,7 @@ export class IngestApi extends Construct {
         reason: 'CORS preflight (OPTIONS) carries no credentials by design; it is a mock integration.',
       },
     );
-    Validations.of(this.postEvents).acknowledge({
+    Validations.of(this.postEvents.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-COG4',
       reason:
         'Callers are tenants holding API keys, checked by the Lambda REQUEST authorizer, not Cognito users.',
@@ -319,7 +319,7 @@ export class IngestApi extends Construct {
       requestValidator: this.requestValidator,
       requestParameters: { 'method.request.header.Authorization': true, ...requestParameters },
     });
-    Validations.of(method).acknowledge({
+    Validations.of(method.node.defaultChild!).acknowledge({
       id: 'AwsSolutions-COG4',
       reason:
         'Callers are tenants holding API keys, checked by the Lambda REQUEST authorizer, not Cognito users.',

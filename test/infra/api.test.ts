@@ -197,7 +197,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: API', (name) => {
         ]),
       });
       const [, stage] = only(s.service, 'AWS::ApiGateway::Stage');
-      for (const setting of stage.Properties?.MethodSettings as Array<Record<string, unknown>>) {
+      for (const setting of stage.Properties!.MethodSettings as Array<Record<string, unknown>>) {
         expect(setting.DataTraceEnabled).toBe(false);
       }
     });

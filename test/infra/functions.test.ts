@@ -3,6 +3,7 @@
  * exactly the environment lib/config/function-environment.ts derives, and is bundled as an ESM
  * file with what it needs next to it (the migrations folder for the migrate function).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +95,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   it('attaches no AWS managed policy to any function role', () => {
     for (const handler of HANDLERS) {
       const [, fn] = functionOf(s.service, handler);
-      const roleId = (fn.Properties?.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      const roleId = (fn.Properties!.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
       const [, role] = resources(s.service, 'AWS::IAM::Role').find(([rid]) => rid === roleId)!;
       expect(role.Properties?.ManagedPolicyArns, handler).toBeUndefined();
     }
@@ -247,10 +248,16 @@ describe('bundling (real esbuild, dev service stack)', () => {
     expect(existsSync(join(bundles.get('writer')!, 'migrations'))).toBe(false);
   });
 
-  it('produces bundles that load and export a handler', async () => {
+  it('produces bundles that load in plain Node.js ESM and export a handler', () => {
     for (const [handler, dir] of bundles) {
-      const module = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler?: unknown };
-      expect(typeof module.handler, handler).toBe('function');
+      // A separate node process: the real ESM loader (CommonJS dependencies go through the banner).
+      const script = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});
+        process.stdout.write(typeof m.handler);`;
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1' },
+        encoding: 'utf8',
+      });
+      expect(output, handler).toBe('function');
     }
   });
 });

@@ -2,6 +2,8 @@
  * cdk-nag's AWS Solutions rules run app-wide (as in bin/firehose.ts) with zero unacknowledged
  * findings, and every acknowledgement sits on one resource with its reason.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CfnResource, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -12,6 +14,8 @@ import { FirehoseStage } from '../../lib/firehose-stage';
 import { buildApp, stageTemplates } from './support/synth';
 
 const STAGES = ['dev', 'staging', 'prod'] as const;
+/** With CDK's CloudFormation validation too, as `cdk synth` runs it. */
+const LIKE_CDK_SYNTH = { cloudFormationValidation: true } as const;
 
 interface Acknowledgement {
   readonly path: string;
@@ -37,15 +41,23 @@ function nagAcknowledgements(root: IConstruct): Acknowledgement[] {
 describe('cdk-nag AwsSolutionsChecks', () => {
   describe.each(STAGES)('stage %s', (name) => {
     it('synthesizes with zero unacknowledged findings', () => {
-      const { app } = stageTemplates(name);
+      const { app } = stageTemplates(name, LIKE_CDK_SYNTH);
       const report = new AwsSolutionsChecks().validateScope(app);
       expect(
         report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`),
       ).toEqual([]);
     });
 
+    it("passes CDK's CloudFormation template validation without errors or warnings", () => {
+      const { assembly } = stageTemplates(name, LIKE_CDK_SYNTH);
+      const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+        pluginReports?: Array<{ violations?: unknown[] }>;
+      };
+      expect((report.pluginReports ?? []).flatMap((r) => r.violations ?? [])).toEqual([]);
+    });
+
     it('acknowledges findings only on specific resources, each with a specific reason', () => {
-      const { app } = stageTemplates(name);
+      const { app } = stageTemplates(name, LIKE_CDK_SYNTH);
       const acknowledgements = nagAcknowledgements(app);
       expect(acknowledgements.length).toBeGreaterThan(0);
       for (const ack of acknowledgements) {
@@ -63,7 +75,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 
   it('acknowledges the missing WAF only where the stage config disables it', () => {
     const ids = (name: (typeof STAGES)[number]) =>
-      nagAcknowledgements(stageTemplates(name).app).map((a) => a.id);
+      nagAcknowledgements(stageTemplates(name, LIKE_CDK_SYNTH).app).map((a) => a.id);
     expect(stageConfig('dev').wafEnabled).toBe(false);
     expect(ids('dev')).toContain('AwsSolutions-APIG3');
     expect(ids('prod')).not.toContain('AwsSolutions-APIG3');
@@ -71,7 +83,7 @@ describe('cdk-nag AwsSolutionsChecks', () => {
 
   it('acknowledges missing deletion protection only outside prod', () => {
     const ids = (name: (typeof STAGES)[number]) =>
-      nagAcknowledgements(stageTemplates(name).app).map((a) => a.id);
+      nagAcknowledgements(stageTemplates(name, LIKE_CDK_SYNTH).app).map((a) => a.id);
     expect(ids('dev')).toContain('AwsSolutions-RDS10');
     expect(ids('prod')).not.toContain('AwsSolutions-RDS10');
   });

@@ -167,7 +167,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
         resources(s.data, 'AWS::EC2::SecurityGroupIngress')
           .filter(([, r]) => mentions(r.Properties?.GroupId, target))
           .map(
-            ([, r]) => (r.Properties?.SourceSecurityGroupId as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0],
+            ([, r]) => (r.Properties!.SourceSecurityGroupId as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0],
           );
       expect(new Set(sources(proxySg))).toEqual(
         new Set([logicalIdOf('AWS::EC2::SecurityGroup', 'ProxyClient')]),
@@ -194,7 +194,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
     it('gives proxy clients and admin clients different security groups', () => {
       const sg = (handler: HandlerName) =>
         JSON.stringify(
-          (functionOf(s.service, handler)[1].Properties?.VpcConfig as { SecurityGroupIds: unknown[] })
+          (functionOf(s.service, handler)[1].Properties!.VpcConfig as { SecurityGroupIds: unknown[] })
             .SecurityGroupIds,
         );
       expect(sg('writer')).toBe(sg('summary'));
@@ -274,7 +274,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
         mentions(p.Properties?.Roles, proxyRole),
       );
       const statements = policies.flatMap(
-        ([, p]) => (p.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+        ([, p]) => (p.Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
       );
       expect(statements).toHaveLength(1);
       expect(statements[0]!.Action).toBe('rds-db:connect');

@@ -1,7 +1,9 @@
 /**
  * Synthesizes a stage the way `cdk synth` does (cdk.json's feature flags, cdk-nag app-wide), with
  * bundling skipped unless asked for: `aws:cdk:bundling-stacks: []` is CDK's switch for that, so the
- * templates are the real ones minus the asset contents.
+ * templates are the real ones minus the asset contents. CDK's built-in CloudFormation template
+ * validation is off unless asked for too: its engine takes seconds to start in every test file, and
+ * nag.test.ts (like `cdk synth` in CI) runs it on every stage.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,23 +34,27 @@ export interface SynthOptions {
   /** Construct paths of the stacks to bundle for real (e.g. `firehose-dev/Service`); none by default. */
   readonly bundlingStacks?: readonly string[];
   readonly outdir?: string;
+  /** CDK's built-in CloudFormation template validation (slow to start; on in `cdk synth`). */
+  readonly cloudFormationValidation?: boolean;
 }
 
 export function buildApp(options: SynthOptions = {}): App {
   return new App({
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [...(options.bundlingStacks ?? [])] },
     ...(options.outdir ? { outdir: options.outdir } : {}),
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? false,
   });
 }
 
 const cache = new Map<string, SynthesizedStage>();
 
 /** One synthesis per stage per test file (bundling skipped), shared by its tests. */
-export function stageTemplates(name: Exclude<Stage, 'local'>): SynthesizedStage {
-  let synthesized = cache.get(name);
+export function stageTemplates(name: Exclude<Stage, 'local'>, options: SynthOptions = {}): SynthesizedStage {
+  const key = `${name}:${options.cloudFormationValidation === true}`;
+  let synthesized = cache.get(key);
   if (!synthesized) {
-    synthesized = synthStage(name);
-    cache.set(name, synthesized);
+    synthesized = synthStage(name, options);
+    cache.set(key, synthesized);
   }
   return synthesized;
 }
