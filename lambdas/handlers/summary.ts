@@ -1,4 +1,83 @@
-// Placeholder while the handler is being written (replaced in the same session).
-export const handler = async (): Promise<never> => {
-  throw new Error('summary handler not implemented yet');
-};
+/**
+ * Summary function, GET /accounts/{id}/summary. Reserved concurrency and one connection per
+ * instance bound its share of the database (design promise 5).
+ */
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createDocumentClient } from '../adapters/aws-clients';
+import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
+import { DynamoSummaryCache } from '../adapters/dynamodb/summary-cache';
+import { createPool } from '../adapters/postgres/connection';
+import { PostgresSummaryStore } from '../adapters/postgres/summary-store';
+import { ApiError } from '../core/errors';
+import { errorResponse, jsonResponse } from '../core/http-responses';
+import { decodeAuthContext } from '../core/tenants';
+import { ENV, readEnv, readNumberEnv } from '../shared/env';
+import { createObservability, type Observability, portLog } from '../shared/observability';
+import { type SummaryDependencies, SummaryReader } from '../use-cases/summarize';
+import { isTransientDatabaseError } from '../adapters/postgres/database-errors';
+
+export function createSummaryHandler(reader: () => SummaryReader, { logger, metrics }: Observability) {
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId || randomUUID();
+    const auth = decodeAuthContext(event.requestContext?.authorizer);
+    logger.appendKeys({ request_id: requestId, account_id: auth?.accountId });
+    const started = performance.now();
+    try {
+      if (event.httpMethod !== 'GET') throw new ApiError('method_not_allowed', 'Use GET to read a summary.');
+      if (!auth) throw new ApiError('unauthorized', 'Missing or invalid API key.');
+      const outcome = await reader().read({ auth, accountId: event.pathParameters?.id, query: event.queryStringParameters });
+      metrics.addMetric(outcome.summary.cached ? 'CacheHit' : 'CacheMiss', MetricUnit.Count, 1);
+      if (outcome.cacheError) metrics.addMetric('CacheErrors', MetricUnit.Count, 1);
+      if (outcome.ledgerError) metrics.addMetric('WatermarkFallbacks', MetricUnit.Count, 1);
+      if (outcome.attempts > 1) metrics.addMetric('TopUsersExtraAttempts', MetricUnit.Count, outcome.attempts - 1);
+      metrics.addMetric('SummaryLatency', MetricUnit.Milliseconds, performance.now() - started);
+      return jsonResponse(200, outcome.summary, { requestId });
+    } catch (error) {
+      if (error instanceof ApiError) {
+        logger.info('request refused', { code: error.code, status: error.status });
+        return errorResponse(error, { requestId });
+      }
+      metrics.addMetric('SummaryErrors', MetricUnit.Count, 1);
+      logger.error('summary failed', { error: error instanceof Error ? error.message : String(error) });
+      // The database being away is "retry later", not a bug.
+      const unavailable = isTransientDatabaseError(error)
+        ? new ApiError('unavailable', 'Summaries are temporarily unavailable; retry shortly.', { retryAfterSeconds: 1 })
+        : error;
+      return errorResponse(unavailable, { requestId });
+    } finally {
+      logger.removeKeys(['request_id', 'account_id']);
+    }
+  };
+}
+
+export function summaryDependenciesFromEnv(observability: Observability): SummaryDependencies {
+  const documents = createDocumentClient();
+  return {
+    store: new PostgresSummaryStore(createPool({ max: 1, applicationName: 'firehose-summary' })),
+    cache: new DynamoSummaryCache(documents, readEnv(ENV.summaryCacheTable)),
+    ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable)),
+    settings: {
+      cacheTtlSeconds: readNumberEnv(ENV.summaryCacheTtlSeconds),
+      maxRangeDays: readNumberEnv(ENV.maxRangeDays),
+      ingestTimeoutSeconds: readNumberEnv(ENV.ingestTimeoutSeconds),
+      queueRetentionDays: readNumberEnv(ENV.queueRetentionDays),
+    },
+    log: portLog(observability.logger),
+  };
+}
+
+const observability = createObservability('summary');
+let reader: SummaryReader | undefined;
+export const handler = middy(
+  createSummaryHandler(() => {
+    reader ??= new SummaryReader(summaryDependenciesFromEnv(observability));
+    return reader;
+  }, observability),
+)
+  .use(injectLambdaContext(observability.logger))
+  .use(logMetrics(observability.metrics));

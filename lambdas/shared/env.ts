@@ -30,6 +30,7 @@ export const ENV = {
   partitionsAheadDays: 'PARTITIONS_AHEAD_DAYS',
   // Summary
   summaryCacheTtlSeconds: 'SUMMARY_CACHE_TTL_SECONDS',
+  queueRetentionDays: 'QUEUE_RETENTION_DAYS',
   maxRangeDays: 'MAX_RANGE_DAYS',
   // Database: either DATABASE_URL (local, tests) or the RDS Proxy endpoint with IAM auth.
   databaseUrl: 'DATABASE_URL',

@@ -1,0 +1,93 @@
+/**
+ * Summary windows, pure: query parameters → the exact hour-aligned [from, to) that is counted, and
+ * its decomposition into UTC days (whole days, and at most two partial days at the edges) as the
+ * day rollups store them.
+ *
+ * `last_N` windows are N whole hours plus the current partial hour: at 10:05, last_1h counts
+ * 09:00-11:00. `from`/`to` must both be given, hour-aligned, with to - from <= the maximum range.
+ */
+import { ApiError } from './errors';
+import { DAY_MS, floorToHour, HOUR_MS, utcDay } from './time-buckets';
+
+export const NAMED_WINDOWS = { last_1h: 1, last_24h: 24, last_7d: 7 * 24, last_30d: 30 * 24 } as const;
+export type NamedWindow = keyof typeof NAMED_WINDOWS;
+export const DEFAULT_WINDOW: NamedWindow = 'last_24h';
+export const DEFAULT_TOP = 10;
+export const MAX_TOP = 100;
+
+export interface SummaryWindow {
+  /** The named window, or "custom" for from/to. */
+  readonly name: NamedWindow | 'custom';
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface SummaryQuery {
+  readonly window: SummaryWindow;
+  readonly top: number;
+}
+
+export interface DayPiece {
+  readonly day: string;
+  /** Hours [fromHour, toHour) of that day; 0-24 is the whole day. */
+  readonly fromHour: number;
+  readonly toHour: number;
+}
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseInstant(name: 'from' | 'to', value: string): number {
+  const ms = ISO_WITH_OFFSET.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new ApiError('invalid_range', `"${name}" must be an ISO-8601 time with an offset.`, { field: name });
+  if (ms % HOUR_MS !== 0) throw new ApiError('invalid_range', `"${name}" must be on an hour boundary (UTC).`, { field: name });
+  return ms;
+}
+
+export function parseSummaryQuery(
+  query: Readonly<Record<string, string | undefined>> | null,
+  nowMs: number,
+  maxRangeDays: number,
+): SummaryQuery {
+  const params = query ?? {};
+  const topText = params.top;
+  let top = DEFAULT_TOP;
+  if (topText !== undefined) {
+    top = /^\d{1,3}$/.test(topText) ? Number(topText) : Number.NaN;
+    if (!(top >= 1 && top <= MAX_TOP)) {
+      throw new ApiError('invalid_parameter', `"top" must be an integer from 1 to ${MAX_TOP}.`, { field: 'top' });
+    }
+  }
+  if (params.from !== undefined || params.to !== undefined) {
+    if (params.from === undefined || params.to === undefined) {
+      throw new ApiError('invalid_range', 'Give both "from" and "to", or neither.', { field: params.from === undefined ? 'from' : 'to' });
+    }
+    if (params.window !== undefined) {
+      throw new ApiError('invalid_range', 'Give either "window" or "from"/"to", not both.', { field: 'window' });
+    }
+    const fromMs = parseInstant('from', params.from);
+    const toMs = parseInstant('to', params.to);
+    if (toMs <= fromMs) throw new ApiError('invalid_range', '"to" must be after "from".', { field: 'to' });
+    if (toMs - fromMs > maxRangeDays * DAY_MS) {
+      throw new ApiError('invalid_range', `A range may span at most ${maxRangeDays} days.`, { field: 'to' });
+    }
+    return { window: { name: 'custom', fromMs, toMs }, top };
+  }
+  const name = params.window ?? DEFAULT_WINDOW;
+  if (!Object.hasOwn(NAMED_WINDOWS, name)) {
+    throw new ApiError('invalid_window', `"window" must be one of ${Object.keys(NAMED_WINDOWS).join(', ')}.`, { field: 'window' });
+  }
+  const hours = NAMED_WINDOWS[name as NamedWindow];
+  const toMs = floorToHour(nowMs) + HOUR_MS;
+  return { window: { name: name as NamedWindow, fromMs: toMs - (hours + 1) * HOUR_MS, toMs }, top };
+}
+
+/** The UTC days a window touches, each with the hours of it that are inside the window. */
+export function dayPieces(window: SummaryWindow): DayPiece[] {
+  const pieces: DayPiece[] = [];
+  for (let dayStart = Math.floor(window.fromMs / DAY_MS) * DAY_MS; dayStart < window.toMs; dayStart += DAY_MS) {
+    const from = Math.max(window.fromMs, dayStart);
+    const to = Math.min(window.toMs, dayStart + DAY_MS);
+    pieces.push({ day: utcDay(dayStart), fromHour: (from - dayStart) / HOUR_MS, toHour: (to - dayStart) / HOUR_MS });
+  }
+  return pieces;
+}

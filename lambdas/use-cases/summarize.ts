@@ -1,0 +1,150 @@
+/**
+ * GET /accounts/{id}/summary: checks the key may read that account, answers from the cache when it
+ * holds a fresh copy, and otherwise computes the summary from rollups, with `as_of` taken first
+ * (docs/freshness.md). Identical requests arriving together in one instance share one computation.
+ */
+import type { PendingMessage } from '../adapters/dynamodb/message-ledger';
+import type { SummaryCache } from '../adapters/dynamodb/summary-cache';
+import type { SummaryStore } from '../adapters/postgres/summary-store';
+import { ApiError } from '../core/errors';
+import type { Log } from '../core/ports';
+import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summary-window';
+import type { AuthContext } from '../core/tenants';
+import type { UserCount } from '../core/top-users';
+
+export interface PendingMessages {
+  oldestPending(accountId: string, limit: number): Promise<PendingMessage[]>;
+}
+
+export interface SummaryDependencies {
+  readonly store: SummaryStore;
+  readonly cache: SummaryCache;
+  readonly ledger: PendingMessages;
+  readonly settings: {
+    readonly cacheTtlSeconds: number;
+    readonly maxRangeDays: number;
+    /** The ingest function's timeout: a request still running may not have recorded its messages. */
+    readonly ingestTimeoutSeconds: number;
+    /** The event queue's retention: older messages are committed, dead or gone (fallback watermark). */
+    readonly queueRetentionDays: number;
+  };
+  readonly log: Log;
+  readonly now?: () => number;
+}
+
+export interface Summary {
+  readonly account_id: string;
+  readonly window: SummaryWindow['name'];
+  readonly from: string;
+  readonly to: string;
+  readonly as_of: string;
+  readonly totals: Record<string, number>;
+  readonly total: number;
+  readonly top_users: UserCount[];
+  readonly cached: boolean;
+}
+
+export interface SummaryRequest {
+  readonly auth: AuthContext;
+  readonly accountId: string | undefined;
+  readonly query: Readonly<Record<string, string | undefined>> | null;
+}
+
+export interface SummaryOutcome {
+  readonly summary: Summary;
+  readonly cacheError: boolean;
+  readonly attempts: number;
+  readonly ledgerError: boolean;
+}
+
+/** Pending ledger entries checked per summary before settling for a conservative watermark. */
+const PENDING_SCAN = 50;
+
+export class SummaryReader {
+  private readonly inFlight = new Map<string, Promise<{ summary: Summary; attempts: number; ledgerError: boolean }>>();
+
+  constructor(private readonly deps: SummaryDependencies) {}
+
+  async read(request: SummaryRequest): Promise<SummaryOutcome> {
+    const { auth } = request;
+    // Same answer whether or not the other account exists.
+    if (!auth.scopes.includes('read') || request.accountId !== auth.accountId) {
+      throw new ApiError('forbidden', 'This key cannot read this account.');
+    }
+    const now = (this.deps.now ?? Date.now)();
+    const { window, top } = parseSummaryQuery(request.query, now, this.deps.settings.maxRangeDays);
+    const key = `summary#${auth.accountId}#${window.fromMs}#${window.toMs}#${top}`;
+    let cacheError = false;
+    try {
+      const cached = await this.deps.cache.get(key);
+      if (cached !== undefined) {
+        return { summary: { ...(JSON.parse(cached) as Summary), cached: true }, cacheError, attempts: 0, ledgerError: false };
+      }
+    } catch (error) {
+      cacheError = true;
+      this.deps.log.warn('summary cache unavailable; reading PostgreSQL', { error: String(error) });
+    }
+    let computation = this.inFlight.get(key);
+    if (!computation) {
+      computation = this.compute(auth.accountId, window, top, now);
+      this.inFlight.set(key, computation);
+      // Shared until the cache holds the result, so late arrivals of the burst find one or the other.
+      computation
+        .then(
+          ({ summary }) =>
+            this.deps.cache
+              .put(key, JSON.stringify(summary), this.deps.settings.cacheTtlSeconds)
+              .catch((error: unknown) => this.deps.log.warn('could not cache the summary', { error: String(error) })),
+          // A failed computation is reported to its callers; nothing to cache.
+          () => undefined,
+        )
+        .finally(() => this.inFlight.delete(key));
+    }
+    const { summary, attempts, ledgerError } = await computation;
+    return { summary, cacheError, attempts, ledgerError };
+  }
+
+  private async compute(accountId: string, window: SummaryWindow, top: number, now: number) {
+    // The watermark is read before the rollups: whatever it vouches for is committed by then.
+    let asOf: number;
+    let ledgerError = false;
+    try {
+      asOf = await this.watermark(accountId, now);
+    } catch (error) {
+      // Without the ledger, the queue's retention still bounds what can be in flight.
+      ledgerError = true;
+      asOf = now - this.deps.settings.queueRetentionDays * 86_400_000;
+      this.deps.log.warn('in-flight ledger unavailable; as_of falls back to the queue retention', { error: String(error) });
+    }
+    const counts = await this.deps.store.counts(accountId, dayPieces(window), top);
+    const summary: Summary = {
+      account_id: accountId,
+      window: window.name,
+      from: new Date(window.fromMs).toISOString(),
+      to: new Date(window.toMs).toISOString(),
+      as_of: new Date(asOf).toISOString(),
+      totals: counts.totals,
+      total: Object.values(counts.totals).reduce((sum, n) => sum + n, 0),
+      top_users: counts.topUsers,
+      cached: false,
+    };
+    return { summary, attempts: counts.attempts, ledgerError };
+  }
+
+  /**
+   * The earliest received_at of a message of this account still in flight (neither committed nor
+   * dead), or now minus the ingest timeout when none is: a request still running may have queued
+   * a message it has not yet recorded in the ledger.
+   */
+  private async watermark(accountId: string, now: number): Promise<number> {
+    const floor = now - this.deps.settings.ingestTimeoutSeconds * 1000;
+    const pending = await this.deps.ledger.oldestPending(accountId, PENDING_SCAN);
+    if (pending.length === 0) return floor;
+    // The writer marks the ledger after committing; if that failed, committed_messages knows.
+    const committed = await this.deps.store.committedMessages(pending.map((entry) => entry.messageKey));
+    const open = pending.find((entry) => !committed.has(entry.messageKey));
+    if (open) return Math.min(open.pendingSince, floor);
+    // Every entry we looked at is committed; more may wait behind them, so stay conservative.
+    return pending.length < PENDING_SCAN ? floor : Math.min(pending.at(-1)!.pendingSince, floor);
+  }
+}

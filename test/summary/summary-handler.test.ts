@@ -1,0 +1,216 @@
+/**
+ * The summary handler end to end on real PostgreSQL and dynalite: auth, validation, cache (hit,
+ * miss, expiry, down), coalescing, and the as_of watermark holding back for a message in flight.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
+import { DynamoSummaryCache } from '../../lambdas/adapters/dynamodb/summary-cache';
+import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
+import { PostgresSummaryStore } from '../../lambdas/adapters/postgres/summary-store';
+import { parseQueueMessage } from '../../lambdas/core/queue-message';
+import { createSummaryHandler } from '../../lambdas/handlers/summary';
+import { createObservability } from '../../lambdas/shared/observability';
+import { writeEvents } from '../../lambdas/use-cases/write-events';
+import { type SummaryDependencies, SummaryReader } from '../../lambdas/use-cases/summarize';
+import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { deliveriesFor, event } from '../support/queue-messages';
+
+const silent = { info() {}, warn() {}, error() {} };
+
+describe('Handler: summary', () => {
+  let db: TestDatabase;
+  let dynamo: TestDynamo;
+  let pool: pg.Pool;
+  let clock: number;
+  let store: PostgresSummaryStore;
+  let countCalls: number;
+  let ledger: DynamoMessageLedger;
+
+  function reader(overrides: Partial<SummaryDependencies> = {}) {
+    const counting = {
+      counts: (...args: Parameters<PostgresSummaryStore['counts']>) => {
+        countCalls++;
+        return store.counts(...args);
+      },
+      committedMessages: (keys: readonly string[]) => store.committedMessages(keys),
+    };
+    return new SummaryReader({
+      store: counting,
+      cache: new DynamoSummaryCache(dynamo.documents, dynamo.names.summaryCacheTable, () => clock),
+      ledger,
+      settings: { cacheTtlSeconds: 30, maxRangeDays: 90, ingestTimeoutSeconds: 10, queueRetentionDays: 4 },
+      log: silent,
+      now: () => clock,
+      ...overrides,
+    });
+  }
+
+  function get(summaryReader: SummaryReader, account: string, query: Record<string, string> = {}, auth = ingestAuth({ accountId: account })) {
+    const handler = createSummaryHandler(() => summaryReader, createObservability('summary'));
+    return handler(
+      proxyEvent({
+        method: 'GET',
+        path: `/accounts/${account}/summary`,
+        resource: '/accounts/{id}/summary',
+        pathParameters: { id: account },
+        query,
+        auth,
+        headers: {},
+      }),
+    );
+  }
+
+  const writer = () => ({
+    store: new PostgresEventStore(pool),
+    ledger,
+    log: silent,
+    now: () => clock,
+    settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dynamo = await startTestDynamo();
+    pool = new pg.Pool({ connectionString: db.url, max: 3 });
+    store = new PostgresSummaryStore(pool);
+    ledger = new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable, () => clock);
+  });
+  beforeEach(() => {
+    clock = Date.now();
+    countCalls = 0;
+  });
+  afterAll(async () => {
+    await pool.end();
+    await db.drop();
+    await dynamo.stop();
+  });
+
+  it('answers 200 with the contract fields', async () => {
+    await writeEvents(writer(), deliveriesFor([event('acct-200', 'a', clock - 60_000, 'u1', 'click'), event('acct-200', 'b', clock, 'u1', 'view')]));
+
+    const result = await get(reader(), 'acct-200', { window: 'last_1h', top: '5' });
+
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({
+      account_id: 'acct-200',
+      window: 'last_1h',
+      from: expect.any(String),
+      to: expect.any(String),
+      as_of: expect.any(String),
+      totals: { click: 1, view: 1 },
+      total: 2,
+      top_users: [{ user_id: 'u1', events: 2 }],
+      cached: false,
+    });
+  });
+
+  it.each([
+    ['another account that exists', 'acct-200'],
+    ['an account that does not exist', 'acct-nobody'],
+  ])('answers 403 for %s, the same way', async (_, target) => {
+    const result = await get(reader(), target, {}, ingestAuth({ accountId: 'acct-mine' }));
+    expect(result.statusCode).toBe(403);
+    expect(JSON.parse(result.body).error).toMatchObject({ code: 'forbidden', message: 'This key cannot read this account.' });
+  });
+
+  it('answers 403 to a key without the read scope, 401 without a key, 400 for bad windows', async () => {
+    expect((await get(reader(), 'acct-x', {}, ingestAuth({ accountId: 'acct-x', scopes: ['ingest'] }))).statusCode).toBe(403);
+    const noAuth = createSummaryHandler(() => reader(), createObservability('summary'));
+    expect((await noAuth(proxyEvent({ method: 'GET', pathParameters: { id: 'x' } }))).statusCode).toBe(401);
+    const bad = await get(reader(), 'acct-x', { window: 'yesterday' });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatchObject({ code: 'invalid_window', field: 'window' });
+  });
+
+  it('serves the second read from the cache, and recomputes once the entry expired', async () => {
+    await writeEvents(writer(), deliveriesFor([event('acct-cache', 'c1', clock)]));
+    const summaryReader = reader();
+
+    const first = JSON.parse((await get(summaryReader, 'acct-cache')).body);
+    await writeEvents(writer(), deliveriesFor([event('acct-cache', 'c2', clock)]));
+    const second = JSON.parse((await get(summaryReader, 'acct-cache')).body);
+    clock += 31_000;
+    const third = JSON.parse((await get(summaryReader, 'acct-cache')).body);
+
+    expect([first.cached, second.cached, third.cached]).toEqual([false, true, false]);
+    expect([first.total, second.total, third.total]).toEqual([1, 1, 2]);
+    expect(countCalls).toBe(2);
+  });
+
+  it('reads PostgreSQL when the cache is down, never answering 5xx for it', async () => {
+    await writeEvents(writer(), deliveriesFor([event('acct-nocache', 'n1', clock)]));
+    dynamo.standin.faults.set({ down: true });
+    try {
+      const result = await get(reader({ ledger: { oldestPending: async () => [] } }), 'acct-nocache');
+      expect(result.statusCode).toBe(200);
+      expect(JSON.parse(result.body)).toMatchObject({ total: 1, cached: false });
+    } finally {
+      dynamo.standin.faults.reset();
+    }
+  });
+
+  it('answers 503 when PostgreSQL is unreachable', async () => {
+    const deadPool = new pg.Pool({ connectionString: 'postgres://nobody:x@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+    const result = await get(reader({ store: new PostgresSummaryStore(deadPool) }), 'acct-down');
+    await deadPool.end();
+    expect(result.statusCode).toBe(503);
+    expect(JSON.parse(result.body).error.code).toBe('unavailable');
+  });
+
+  it('lets a burst of identical requests for a cold entry reach the database once', async () => {
+    const summaryReader = reader();
+    const results = await Promise.all(Array.from({ length: 20 }, () => get(summaryReader, 'acct-burst', { window: 'last_7d' })));
+    expect(results.every((result) => result.statusCode === 200)).toBe(true);
+    expect(countCalls).toBe(1);
+  });
+
+  it('keeps as_of before a held-back message until that message is counted', async () => {
+    // Prepare: three requests; the middle one is queued and ledgered but not yet written.
+    const account = 'acct-fresh';
+    const received = [clock - 50_000, clock - 40_000, clock - 30_000];
+    const batches = received.map((at, i) =>
+      deliveriesFor([event(account, `m${i}`, at)], { receivedAt: new Date(at).toISOString(), requestId: `req-fresh-${i}` }),
+    );
+    for (const batch of batches) {
+      const message = parseQueueMessage(batch[0]!.body);
+      await ledger.markPending([{ messageKey: message.message_key, accountId: account, receivedAt: message.received_at }]);
+    }
+    await writeEvents(writer(), batches[0]!);
+    await writeEvents(writer(), batches[2]!);
+
+    // Act / Assess: the newest event is counted, yet as_of stays before the held-back one.
+    const held = JSON.parse((await get(reader(), account, { window: 'last_1h' })).body);
+    expect(held.total).toBe(2);
+    expect(Date.parse(held.as_of)).toBeLessThanOrEqual(received[1]!);
+    expect(Date.parse(held.as_of)).toBeLessThan(clock - 10_000);
+
+    await writeEvents(writer(), batches[1]!);
+    clock += 31_000;
+    const released = JSON.parse((await get(reader(), account, { window: 'last_1h' })).body);
+    expect(released.total).toBe(3);
+    expect(Date.parse(released.as_of)).toBe(clock - 10_000);
+  });
+
+  it('does not wait for a message the writer committed but could not mark in the ledger', async () => {
+    const account = 'acct-ledgerlag';
+    const at = clock - 20_000;
+    const batch = deliveriesFor([event(account, 'x', at)], { receivedAt: new Date(at).toISOString() });
+    const message = parseQueueMessage(batch[0]!.body);
+    await ledger.markPending([{ messageKey: message.message_key, accountId: account, receivedAt: message.received_at }]);
+    const failingLedger = { markPending: async () => {}, markCommitted: async () => { throw new Error('ledger down'); }, markDead: async () => {} };
+    const outcome = await writeEvents({ ...writer(), ledger: failingLedger }, batch);
+    expect(outcome.ledgerErrors).toBe(1);
+
+    const summary = JSON.parse((await get(reader(), account)).body);
+
+    expect(Date.parse(summary.as_of)).toBe(clock - 10_000);
+  });
+
+  it('falls back to the queue retention as as_of when the ledger is unreachable', async () => {
+    const result = await get(reader({ ledger: { oldestPending: async () => { throw new Error('down'); } } }), 'acct-noledger');
+    expect(Date.parse(JSON.parse(result.body).as_of)).toBe(clock - 4 * 86_400_000);
+  });
+});
