@@ -26,7 +26,7 @@ describe('S3 conformance', () => {
   beforeAll(async () => {
     target = await conformanceTarget('s3');
     s3 = new S3Client({ ...target.s3, maxAttempts: 1 });
-    bucket = target.firehoseDestination().bucket;
+    bucket = target.bucket();
     root = `${target.name('objects')}/`;
   });
 

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -26,6 +27,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5OfAttributes } from '../../local/standins/sqs/message';
 import { type ConformanceTarget, conformanceTarget } from './support/conformance-target';
+import { eventually } from './support/eventually';
 import { rejection } from './support/rejection';
 
 describe('SQS conformance', () => {
@@ -73,7 +75,12 @@ describe('SQS conformance', () => {
       created.push(QueueUrl!);
       await target.settle();
       const byName = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-      const listed = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: name }));
+      // ListQueues is eventually consistent on SQS.
+      const listed = await eventually(async () => {
+        const result = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: name }));
+        expect(result.QueueUrls).toHaveLength(1);
+        return result;
+      }, 30_000);
 
       // Assess
       expect(QueueUrl).toMatch(new RegExp(`/\\d{12}/${name}$`));
@@ -142,6 +149,28 @@ describe('SQS conformance', () => {
       // Assess
       expect(error.name).toBe('InvalidParameterValue');
     });
+
+    it('deletes a queue, after which it does not exist (SQS may take up to 60 s)', async () => {
+      // Prepare
+      const name = target.name('deleted');
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+      await target.settle();
+
+      // Act
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+      const error = await eventually(
+        async () => {
+          const failure = await rejection(sqs.send(new GetQueueUrlCommand({ QueueName: name })));
+          expect(failure.name).toBe('QueueDoesNotExist');
+          return failure;
+        },
+        90_000,
+        2_000,
+      );
+
+      // Assess
+      expect(error.$metadata?.httpStatusCode).toBe(400);
+    }, 120_000);
 
     it('rejects unknown attribute names and out-of-range values', async () => {
       // Prepare
@@ -433,6 +462,34 @@ describe('SQS conformance', () => {
       expect(result.Failed).toEqual([
         expect.objectContaining({ Id: 'bad', SenderFault: true, Code: 'InvalidMessageContents' }),
       ]);
+    });
+
+    it('changes visibility in a batch, reporting a malformed handle as a failed entry', async () => {
+      // Prepare
+      const url = await createQueue('visibility-batch');
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'x' }));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5 }),
+      );
+
+      // Act
+      const result = await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: [
+            { Id: 'ok', ReceiptHandle: Messages[0]!.ReceiptHandle!, VisibilityTimeout: 0 },
+            { Id: 'bad', ReceiptHandle: 'garbage', VisibilityTimeout: 0 },
+          ],
+        }),
+      );
+      const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 5 }));
+
+      // Assess
+      expect(result.Successful).toEqual([{ Id: 'ok' }]);
+      expect(result.Failed).toEqual([
+        expect.objectContaining({ Id: 'bad', SenderFault: true, Code: 'ReceiptHandleIsInvalid' }),
+      ]);
+      expect(again.Messages?.map((m) => m.Body)).toEqual(['x']);
     });
 
     it('reports a malformed receipt handle in DeleteMessageBatch as a failed entry', async () => {

@@ -10,6 +10,7 @@ import type { JournalRecord, StoredMessage } from './journal-records';
 import { QUEUE_DEFAULTS, SQS_LIMITS } from './limits';
 import { type MessageAttributes, md5Hex, md5OfAttributes } from './message';
 import { type LiveMessage, Queue } from './queue';
+import { attributesMatch } from './queue-attributes';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 
 export interface QueueStoreOptions {
@@ -118,10 +119,8 @@ export class QueueStore {
   createQueue(name: string, attributes: Record<string, string>, tags: Record<string, string>): Queue {
     const existing = this.queues.get(name);
     if (existing) {
-      const matches = Object.entries(attributes).every(
-        ([key, value]) => (existing.attributes[key] ?? QUEUE_DEFAULTS[key] ?? '') === value,
-      );
-      if (!matches) throw sqsErrors.queueNameExists(name);
+      if (!attributesMatch(existing.attributes, attributes, QUEUE_DEFAULTS))
+        throw sqsErrors.queueNameExists(name);
       return existing;
     }
     const deletedAt = this.deletedAt.get(name);
@@ -130,6 +129,9 @@ export class QueueStore {
     }
     const now = this.clock();
     const clean = Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== ''));
+    // A customer managed KMS key replaces SQS-managed encryption, as on SQS.
+    if (clean.KmsMasterKeyId && clean.SqsManagedSseEnabled === undefined)
+      clean.SqsManagedSseEnabled = 'false';
     this.commit({
       op: 'queue',
       name,

@@ -24,6 +24,8 @@ export interface ConformanceTarget {
   settle(): Promise<void>;
   /** How long to wait for resources to become ACTIVE (Firehose streams, DynamoDB tables). */
   readonly activationTimeoutMs: number;
+  /** A bucket the suites may write to (objects go under a prefix unique to the run). */
+  bucket(): string;
   /** The archive bucket and the role Firehose may use to write into it. */
   firehoseDestination(): { readonly bucket: string; readonly bucketArn: string; readonly roleArn: string };
   /** The local stand-ins, when running locally. */
@@ -52,6 +54,7 @@ export async function conformanceTarget(suite: string): Promise<ConformanceTarge
     name,
     settle: async () => undefined,
     activationTimeoutMs: 5_000,
+    bucket: () => LOCAL_BUCKET,
     firehoseDestination: () => ({
       bucket: LOCAL_BUCKET,
       bucketArn: `arn:aws:s3:::${LOCAL_BUCKET}`,
@@ -71,6 +74,14 @@ function awsTarget(name: (label: string) => string): ConformanceTarget {
     throw new Error(`${CONFORMANCE_TARGET_ENV}=aws needs AWS_REGION (and credentials the SDK can find).`);
   // Credentials come from the SDK's default chain (env, profile, SSO, instance role).
   const config = { region };
+  const bucket = (): string => {
+    const name = process.env.FIREHOSE_CONFORMANCE_BUCKET;
+    if (!name)
+      throw new Error(
+        'The S3 and Firehose suites on AWS need FIREHOSE_CONFORMANCE_BUCKET (an existing bucket).',
+      );
+    return name;
+  };
   return {
     kind: 'aws',
     region,
@@ -81,16 +92,16 @@ function awsTarget(name: (label: string) => string): ConformanceTarget {
     name,
     settle: () => new Promise((resolve) => setTimeout(resolve, 1_500)),
     activationTimeoutMs: 10 * 60_000,
+    bucket,
     firehoseDestination: () => {
-      const bucket = process.env.FIREHOSE_CONFORMANCE_BUCKET;
       const roleArn = process.env.FIREHOSE_CONFORMANCE_ROLE_ARN;
-      if (!bucket || !roleArn) {
+      if (!roleArn) {
         throw new Error(
-          'The Firehose and S3 suites on AWS need FIREHOSE_CONFORMANCE_BUCKET (an existing bucket) and ' +
-            'FIREHOSE_CONFORMANCE_ROLE_ARN (a role Firehose can assume to write into it).',
+          'The Firehose suite on AWS needs FIREHOSE_CONFORMANCE_ROLE_ARN (a role Firehose can assume to write into the bucket).',
         );
       }
-      return { bucket, bucketArn: `arn:aws:s3:::${bucket}`, roleArn };
+      const name = bucket();
+      return { bucket: name, bucketArn: `arn:aws:s3:::${name}`, roleArn };
     },
     stop: async () => undefined,
   };
