@@ -33,7 +33,7 @@ interface Harness {
   readonly endpoint: string;
   /** The operation `write` performs (for the operations filter). */
   readonly operation: string;
-  write(id: string, maxAttempts?: number): Promise<unknown>;
+  write(id: string, maxAttempts?: number, signal?: AbortSignal): Promise<unknown>;
   wasWritten(id: string): Promise<boolean>;
   /** A call of another operation. */
   other(): Promise<unknown>;
@@ -53,8 +53,10 @@ const harnesses: Record<string, () => Harness> = {
       faults: standins.faults.sqs,
       endpoint: standins.endpoints.sqs,
       operation: 'SendMessage',
-      write: (id, maxAttempts = 1) =>
-        client(maxAttempts).send(new SendMessageCommand({ QueueUrl: url, MessageBody: id })),
+      write: (id, maxAttempts = 1, signal) =>
+        client(maxAttempts).send(new SendMessageCommand({ QueueUrl: url, MessageBody: id }), {
+          abortSignal: signal,
+        }),
       wasWritten: async (id) =>
         [...standins.sqs.store.queueByName('faults').messages.values()].some(
           (message) => message.body === id,
@@ -74,9 +76,10 @@ const harnesses: Record<string, () => Harness> = {
       faults: standins.faults.firehose,
       endpoint: standins.endpoints.firehose,
       operation: 'PutRecord',
-      write: (id, maxAttempts = 1) =>
+      write: (id, maxAttempts = 1, signal) =>
         client(maxAttempts).send(
           new PutRecordCommand({ DeliveryStreamName: 'faults', Record: { Data: Buffer.from(`${id}\n`) } }),
+          { abortSignal: signal },
         ),
       wasWritten: async (id) => {
         await standins.firehose.flush();
@@ -104,8 +107,10 @@ const harnesses: Record<string, () => Harness> = {
       faults: standins.faults.s3,
       endpoint: standins.endpoints.s3,
       operation: 'PutObject',
-      write: (id, maxAttempts = 1) =>
-        client(maxAttempts).send(new PutObjectCommand({ Bucket: 'archive', Key: `faults/${id}`, Body: id })),
+      write: (id, maxAttempts = 1, signal) =>
+        client(maxAttempts).send(new PutObjectCommand({ Bucket: 'archive', Key: `faults/${id}`, Body: id }), {
+          abortSignal: signal,
+        }),
       wasWritten: async (id) =>
         client(1)
           .send(new HeadObjectCommand({ Bucket: 'archive', Key: `faults/${id}` }))
@@ -125,8 +130,10 @@ const harnesses: Record<string, () => Harness> = {
       faults: standins.faults.dynamodb,
       endpoint: standins.endpoints.dynamodb,
       operation: 'PutItem',
-      write: (id, maxAttempts = 1) =>
-        client(maxAttempts).send(new PutItemCommand({ TableName: 'faults', Item: { pk: { S: id } } })),
+      write: (id, maxAttempts = 1, signal) =>
+        client(maxAttempts).send(new PutItemCommand({ TableName: 'faults', Item: { pk: { S: id } } }), {
+          abortSignal: signal,
+        }),
       wasWritten: async (id) =>
         (await client(1).send(new GetItemCommand({ TableName: 'faults', Key: { pk: { S: id } } }))).Item !==
         undefined,
@@ -268,6 +275,21 @@ describe.each(Object.keys(harnesses))('%s stand-in faults', (service) => {
 
     // Assess
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it('never carries out a delayed call whose caller gave up waiting', async () => {
+    // Prepare
+    const id = nextId();
+    harness.faults.set({ delayMs: 400 });
+
+    // Act
+    const error = await rejection(harness.write(id, 1, AbortSignal.timeout(100)));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    harness.faults.reset();
+
+    // Assess
+    expect(error.name).toBe('AbortError');
+    expect(await harness.wasWritten(id)).toBe(false);
   });
 
   it('applies faults only to the listed operations', async () => {

@@ -199,6 +199,28 @@ describe('Firehose stand-in delivery to S3', () => {
     expect((await ofStream(stream)()).map((o) => o.content)).toEqual([lines('c', 5).join('')]);
   });
 
+  it('stops promptly while S3 hangs, keeping the records spooled for the next start', async () => {
+    // Prepare
+    const { firehose, client } = await startFirehose('stop-hung', { stopTimeoutMs: 300 });
+    const stream = await newStream(firehose);
+    s3Standin.faults.set({ delayMs: 600_000, operations: ['PutObject'] });
+    await client.send(
+      new PutRecordCommand({ DeliveryStreamName: stream, Record: { Data: Buffer.from('{"h":1}\n') } }),
+    );
+    const started = Date.now();
+
+    // Act
+    await firehose.stop();
+    const stopMs = Date.now() - started;
+    s3Standin.faults.reset();
+    const { firehose: restarted } = await startFirehose('stop-hung');
+    await restarted.flush();
+
+    // Assess
+    expect(stopMs).toBeLessThan(3_000);
+    expect((await ofStream(stream)()).map((o) => o.content)).toEqual(['{"h":1}\n']);
+  });
+
   it('writes under the error output prefix when S3 keeps failing past the retry window', async () => {
     // Prepare
     const { firehose, client } = await startFirehose('errors', { deliveryRetrySeconds: 0.2 });

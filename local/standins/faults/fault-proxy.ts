@@ -3,6 +3,7 @@
  * the client talks to the proxy's port, the proxy forwards to the real server unless the
  * FaultController says otherwise. `/__faults` on the proxy port controls it.
  */
+import { setMaxListeners } from 'node:events';
 import { Agent, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { InjectedErrorKind } from '../http/aws-json-server';
 import { type RunningHttpServer, startHttpServer } from '../http/http-server';
@@ -28,6 +29,7 @@ export interface FaultProxyOptions {
 export async function startFaultProxy(options: FaultProxyOptions): Promise<RunningHttpServer> {
   const agent = new Agent({ keepAlive: true });
   const lifetime = new AbortController();
+  setMaxListeners(0, lifetime.signal); // one listener per delayed call in flight
   const running = await startHttpServer((request, response) => {
     void handle(options, agent, lifetime.signal, request, response).catch(() => response.destroy());
   }, options.port ?? 0);
@@ -56,7 +58,8 @@ async function handle(
   if (isAdminRequest(request)) return handleAdminRequest(options.faults, request, response);
   const decision = options.faults.decide(options.operationOf(request));
   await sleep(decision.delayMs, signal);
-  if (decision.kind === 'drop-request') {
+  // A caller that gave up, or a proxy that is stopping, must not have its call forwarded late.
+  if (signal.aborted || request.destroyed || response.destroyed || decision.kind === 'drop-request') {
     request.socket.destroy();
     return;
   }

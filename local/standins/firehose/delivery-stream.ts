@@ -19,7 +19,8 @@ import type { StreamDefinition } from './stream-registry';
 const gzip = promisify(gzipCallback);
 
 export interface ArchiveWriter {
-  put(bucket: string, key: string, body: Buffer): Promise<void>;
+  /** Writes one object; `signal` aborts the call (the stand-in is stopping). */
+  put(bucket: string, key: string, body: Buffer, signal?: AbortSignal): Promise<void>;
 }
 
 export interface BufferLimits {
@@ -166,6 +167,7 @@ export class DeliveryStream {
           definition.bucket,
           keyFor(toErrorPrefix ? S3_DELIVERY_FAILED : undefined),
           body,
+          this.abort.signal,
         );
         if (toErrorPrefix) this.stats.errorObjects += 1;
         else this.stats.objects += 1;

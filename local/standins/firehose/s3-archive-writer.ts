@@ -1,5 +1,6 @@
 /** Writes archive objects through the real S3 client, as Firehose writes to the bucket. */
 import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { ArchiveWriter } from './delivery-stream';
 
 export interface S3ArchiveWriter extends ArchiveWriter {
@@ -7,10 +8,15 @@ export interface S3ArchiveWriter extends ArchiveWriter {
 }
 
 export function createS3ArchiveWriter(config: S3ClientConfig): S3ArchiveWriter {
-  // One attempt per call: the delivery loop owns retries, backoff and the error prefix.
-  const client = new S3Client({ ...config, maxAttempts: 1 });
+  // One attempt per call: the delivery loop owns retries, backoff and the error prefix. A bounded
+  // request time, so a hung S3 call cannot hold delivery (or stop()) up for long.
+  const client = new S3Client({
+    ...config,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 30_000 }),
+  });
   return {
-    async put(bucket, key, body) {
+    async put(bucket, key, body, signal) {
       await client.send(
         new PutObjectCommand({
           Bucket: bucket,
@@ -18,6 +24,7 @@ export function createS3ArchiveWriter(config: S3ClientConfig): S3ArchiveWriter {
           Body: body,
           ContentType: 'application/octet-stream',
         }),
+        signal ? { abortSignal: signal } : {},
       );
     },
     destroy: () => client.destroy(),

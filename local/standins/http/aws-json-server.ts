@@ -5,6 +5,7 @@
  * operation of every JSON stand-in gets them the same way.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleAdminRequest, isAdminRequest } from '../faults/admin-endpoint';
 import type { FaultController } from '../faults/fault-controller';
@@ -48,6 +49,8 @@ export function createAwsJsonHandler(
   faults: FaultController,
   serverSignal: AbortSignal,
 ): RequestHandler {
+  // One listener per request in flight (long polls): not a leak, so no warning past 10.
+  setMaxListeners(0, serverSignal);
   return (request, response) => {
     void handle(service, faults, serverSignal, request, response).catch((error: unknown) => {
       if (!response.headersSent)
@@ -72,7 +75,8 @@ async function handle(
 
   const decision = faults.decide(operationName);
   await sleep(decision.delayMs, serverSignal);
-  if (decision.kind === 'drop-request') {
+  // A caller that gave up, or a server that is stopping, must not have its call processed late.
+  if (serverSignal.aborted || request.destroyed || response.destroyed || decision.kind === 'drop-request') {
     request.socket.destroy();
     return;
   }
@@ -126,12 +130,19 @@ async function handle(
     return writeError(response, error, service.jsonVersion, requestId);
   }
 
-  const clientGone = new AbortController();
-  response.on('close', () => clientGone.abort());
-  const signal = AbortSignal.any([serverSignal, clientGone.signal]);
+  // Ends when the client goes away or the server stops (AbortSignal.any would retain every request's
+  // signal on the long-lived server signal in Node 20).
+  const ended = new AbortController();
+  const end = (): void => ended.abort();
+  if (serverSignal.aborted) end();
+  serverSignal.addEventListener('abort', end, { once: true });
+  response.on('close', () => {
+    serverSignal.removeEventListener('abort', end);
+    end();
+  });
   let output: unknown;
   try {
-    output = await operation(input as JsonObject, { signal, requestId });
+    output = await operation(input as JsonObject, { signal: ended.signal, requestId });
   } catch (error) {
     if (decision.dropResponse) return void request.socket.destroy();
     return writeError(response, service.errorFor(error), service.jsonVersion, requestId);
