@@ -65,7 +65,8 @@ export class EventWriter extends Construct {
       securityGroups: [eventStore.proxyClientSecurityGroup],
       connectsToDatabase: true,
     });
-    grantTableActions(this.writerFunction, props.ledger, ['dynamodb:UpdateItem']);
+    // Marks messages committed or dead in the ledger (batched puts that leave the pending index).
+    grantTableActions(this.writerFunction, props.ledger, ['dynamodb:BatchWriteItem']);
     eventStore.grantProxyConnect(this.writerFunction, WRITER_DB_USER);
     grantQueueConsume(this.writerFunction, props.queue);
 

@@ -248,6 +248,7 @@ export class IngestApi extends Construct {
         responseHeaders: {
           // Browsers with publishable keys must be able to read the error body.
           'Access-Control-Allow-Origin': "'*'",
+          'Access-Control-Expose-Headers': "'retry-after'",
           'Content-Type': "'application/json'",
           ...(error.retryAfterSeconds ? { 'Retry-After': `'${error.retryAfterSeconds}'` } : {}),
         },
@@ -287,7 +288,8 @@ export class IngestApi extends Construct {
       allowOrigins: apigw.Cors.ALL_ORIGINS,
       allowHeaders: ['Authorization', 'Content-Type'],
       allowMethods: ['POST', 'OPTIONS'],
-      maxAge: Duration.hours(2),
+      // The same answer as the ingest handler's own preflight (lambdas/core/cors.ts), used locally.
+      maxAge: Duration.minutes(10),
     });
     Validations.of(preflight.node.defaultChild!).acknowledge(
       {

@@ -111,6 +111,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: API', (name) => {
         expect(response.Properties?.ResponseParameters, type).toMatchObject({
           'gatewayresponse.header.Content-Type': "'application/json'",
           'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+          'gatewayresponse.header.Access-Control-Expose-Headers': "'retry-after'",
         });
       }
     });

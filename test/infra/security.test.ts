@@ -260,6 +260,25 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
       },
     );
 
+    it.each([
+      ['ingest', 'RateLimits', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+      ['ingest', 'Ledger', ['dynamodb:PutItem']],
+      ['writer', 'Ledger', ['dynamodb:BatchWriteItem']],
+      ['summary', 'SummaryCache', ['dynamodb:GetItem', 'dynamodb:PutItem']],
+      ['summary', 'Ledger', ['dynamodb:Query']],
+    ] as const)('lets %s use the %s table only as its adapter does', (handler, table, actions) => {
+      const onTable = statementsOf(handler).filter((st) =>
+        mentions(st.Resource, logicalIdOf('AWS::DynamoDB::Table', table)),
+      );
+      expect(new Set(onTable.flatMap((st) => st.Action))).toEqual(new Set(actions));
+    });
+
+    it("lets the summary query only the ledger's pending index, not the table itself", () => {
+      const query = statementsAllowing(statementsOf('summary'), 'dynamodb:Query');
+      expect(query).toHaveLength(1);
+      expect(JSON.stringify(query[0]!.Resource)).toContain('/index/pending');
+    });
+
     it('grants the authorizer only key lookups and last-used updates on the tenants table', () => {
       const statements = statementsOf('authorizer');
       const dynamo = statements.filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
