@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PostgresEventStore } from '../lambdas/adapters/postgres/event-store';
-import { packQueueMessages } from '../lambdas/core/queue-message';
+import { packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
 import type { MessageLedger } from '../lambdas/core/ports';
 import { type IncomingMessage, writeEvents } from '../lambdas/use-cases/write-events';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
@@ -58,7 +58,7 @@ function toBatches(events: readonly GeneratedEvent[], options: Options, received
   const bodies: string[] = [];
   let request = 0;
   const flush = (account: string, list: GeneratedEvent[]) => {
-    const queued = list.map(({ account_id: _, ...event }) => event);
+    const queued = list.map(({ account_id: _, ...event }) => serializeQueuedEvent(event));
     bodies.push(
       ...packQueueMessages({ account_id: account, request_id: `req-${request++}`, received_at: receivedAt, events: queued }),
     );

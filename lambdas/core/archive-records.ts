@@ -3,7 +3,6 @@
  * replay it (ops archive replay). Many lines are packed into each Firehose record, because Firehose
  * bills records rounded up to 5 KB and limits records per second (design §10).
  */
-import type { AcceptedEvent } from './validate-events';
 
 /** Firehose's record limit is 1,000 KiB; stay a little under it. */
 export const MAX_ARCHIVE_RECORD_BYTES = 1000 * 1024 - 1024;
@@ -25,13 +24,14 @@ export interface ArchivedEvent {
   readonly metadata?: Record<string, unknown>;
 }
 
-export function archiveLine(event: AcceptedEvent, context: ArchiveContext): string {
+/**
+ * An archive line from an event already serialised for the queue (serializeQueuedEvent): the
+ * request's fields are prepended, so nothing is serialised twice.
+ */
+export function archiveLine(queuedEventJson: string, context: ArchiveContext): string {
   return (
-    `{"account_id":${JSON.stringify(context.account_id)},"event_id":${JSON.stringify(event.event_id)},` +
-    `"user_id":${JSON.stringify(event.user_id)},"type":${JSON.stringify(event.type)},` +
-    `"timestamp":"${event.timestamp}","received_at":"${context.received_at}",` +
-    `"request_id":${JSON.stringify(context.request_id)}` +
-    `${event.metadataJson === undefined ? '' : `,"metadata":${event.metadataJson}`}}\n`
+    `{"account_id":${JSON.stringify(context.account_id)},"received_at":"${context.received_at}",` +
+    `"request_id":${JSON.stringify(context.request_id)},${queuedEventJson.slice(1)}\n`
   );
 }
 

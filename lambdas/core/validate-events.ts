@@ -2,7 +2,8 @@
  * POST /events validation, pure: the request body to a list of accepted events (canonical, ready to
  * pack) and a verdict for every rejected one. Nothing here does I/O.
  */
-import { z } from 'zod';
+// zod/mini: the same validation as classic zod, tree-shakable (the classic build adds 440 KB).
+import * as z from 'zod/mini';
 import { ApiError, type EventRejection, type EventRejectionCode } from './errors';
 import type { QueuedEvent } from './queue-message';
 
@@ -60,13 +61,14 @@ const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\
 const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-](\d{2}):(\d{2}))$/;
 
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 const eventSchema = z.strictObject({
-  event_id: z.string().min(1).max(128),
-  account_id: z.string().min(1).max(128).optional(),
-  user_id: z.string().min(1).max(128),
-  type: z.string().regex(TYPE_PATTERN),
+  event_id: text(128),
+  account_id: z.optional(text(128)),
+  user_id: text(128),
+  type: z.string().check(z.regex(TYPE_PATTERN)),
   timestamp: z.union([z.string(), z.number()]),
-  metadata: z.custom<Record<string, unknown>>(isPlainObject).optional(),
+  metadata: z.optional(z.custom<Record<string, unknown>>(isPlainObject)),
 });
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -126,21 +128,33 @@ export function parseTimestamp(value: string | number): number | Rejection {
   return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
 }
 
-/** Depth and characters of metadata; the byte size is checked on its serialisation. */
-function metadataProblem(value: unknown, maxDepth: number, depth = 1): Rejection | undefined {
-  if (depth > maxDepth) return new Rejection('metadata_too_deep', 'metadata', `"metadata" nests deeper than ${maxDepth} levels.`);
-  const children = Array.isArray(value) ? value : Object.entries(value as object).flat();
-  for (const child of children) {
-    if (typeof child === 'string') {
-      if (UNSTORABLE_TEXT.test(child)) {
-        return new Rejection('invalid_format', 'metadata', '"metadata" contains a NUL character or invalid Unicode.');
-      }
-    } else if (typeof child === 'object' && child !== null) {
-      const problem = metadataProblem(child, maxDepth, depth + 1);
-      if (problem) return problem;
+/** Whether metadata nests deeper than `maxDepth` (objects and arrays both count as a level). */
+function tooDeep(value: object, maxDepth: number, depth = 1): boolean {
+  if (depth > maxDepth) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const child = value[i];
+      if (typeof child === 'object' && child !== null && tooDeep(child, maxDepth, depth + 1)) return true;
     }
+    return false;
   }
-  return undefined;
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && tooDeep(child, maxDepth, depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * JSON.stringify escapes exactly two kinds of character we cannot store: NUL (\u0000) and lone
+ * surrogates (\udXXX; a valid pair is written as-is). An escape counts only after an odd number
+ * of backslashes: "\\u0000" is a backslash followed by the text "u0000".
+ */
+const UNSTORABLE_ESCAPE = /(\\+)u(?:0000|d[89a-f][0-9a-f]{2})/g;
+function hasUnstorableEscape(json: string): boolean {
+  if (!json.includes('\\u')) return false;
+  for (const match of json.matchAll(UNSTORABLE_ESCAPE)) if (match[1]!.length % 2 === 1) return true;
+  return false;
 }
 
 function checkEvent(
@@ -175,9 +189,13 @@ function checkEvent(
   }
   let metadataJson: string | undefined;
   if (event.metadata !== undefined) {
-    const problem = metadataProblem(event.metadata, rules.maxMetadataDepth);
-    if (problem) return reject(problem);
+    if (tooDeep(event.metadata, rules.maxMetadataDepth)) {
+      return reject(new Rejection('metadata_too_deep', 'metadata', `"metadata" nests deeper than ${rules.maxMetadataDepth} levels.`));
+    }
     metadataJson = JSON.stringify(event.metadata);
+    if (hasUnstorableEscape(metadataJson)) {
+      return reject(new Rejection('invalid_format', 'metadata', '"metadata" contains a NUL character or invalid Unicode.'));
+    }
     if (Buffer.byteLength(metadataJson) > rules.maxMetadataBytes) {
       return reject(new Rejection('metadata_too_large', 'metadata', `"metadata" is larger than ${rules.maxMetadataBytes} bytes serialised.`));
     }

@@ -100,11 +100,9 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
 
   const receivedAt = new Date(now).toISOString();
   const context: ArchiveContext = { account_id: auth.accountId, received_at: receivedAt, request_id: request.requestId };
-  const bodies = packQueueMessages({
-    ...context,
-    events: accepted.map((event) => serializeQueuedEvent(event, event.metadataJson)),
-  });
-  const records = packArchiveRecords(accepted.map((event) => archiveLine(event, context)));
+  const serialized = accepted.map((event) => serializeQueuedEvent(event, event.metadataJson));
+  const bodies = packQueueMessages({ ...context, events: serialized });
+  const records = packArchiveRecords(serialized.map((json) => archiveLine(json, context)));
   const started = performance.now();
   let ledgerFailed = false;
   try {
