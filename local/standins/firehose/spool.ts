@@ -103,14 +103,8 @@ export async function recoverStream(streamDir: string): Promise<{ segments: Segm
     if (segment.bytes === 0) await segment.remove();
     else segments.push(segment);
   }
-  const last =
-    segments.at(-1)?.seq ??
-    names
-      .map((name) => Number.parseInt(name, 10))
-      .filter(Number.isFinite)
-      .at(-1) ??
-    0;
-  return { segments, nextSeq: last + 1 };
+  const highest = Math.max(0, ...names.map((name) => Number.parseInt(name, 10)).filter(Number.isFinite));
+  return { segments, nextSeq: highest + 1 };
 }
 
 export async function spoolStreams(spoolDir: string): Promise<string[]> {
