@@ -59,9 +59,13 @@ export interface SummaryOutcome {
 
 /** Pending ledger entries checked per summary before settling for a conservative watermark. */
 const PENDING_SCAN = 50;
+/** Summaries this instance keeps in memory, in front of DynamoDB, until their cache entry expires. */
+const MEMORY_ENTRIES = 500;
 
 export class SummaryReader {
   private readonly inFlight = new Map<string, Promise<{ summary: Summary; attempts: number; ledgerError: boolean }>>();
+  /** The same entries as the DynamoDB cache, with the same expiry: a hot dashboard costs no I/O. */
+  private readonly memory = new Map<string, { body: string; expiresAtMs: number }>();
 
   constructor(private readonly deps: SummaryDependencies) {}
 
@@ -75,10 +79,19 @@ export class SummaryReader {
     const { window, top } = parseSummaryQuery(request.query, now, this.deps.settings.maxRangeDays);
     const key = `summary#${auth.accountId}#${window.fromMs}#${window.toMs}#${top}`;
     let cacheError = false;
+    const hit = (body: string): SummaryOutcome => ({
+      summary: { ...(JSON.parse(body) as Summary), cached: true },
+      cacheError: false,
+      attempts: 0,
+      ledgerError: false,
+    });
+    const remembered = this.memory.get(key);
+    if (remembered && remembered.expiresAtMs > now) return hit(remembered.body);
     try {
       const cached = await this.deps.cache.get(key);
       if (cached !== undefined) {
-        return { summary: { ...(JSON.parse(cached) as Summary), cached: true }, cacheError, attempts: 0, ledgerError: false };
+        this.remember(key, cached);
+        return hit(cached.body);
       }
     } catch (error) {
       cacheError = true;
@@ -90,11 +103,14 @@ export class SummaryReader {
       this.inFlight.set(key, computation);
       // Shared until the cache holds the result, so late arrivals of the burst find one or the other.
       computation
-        .then(
-          ({ summary }) =>
-            this.deps.cache
-              .put(key, JSON.stringify(summary), this.deps.settings.cacheTtlSeconds)
-              .catch((error: unknown) => this.deps.log.warn('could not cache the summary', { error: String(error) })),
+        .then(({ summary }) => {
+          const body = JSON.stringify(summary);
+          const ttl = this.deps.settings.cacheTtlSeconds;
+          this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
+          return this.deps.cache
+            .put(key, body, ttl)
+            .catch((error: unknown) => this.deps.log.warn('could not cache the summary', { error: String(error) }));
+        },
           // A failed computation is reported to its callers; nothing to cache.
           () => undefined,
         )
@@ -102,6 +118,13 @@ export class SummaryReader {
     }
     const { summary, attempts, ledgerError } = await computation;
     return { summary, cacheError, attempts, ledgerError };
+  }
+
+  private remember(key: string, entry: { body: string; expiresAtMs: number }): void {
+    this.memory.delete(key);
+    this.memory.set(key, entry);
+    // Maps iterate in insertion order: the first key is the least recently stored.
+    if (this.memory.size > MEMORY_ENTRIES) this.memory.delete(this.memory.keys().next().value!);
   }
 
   private async compute(accountId: string, window: SummaryWindow, top: number, now: number) {

@@ -136,8 +136,10 @@ describe('Use case: SummaryReader exactness', () => {
   });
 
   it('keeps searching when the first lists cannot prove the top users (near-ties) and stays exact', async () => {
-    const summary = await read('acct-flat', { window: 'last_7d', top: '10' });
+    const summary = await read('acct-flat', { window: 'last_7d', top: '11' });
     expect(summary.attempts).toBeGreaterThan(1);
+    const { window } = parseSummaryQuery({ window: 'last_7d' }, NOW, 90);
+    expect(summary.top_users).toEqual(expectedSummary(delivered, 'acct-flat', window.fromMs, window.toMs, 11).top_users);
   });
 
   it('agrees with a GROUP BY over the raw events', async () => {

@@ -140,6 +140,18 @@ describe('Handler: summary', () => {
     expect(countCalls).toBe(2);
   });
 
+  it('serves another instance from the shared DynamoDB cache', async () => {
+    await writeEvents(writer(), deliveriesFor([event('acct-shared', 's1', clock)]));
+
+    const first = JSON.parse((await get(reader(), 'acct-shared')).body);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the cache write follows the answer
+    const other = JSON.parse((await get(reader(), 'acct-shared')).body);
+
+    expect([first.cached, other.cached]).toEqual([false, true]);
+    expect(other).toEqual({ ...first, cached: true });
+    expect(countCalls).toBe(1);
+  });
+
   it('reads PostgreSQL when the cache is down, never answering 5xx for it', async () => {
     await writeEvents(writer(), deliveriesFor([event('acct-nocache', 'n1', clock)]));
     dynamo.standin.faults.set({ down: true });

@@ -4,8 +4,13 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
+export interface CachedSummary {
+  readonly body: string;
+  readonly expiresAtMs: number;
+}
+
 export interface SummaryCache {
-  get(key: string): Promise<string | undefined>;
+  get(key: string): Promise<CachedSummary | undefined>;
   put(key: string, body: string, ttlSeconds: number): Promise<void>;
 }
 
@@ -16,10 +21,11 @@ export class DynamoSummaryCache implements SummaryCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async get(key: string): Promise<string | undefined> {
+  async get(key: string): Promise<CachedSummary | undefined> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key } }));
-    if (!Item || typeof Item.body !== 'string' || Number(Item.expires_at) * 1000 <= this.now()) return undefined;
-    return Item.body;
+    const expiresAtMs = Number(Item?.expires_at) * 1000;
+    if (!Item || typeof Item.body !== 'string' || !(expiresAtMs > this.now())) return undefined;
+    return { body: Item.body, expiresAtMs };
   }
 
   async put(key: string, body: string, ttlSeconds: number): Promise<void> {
