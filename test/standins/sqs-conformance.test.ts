@@ -88,6 +88,31 @@ describe('SQS conformance', () => {
       expect(listed.QueueUrls).toEqual([QueueUrl]);
     });
 
+    it('pages ListQueues with MaxResults and NextToken, listing every queue once', async () => {
+      // Prepare
+      const urls = [await createQueue('page-B'), await createQueue('page-a'), await createQueue('page-C')];
+      const prefix = target.name('page-');
+
+      // Act: ListQueues is eventually consistent on SQS, so page until all three are seen.
+      const listed = await eventually(async () => {
+        const seen: string[] = [];
+        let NextToken: string | undefined;
+        do {
+          const page = await sqs.send(
+            new ListQueuesCommand({ QueueNamePrefix: prefix, MaxResults: 1, NextToken }),
+          );
+          expect(page.QueueUrls?.length ?? 0).toBeLessThanOrEqual(1);
+          seen.push(...(page.QueueUrls ?? []));
+          NextToken = page.NextToken;
+        } while (NextToken);
+        expect(seen).toHaveLength(3);
+        return seen;
+      }, 30_000);
+
+      // Assess
+      expect([...listed].sort()).toEqual([...urls].sort());
+    });
+
     it('reports the documented attributes and defaults of a new standard queue', async () => {
       // Prepare
       const url = await createQueue('defaults');

@@ -104,9 +104,12 @@ export class QueueStore {
   }
 
   listQueues(prefix = ''): Queue[] {
-    return [...this.queues.values()]
-      .filter((q) => q.name.startsWith(prefix))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return (
+      [...this.queues.values()]
+        .filter((q) => q.name.startsWith(prefix))
+        // Code-unit order, the order NextToken pagination compares in.
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    );
   }
 
   deadLetterSourcesOf(queue: Queue): Queue[] {
@@ -119,8 +122,9 @@ export class QueueStore {
   createQueue(name: string, attributes: Record<string, string>, tags: Record<string, string>): Queue {
     const existing = this.queues.get(name);
     if (existing) {
-      if (!attributesMatch(existing.attributes, attributes, QUEUE_DEFAULTS))
+      if (!attributesMatch(existing.attributes, attributes, QUEUE_DEFAULTS)) {
         throw sqsErrors.queueNameExists(name);
+      }
       return existing;
     }
     const deletedAt = this.deletedAt.get(name);
@@ -130,8 +134,9 @@ export class QueueStore {
     const now = this.clock();
     const clean = Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== ''));
     // A customer managed KMS key replaces SQS-managed encryption, as on SQS.
-    if (clean.KmsMasterKeyId && clean.SqsManagedSseEnabled === undefined)
+    if (clean.KmsMasterKeyId && clean.SqsManagedSseEnabled === undefined) {
       clean.SqsManagedSseEnabled = 'false';
+    }
     this.commit({
       op: 'queue',
       name,
