@@ -172,7 +172,7 @@ describe('Aspect: EnforceFirehoseFunctions', () => {
   }
 
   it('puts an error annotation on a raw lambda.Function', () => {
-    const app = new App();
+    const app = new App({ builtinCloudFormationValidation: false });
     const stage = new Stage(app, 'Test');
     const stack = new Stack(stage, 'Stack');
     rawFunction(stack);
@@ -184,7 +184,10 @@ describe('Aspect: EnforceFirehoseFunctions', () => {
   });
 
   it('accepts a FirehoseFunction', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    });
     const stage = new Stage(app, 'Test');
     const stack = new Stack(stage, 'Stack');
     new FirehoseFunction(stack, 'Ingest', {
