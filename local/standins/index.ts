@@ -36,6 +36,8 @@ export { ADMIN_PATH } from './faults/admin-endpoint';
 export type { FaultSettings, FaultStats } from './faults/fault-controller';
 export { FaultController } from './faults/fault-controller';
 export type { DynamoDbStandin, FirehoseStandin, S3Standin, SqsStandin };
+// Each stand-in alone (crash tests use their kill()).
+export { startDynamoDbStandin, startFirehoseStandin, startS3Standin, startSqsStandin };
 
 export type ServiceName = 'sqs' | 'firehose' | 's3' | 'dynamodb';
 
