@@ -6,13 +6,14 @@
  *
  *   npm run bench -- ingest [--seconds 5]
  */
+
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
-import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
 import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger';
 import { DynamoRateLimiter } from '../lambdas/adapters/dynamodb/rate-limiter';
 import { FirehoseArchive } from '../lambdas/adapters/messaging/firehose-archive';
@@ -30,19 +31,32 @@ class CannedAwsHandler {
   async handle(request: { headers: Record<string, string>; body?: unknown }) {
     const target = String(request.headers['x-amz-target'] ?? '');
     const raw = request.body;
-    const input = raw === undefined ? {} : JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString());
+    const input =
+      raw === undefined
+        ? {}
+        : JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString());
     let body: unknown = {};
     if (target.endsWith('SendMessageBatch')) {
       // The client runs with md5: false (as deployed), so no body digest is needed in the answer.
-      body = { Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id, MessageId: e.Id })), Failed: [] };
+      body = {
+        Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id, MessageId: e.Id })),
+        Failed: [],
+      };
     } else if (target.endsWith('PutRecordBatch')) {
-      body = { FailedPutCount: 0, Encrypted: false, RequestResponses: input.Records.map(() => ({ RecordId: 'r' })) };
+      body = {
+        FailedPutCount: 0,
+        Encrypted: false,
+        RequestResponses: input.Records.map(() => ({ RecordId: 'r' })),
+      };
     }
     const text = JSON.stringify(body);
     return {
       response: {
         statusCode: 200,
-        headers: { 'content-type': 'application/x-amz-json-1.0', 'content-length': String(Buffer.byteLength(text)) },
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'content-length': String(Buffer.byteLength(text)),
+        },
         body: Readable.from([Buffer.from(text)]),
       },
     };
@@ -85,28 +99,41 @@ export async function benchIngest(argv: readonly string[]): Promise<void> {
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig));
   const config = stageConfigs.local;
   const deps = {
-    queue: new SqsEventQueue(new SQSClient({ ...clientConfig, md5: false }), 'https://sqs.us-east-1.amazonaws.com/1/events'),
+    queue: new SqsEventQueue(
+      new SQSClient({ ...clientConfig, md5: false }),
+      'https://sqs.us-east-1.amazonaws.com/1/events',
+    ),
     archive: new FirehoseArchive(new FirehoseClient(clientConfig), 'archive'),
     limiter: new DynamoRateLimiter(documents, 'limits'),
     ledger: new DynamoMessageLedger(documents, 'ledger'),
     rules: config.ingest,
-    tierLimits: { ...config.tiers, standard: { requestsPerSecond: 1e9, eventsPerSecond: 1e12, burstSeconds: 10 } },
+    tierLimits: {
+      ...config.tiers,
+      standard: { requestsPerSecond: 1e9, eventsPerSecond: 1e12, burstSeconds: 10 },
+    },
     log: { info() {}, warn() {}, error: console.error },
   };
   const handler = createIngestHandler(() => deps, createObservability('ingest'));
   const generator = new EventGenerator({ seed: 3, accounts: 1 });
-  console.log(`bench/ingest: in-process handler, AWS answered at the network edge, ${seconds} s per batch size, one core`);
+  console.log(
+    `bench/ingest: in-process handler, AWS answered at the network edge, ${seconds} s per batch size, one core`,
+  );
   const sizesIndex = argv.indexOf('--sizes');
   const sizes = sizesIndex >= 0 ? argv[sizesIndex + 1]!.split(',').map(Number) : [1, 100, 500];
   for (const size of sizes) {
     const bodies = Array.from({ length: 50 }, () =>
-      JSON.stringify({ events: generator.batch(size).map(({ account_id: _, ...event }) => ({ ...event, timestamp: Date.now() })) }),
+      JSON.stringify({
+        events: generator
+          .batch(size)
+          .map(({ account_id: _, ...event }) => ({ ...event, timestamp: Date.now() })),
+      }),
     );
     const auth = ingestAuth();
     const latencies: number[] = [];
     let events = 0;
     const warmupEnd = performance.now() + 1000;
-    for (let i = 0; performance.now() < warmupEnd; i++) await handler(proxyEvent({ auth, body: bodies[i % bodies.length]! }));
+    for (let i = 0; performance.now() < warmupEnd; i++)
+      await handler(proxyEvent({ auth, body: bodies[i % bodies.length]! }));
     const started = performance.now();
     const cpuStart = process.cpuUsage();
     for (let i = 0; performance.now() - started < seconds * 1000; i++) {

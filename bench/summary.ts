@@ -44,14 +44,23 @@ export async function benchSummary(argv: readonly string[]): Promise<void> {
   const total = option(argv, 'events', 5_000_000);
   const iterations = option(argv, 'iterations', 200);
   const now = Date.now();
-  console.log(`bench/summary: ${total.toLocaleString('en-US')} events over 30 days, ${iterations} iterations per rollup case`);
+  console.log(
+    `bench/summary: ${total.toLocaleString('en-US')} events over 30 days, ${iterations} iterations per rollup case`,
+  );
   const server = await startBenchServer();
   const dynamo = await startTestDynamo();
   try {
     const url = await server.createDatabase('summary');
-    const load = await loadGeneratedEvents(url, total, { seed: 11, from: now - 30 * 86_400_000, to: now }, now);
+    const load = await loadGeneratedEvents(
+      url,
+      total,
+      { seed: 11, from: now - 30 * 86_400_000, to: now },
+      now,
+    );
     endProgress();
-    console.log(`loaded through the writer in ${load.seconds.toFixed(0)} s (${Math.round(total / load.seconds).toLocaleString('en-US')} events/s)`);
+    console.log(
+      `loaded through the writer in ${load.seconds.toFixed(0)} s (${Math.round(total / load.seconds).toLocaleString('en-US')} events/s)`,
+    );
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     // The seeds' schema had this index; without it their GROUP BY would scan every partition.
     await pool.query('CREATE INDEX events_account_time ON events (account_id, event_time)');
@@ -91,10 +100,16 @@ export async function benchSummary(argv: readonly string[]): Promise<void> {
         );
         const query = { window: name };
         await reader.read({ auth: ingestAuth({ accountId: account }), accountId: account, query });
-        const cached = await timed(iterations, () => reader.read({ auth: ingestAuth({ accountId: account }), accountId: account, query }));
+        const cached = await timed(iterations, () =>
+          reader.read({ auth: ingestAuth({ accountId: account }), accountId: account, query }),
+        );
         // A new instance: its memory is empty, so the hit comes from DynamoDB.
         const shared = await timed(iterations, () =>
-          new SummaryReader(readerDependencies).read({ auth: ingestAuth({ accountId: account }), accountId: account, query }),
+          new SummaryReader(readerDependencies).read({
+            auth: ingestAuth({ accountId: account }),
+            accountId: account,
+            query,
+          }),
         );
         const label = `${account === whale ? 'whale ' : 'median'} ${name.padEnd(8)}`;
         console.log(

@@ -9,15 +9,16 @@
  *
  *   npm run bench -- writer [--events 200000] [--runs 3] [--baseline-events 20000]
  */
-import { pipeline } from 'node:stream/promises';
+
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PostgresEventStore } from '../lambdas/adapters/postgres/event-store';
-import { packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
 import type { MessageLedger } from '../lambdas/core/ports';
 import { type IncomingMessage, writeEvents } from '../lambdas/use-cases/write-events';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
+import { batchesOf } from './support/load-events';
 import { startBenchServer } from './support/postgres';
 import { endProgress, formatRate, median, progress, ratio } from './support/stats';
 
@@ -52,37 +53,12 @@ const noLedger: MessageLedger = {
 };
 const quietLog = { info: () => undefined, warn: () => undefined, error: console.error };
 
-/** Groups generated events into per-account requests, packed as the ingest function would. */
-function toBatches(events: readonly GeneratedEvent[], options: Options, receivedAt: string): IncomingMessage[][] {
-  const pending = new Map<string, GeneratedEvent[]>();
-  const bodies: string[] = [];
-  let request = 0;
-  const flush = (account: string, list: GeneratedEvent[]) => {
-    const queued = list.map(({ account_id: _, ...event }) => serializeQueuedEvent(event));
-    bodies.push(
-      ...packQueueMessages({ account_id: account, request_id: `req-${request++}`, received_at: receivedAt, events: queued }),
-    );
-  };
-  for (const event of events) {
-    let list = pending.get(event.account_id);
-    if (!list) pending.set(event.account_id, (list = []));
-    list.push(event);
-    if (list.length === options.eventsPerRequest) {
-      flush(event.account_id, list);
-      pending.delete(event.account_id);
-    }
-  }
-  for (const [account, list] of pending) flush(account, list);
-  const batches: IncomingMessage[][] = [];
-  for (let i = 0; i < bodies.length; i += options.messagesPerBatch) {
-    batches.push(
-      bodies.slice(i, i + options.messagesPerBatch).map((body, j) => ({ messageId: `m-${i + j}`, body, receiveCount: 1 })),
-    );
-  }
-  return batches;
-}
-
-async function runWriter(url: string, batches: IncomingMessage[][], concurrency: number, total: number): Promise<number> {
+async function runWriter(
+  url: string,
+  batches: IncomingMessage[][],
+  concurrency: number,
+  total: number,
+): Promise<number> {
   const pools = Array.from({ length: concurrency }, () => new pg.Pool({ connectionString: url, max: 1 }));
   const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
   let next = 0;
@@ -92,7 +68,8 @@ async function runWriter(url: string, batches: IncomingMessage[][], concurrency:
       const deps = { store: new PostgresEventStore(pool), ledger: noLedger, settings, log: quietLog };
       for (let i = next++; i < batches.length; i = next++) {
         const outcome = await writeEvents(deps, batches[i]!);
-        if (outcome.failedMessageIds.length > 0) throw new Error(`writer failed ${outcome.failedMessageIds.length} messages`);
+        if (outcome.failedMessageIds.length > 0)
+          throw new Error(`writer failed ${outcome.failedMessageIds.length} messages`);
       }
     }),
   );
@@ -102,18 +79,33 @@ async function runWriter(url: string, batches: IncomingMessage[][], concurrency:
 }
 
 function rowValues(event: GeneratedEvent, receivedAt: string): unknown[] {
-  return [event.account_id, event.event_id, event.user_id, event.type, event.timestamp, receivedAt, JSON.stringify(event.metadata)];
+  return [
+    event.account_id,
+    event.event_id,
+    event.user_id,
+    event.type,
+    event.timestamp,
+    receivedAt,
+    JSON.stringify(event.metadata),
+  ];
 }
 
 async function ensureDays(url: string, events: readonly GeneratedEvent[]): Promise<void> {
   const days = events.map((event) => event.timestamp.slice(0, 10)).sort();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [days[0], days[days.length - 1]]);
+  await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
+    days[0],
+    days[days.length - 1],
+  ]);
   await client.end();
 }
 
-async function runPerRowBaseline(url: string, events: readonly GeneratedEvent[], receivedAt: string): Promise<number> {
+async function runPerRowBaseline(
+  url: string,
+  events: readonly GeneratedEvent[],
+  receivedAt: string,
+): Promise<number> {
   await ensureDays(url, events);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -139,12 +131,18 @@ async function runCopy(url: string, events: readonly GeneratedEvent[], receivedA
   await client.connect();
   const started = performance.now();
   const stream = client.query(
-    copyFrom('COPY events (account_id, event_id, user_id, type, event_time, received_at, metadata) FROM STDIN'),
+    copyFrom(
+      'COPY events (account_id, event_id, user_id, type, event_time, received_at, metadata) FROM STDIN',
+    ),
   );
   const lines = function* () {
     let chunk: string[] = [];
     for (const event of events) {
-      chunk.push(rowValues(event, receivedAt).map((v) => copyEscape(String(v))).join('\t'));
+      chunk.push(
+        rowValues(event, receivedAt)
+          .map((v) => copyEscape(String(v)))
+          .join('\t'),
+      );
       if (chunk.length === 1000) {
         yield `${chunk.join('\n')}\n`;
         chunk = [];
@@ -161,10 +159,16 @@ async function runCopy(url: string, events: readonly GeneratedEvent[], receivedA
 export async function benchWriter(argv: readonly string[]): Promise<void> {
   const options = parseOptions(argv);
   const now = Date.now();
-  const generator = new EventGenerator({ seed: 7, from: now - 24 * 3600_000, to: now, spreadOver: options.events, whaleShare: Number(process.env.WHALE ?? 0.3) });
+  const generator = new EventGenerator({
+    seed: 7,
+    from: now - 24 * 3600_000,
+    to: now,
+    spreadOver: options.events,
+    whaleShare: Number(process.env.WHALE ?? 0.3),
+  });
   const events = generator.batch(options.events);
   const receivedAt = new Date(now).toISOString();
-  const batches = toBatches(events, options, receivedAt);
+  const batches = [...batchesOf(events, receivedAt, options.eventsPerRequest, options.messagesPerBatch)];
   const distinct = new Set(events.map((e) => `${e.account_id}/${e.event_id}`)).size;
   console.log(
     `bench/writer: ${options.events.toLocaleString('en-US')} generated events (${distinct.toLocaleString('en-US')} distinct), ` +
@@ -195,10 +199,18 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
   const writer = median(results.writer);
   const copy = median(results.copy);
   const perRow = median(results.perRow);
-  console.log(`writer (concurrency ${options.concurrency}, dedup + rollups): ${formatRate(writer)}  runs: ${results.writer.map(formatRate).join(', ')}`);
-  console.log(`plain COPY (1 connection, no dedup, no rollups):   ${formatRate(copy)}  runs: ${results.copy.map(formatRate).join(', ')}`);
-  console.log(`per-row INSERT baseline (1 connection):            ${formatRate(perRow)}  runs: ${results.perRow.map(formatRate).join(', ')}`);
-  console.log(`writer / COPY = ${ratio(writer, copy)} (target >= 0.70x)   writer / per-row = ${ratio(writer, perRow)} (target >= 20x)`);
+  console.log(
+    `writer (concurrency ${options.concurrency}, dedup + rollups): ${formatRate(writer)}  runs: ${results.writer.map(formatRate).join(', ')}`,
+  );
+  console.log(
+    `plain COPY (1 connection, no dedup, no rollups):   ${formatRate(copy)}  runs: ${results.copy.map(formatRate).join(', ')}`,
+  );
+  console.log(
+    `per-row INSERT baseline (1 connection):            ${formatRate(perRow)}  runs: ${results.perRow.map(formatRate).join(', ')}`,
+  );
+  console.log(
+    `writer / COPY = ${ratio(writer, copy)} (target >= 0.70x)   writer / per-row = ${ratio(writer, perRow)} (target >= 20x)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

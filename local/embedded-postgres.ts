@@ -30,7 +30,9 @@ export interface EmbeddedPostgresOptions {
 
 const PASSWORD = 'firehose-local';
 
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgresHandle> {
   const port = options.port ?? (await freePort());
   // As root, the server runs as the `postgres` user, which must be able to reach the directory:
   // create missing parents world-traversable (existing directories are left as they are).
@@ -44,9 +46,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // Always keep the directory on stop (pause/restart needs it); stop() removes it if asked.
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: Object.entries({ listen_addresses: '127.0.0.1', max_connections: '300', ...options.settings }).flatMap(
-      ([name, value]) => ['-c', `${name}=${value}`],
-    ),
+    postgresFlags: Object.entries({
+      listen_addresses: '127.0.0.1',
+      max_connections: '300',
+      ...options.settings,
+    }).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: (message: unknown) => options.onLog?.(String(message)),
   });

@@ -42,8 +42,22 @@ const EVENT_TYPES = [
   ['signup', 0.025],
 ] as const;
 
-const PATHS = ['/', '/pricing', '/docs/getting-started', '/blog/launch', '/product/alpha', '/checkout', '/account'];
-const REFERRERS = ['https://www.google.com/', 'https://news.ycombinator.com/', 'https://twitter.com/', '', 'https://duckduckgo.com/'];
+const PATHS = [
+  '/',
+  '/pricing',
+  '/docs/getting-started',
+  '/blog/launch',
+  '/product/alpha',
+  '/checkout',
+  '/account',
+];
+const REFERRERS = [
+  'https://www.google.com/',
+  'https://news.ycombinator.com/',
+  'https://twitter.com/',
+  '',
+  'https://duckduckgo.com/',
+];
 const AGENTS = [
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',

@@ -19,7 +19,8 @@ export async function createAccount(
   options: { accountId?: string; name: string; tier: Tier; now?: Date },
 ): Promise<AccountRecord> {
   const accountId = options.accountId ?? newAccountId();
-  if (!ACCOUNT_ID.test(accountId)) throw new Error(`Account id "${accountId}" must be 1-64 of A-Z a-z 0-9 _ . : -`);
+  if (!ACCOUNT_ID.test(accountId))
+    throw new Error(`Account id "${accountId}" must be 1-64 of A-Z a-z 0-9 _ . : -`);
   const account: AccountRecord = {
     accountId,
     name: options.name,
@@ -49,12 +50,14 @@ export async function createKey(
   },
 ): Promise<NewKey> {
   if (!(await store.findAccount(options.accountId))) throw new Error(`No account "${options.accountId}".`);
-  const scopes = options.kind === 'publishable' ? ['ingest' as const] : (options.scopes ?? ['ingest', 'read']);
+  const scopes =
+    options.kind === 'publishable' ? ['ingest' as const] : (options.scopes ?? ['ingest', 'read']);
   if (options.kind === 'secret' && (options.allowedOrigins?.length ?? 0) > 0) {
     throw new Error('Allowed origins apply to publishable keys only: secret keys never go to a browser.');
   }
   for (const origin of options.allowedOrigins ?? []) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new Error(`Origin "${origin}" must look like https://app.example.com`);
+    if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      throw new Error(`Origin "${origin}" must look like https://app.example.com`);
   }
   const key = generateApiKey(options.kind);
   const record: KeyRecord = {
@@ -73,12 +76,23 @@ export async function createKey(
 }
 
 /** Revokes by the key's visible prefix (as listed) or by the full key. */
-export async function revokeKey(store: DynamoTenantStore, accountId: string, prefixOrKey: string, now = new Date()): Promise<KeyRecord> {
+export async function revokeKey(
+  store: DynamoTenantStore,
+  accountId: string,
+  prefixOrKey: string,
+  now = new Date(),
+): Promise<KeyRecord> {
   const keys = await store.listKeys(accountId);
   const wantedHash = parseApiKey(prefixOrKey) ? hashApiKey(prefixOrKey) : undefined;
-  const matches = keys.filter((key) => (wantedHash ? key.keyHash === wantedHash : key.visiblePrefix === prefixOrKey));
+  const matches = keys.filter((key) =>
+    wantedHash ? key.keyHash === wantedHash : key.visiblePrefix === prefixOrKey,
+  );
   if (matches.length !== 1) {
-    throw new Error(matches.length === 0 ? `No key "${prefixOrKey}" on account ${accountId}.` : `Prefix "${prefixOrKey}" is ambiguous; pass the full key.`);
+    throw new Error(
+      matches.length === 0
+        ? `No key "${prefixOrKey}" on account ${accountId}.`
+        : `Prefix "${prefixOrKey}" is ambiguous; pass the full key.`,
+    );
   }
   await store.revokeKey(matches[0]!.keyHash, now.toISOString());
   return { ...matches[0]!, status: 'revoked', revokedAt: now.toISOString() };

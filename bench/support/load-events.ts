@@ -12,8 +12,13 @@ import { progress } from './stats';
 const noLedger = { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} };
 const quiet = { info() {}, warn() {}, error: console.error };
 
-/** Per-account requests of up to `perRequest` events, 20 messages per SQS batch, as ingest sends them. */
-export function* batchesOf(events: readonly GeneratedEvent[], receivedAt: string, perRequest = 500): Generator<IncomingMessage[]> {
+/** Per-account requests of up to `perRequest` events, packed as ingest sends them, in SQS batches. */
+export function* batchesOf(
+  events: readonly GeneratedEvent[],
+  receivedAt: string,
+  perRequest = 500,
+  messagesPerBatch = 20,
+): Generator<IncomingMessage[]> {
   const pending = new Map<string, GeneratedEvent[]>();
   let messages: IncomingMessage[] = [];
   let request = 0;
@@ -26,15 +31,15 @@ export function* batchesOf(events: readonly GeneratedEvent[], receivedAt: string
     });
     for (const body of bodies) {
       messages.push({ messageId: `m${request}-${messages.length}`, body, receiveCount: 1 });
-      if (messages.length === 20) {
+      if (messages.length === messagesPerBatch) {
         yield messages;
         messages = [];
       }
     }
   };
   for (const event of events) {
-    let list = pending.get(event.account_id);
-    if (!list) pending.set(event.account_id, (list = []));
+    const list = pending.get(event.account_id) ?? [];
+    pending.set(event.account_id, list);
     list.push(event);
     if (list.length === perRequest) {
       yield* flush(event.account_id, list);
@@ -54,7 +59,13 @@ export async function loadGeneratedEvents(
   const generator = new EventGenerator({ ...generatorOptions, spreadOver: total });
   const pools = [0, 1].map(() => new pg.Pool({ connectionString: url, max: 1 }));
   const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
-  const writers = pools.map((pool) => ({ store: new PostgresEventStore(pool), ledger: noLedger, settings, log: quiet, now: () => now }));
+  const writers = pools.map((pool) => ({
+    store: new PostgresEventStore(pool),
+    ledger: noLedger,
+    settings,
+    log: quiet,
+    now: () => now,
+  }));
   const started = performance.now();
   const chunk = 100_000;
   for (let loaded = 0; loaded < total; loaded += chunk) {
@@ -71,7 +82,9 @@ export async function loadGeneratedEvents(
       }),
     );
     const seconds = (performance.now() - started) / 1000;
-    progress(`loading: ${(loaded + events.length).toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events (${Math.round((loaded + events.length) / seconds).toLocaleString('en-US')}/s)`);
+    progress(
+      `loading: ${(loaded + events.length).toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events (${Math.round((loaded + events.length) / seconds).toLocaleString('en-US')}/s)`,
+    );
   }
   await Promise.all(pools.map((pool) => pool.end()));
   return { seconds: (performance.now() - started) / 1000 };

@@ -66,7 +66,10 @@ export function parseApiKey(key: string): ParsedApiKey | undefined {
   if (!match) return undefined;
   const body = key.slice(0, key.length - CHECKSUM_LENGTH);
   if (toBase62(crc32(body), CHECKSUM_LENGTH) !== match[3]) return undefined;
-  return { kind: match[1] === 'sk' ? 'secret' : 'publishable', visiblePrefix: key.slice(0, VISIBLE_PREFIX_LENGTH) };
+  return {
+    kind: match[1] === 'sk' ? 'secret' : 'publishable',
+    visiblePrefix: key.slice(0, VISIBLE_PREFIX_LENGTH),
+  };
 }
 
 /** The stored form of a key: hex SHA-256 (64 characters, fixed length). */

@@ -36,7 +36,10 @@ export function archiveLine(queuedEventJson: string, context: ArchiveContext): s
 }
 
 /** Concatenates lines into records of at most `maxBytes`, keeping order and whole lines. */
-export function packArchiveRecords(lines: readonly string[], maxBytes: number = MAX_ARCHIVE_RECORD_BYTES): string[] {
+export function packArchiveRecords(
+  lines: readonly string[],
+  maxBytes: number = MAX_ARCHIVE_RECORD_BYTES,
+): string[] {
   const records: string[] = [];
   let current: string[] = [];
   let size = 0;

@@ -22,7 +22,11 @@ export function corsVerdict(auth: AuthContext, origin: string | undefined): Cors
   }
   return {
     allowed: true,
-    headers: { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': EXPOSED },
+    headers: {
+      'access-control-allow-origin': origin,
+      vary: 'Origin',
+      'access-control-expose-headers': EXPOSED,
+    },
   };
 }
 

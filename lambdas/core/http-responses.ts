@@ -23,7 +23,9 @@ export function jsonResponse(status: number, body: unknown, context: ResponseCon
 
 export function errorResponse(error: unknown, context: ResponseContext): APIGatewayProxyResult {
   const apiError =
-    error instanceof ApiError ? error : new ApiError('internal_error', 'Something went wrong; quote the request_id if you contact us.');
+    error instanceof ApiError
+      ? error
+      : new ApiError('internal_error', 'Something went wrong; quote the request_id if you contact us.');
   const body: Record<string, unknown> = {
     code: apiError.code,
     message: apiError.message,

@@ -37,7 +37,9 @@ export interface EventStore {
 /** The in-flight message ledger behind the freshness watermark (docs/freshness.md). */
 export interface MessageLedger {
   /** Ingest: the message is in the queue, not yet counted. */
-  markPending(entries: readonly { messageKey: string; accountId: string; receivedAt: string }[]): Promise<void>;
+  markPending(
+    entries: readonly { messageKey: string; accountId: string; receivedAt: string }[],
+  ): Promise<void>;
   /** Writer: the message's events are committed. */
   markCommitted(messageKeys: readonly string[]): Promise<void>;
   /** Writer: the message failed its last attempt and goes to the DLQ. */

@@ -88,7 +88,8 @@ export interface PackInput {
 
 /** One event's JSON in a message; reuses metadata already serialised during validation. */
 export function serializeQueuedEvent(event: QueuedEvent, metadataJson?: string): string {
-  const metadata = metadataJson ?? (event.metadata === undefined ? undefined : JSON.stringify(event.metadata));
+  const metadata =
+    metadataJson ?? (event.metadata === undefined ? undefined : JSON.stringify(event.metadata));
   return (
     `{"event_id":${JSON.stringify(event.event_id)},"user_id":${JSON.stringify(event.user_id)},` +
     `"type":${JSON.stringify(event.type)},"timestamp":"${event.timestamp}"` +

@@ -18,7 +18,11 @@ export interface LimitCost {
   readonly events: number;
 }
 
-export type Refusal = { readonly allowed: false; readonly dimension: 'requests' | 'events'; readonly retryAfterMs: number };
+export type Refusal = {
+  readonly allowed: false;
+  readonly dimension: 'requests' | 'events';
+  readonly retryAfterMs: number;
+};
 export type Admission = { readonly allowed: true } | Refusal;
 export type LimitDecision = { readonly allowed: true; readonly next: LimiterState } | Refusal;
 
@@ -28,15 +32,32 @@ interface Dimension {
   readonly perSecond: number;
 }
 
-function advance({ tat, cost, perSecond }: Dimension, nowMs: number, burstMs: number): { tat: number; overMs: number } {
+function advance(
+  { tat, cost, perSecond }: Dimension,
+  nowMs: number,
+  burstMs: number,
+): { tat: number; overMs: number } {
   const next = Math.max(tat, nowMs) + (cost * 1000) / perSecond;
   return { tat: next, overMs: next - nowMs - burstMs };
 }
 
-export function decideLimit(state: LimiterState, cost: LimitCost, limits: TierLimits, nowMs: number): LimitDecision {
+export function decideLimit(
+  state: LimiterState,
+  cost: LimitCost,
+  limits: TierLimits,
+  nowMs: number,
+): LimitDecision {
   const burstMs = limits.burstSeconds * 1000;
-  const requests = advance({ tat: state.requestTat, cost: cost.requests, perSecond: limits.requestsPerSecond }, nowMs, burstMs);
-  const events = advance({ tat: state.eventTat, cost: cost.events, perSecond: limits.eventsPerSecond }, nowMs, burstMs);
+  const requests = advance(
+    { tat: state.requestTat, cost: cost.requests, perSecond: limits.requestsPerSecond },
+    nowMs,
+    burstMs,
+  );
+  const events = advance(
+    { tat: state.eventTat, cost: cost.events, perSecond: limits.eventsPerSecond },
+    nowMs,
+    burstMs,
+  );
   if (requests.overMs > 0 || events.overMs > 0) {
     const dimension = requests.overMs >= events.overMs ? 'requests' : 'events';
     return { allowed: false, dimension, retryAfterMs: Math.max(requests.overMs, events.overMs) };

@@ -38,8 +38,12 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 
 function parseInstant(name: 'from' | 'to', value: string): number {
   const ms = ISO_WITH_OFFSET.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new ApiError('invalid_range', `"${name}" must be an ISO-8601 time with an offset.`, { field: name });
-  if (ms % HOUR_MS !== 0) throw new ApiError('invalid_range', `"${name}" must be on an hour boundary (UTC).`, { field: name });
+  if (Number.isNaN(ms))
+    throw new ApiError('invalid_range', `"${name}" must be an ISO-8601 time with an offset.`, {
+      field: name,
+    });
+  if (ms % HOUR_MS !== 0)
+    throw new ApiError('invalid_range', `"${name}" must be on an hour boundary (UTC).`, { field: name });
   return ms;
 }
 
@@ -54,15 +58,21 @@ export function parseSummaryQuery(
   if (topText !== undefined) {
     top = /^\d{1,3}$/.test(topText) ? Number(topText) : Number.NaN;
     if (!(top >= 1 && top <= MAX_TOP)) {
-      throw new ApiError('invalid_parameter', `"top" must be an integer from 1 to ${MAX_TOP}.`, { field: 'top' });
+      throw new ApiError('invalid_parameter', `"top" must be an integer from 1 to ${MAX_TOP}.`, {
+        field: 'top',
+      });
     }
   }
   if (params.from !== undefined || params.to !== undefined) {
     if (params.from === undefined || params.to === undefined) {
-      throw new ApiError('invalid_range', 'Give both "from" and "to", or neither.', { field: params.from === undefined ? 'from' : 'to' });
+      throw new ApiError('invalid_range', 'Give both "from" and "to", or neither.', {
+        field: params.from === undefined ? 'from' : 'to',
+      });
     }
     if (params.window !== undefined) {
-      throw new ApiError('invalid_range', 'Give either "window" or "from"/"to", not both.', { field: 'window' });
+      throw new ApiError('invalid_range', 'Give either "window" or "from"/"to", not both.', {
+        field: 'window',
+      });
     }
     const fromMs = parseInstant('from', params.from);
     const toMs = parseInstant('to', params.to);
@@ -74,7 +84,11 @@ export function parseSummaryQuery(
   }
   const name = params.window ?? DEFAULT_WINDOW;
   if (!Object.hasOwn(NAMED_WINDOWS, name)) {
-    throw new ApiError('invalid_window', `"window" must be one of ${Object.keys(NAMED_WINDOWS).join(', ')}.`, { field: 'window' });
+    throw new ApiError(
+      'invalid_window',
+      `"window" must be one of ${Object.keys(NAMED_WINDOWS).join(', ')}.`,
+      { field: 'window' },
+    );
   }
   const hours = NAMED_WINDOWS[name as NamedWindow];
   const toMs = floorToHour(nowMs) + HOUR_MS;
@@ -84,10 +98,18 @@ export function parseSummaryQuery(
 /** The UTC days a window touches, each with the hours of it that are inside the window. */
 export function dayPieces(window: SummaryWindow): DayPiece[] {
   const pieces: DayPiece[] = [];
-  for (let dayStart = Math.floor(window.fromMs / DAY_MS) * DAY_MS; dayStart < window.toMs; dayStart += DAY_MS) {
+  for (
+    let dayStart = Math.floor(window.fromMs / DAY_MS) * DAY_MS;
+    dayStart < window.toMs;
+    dayStart += DAY_MS
+  ) {
     const from = Math.max(window.fromMs, dayStart);
     const to = Math.min(window.toMs, dayStart + DAY_MS);
-    pieces.push({ day: utcDay(dayStart), fromHour: (from - dayStart) / HOUR_MS, toHour: (to - dayStart) / HOUR_MS });
+    pieces.push({
+      day: utcDay(dayStart),
+      fromHour: (from - dayStart) / HOUR_MS,
+      toHour: (to - dayStart) / HOUR_MS,
+    });
   }
   return pieces;
 }

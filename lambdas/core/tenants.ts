@@ -2,8 +2,9 @@
  * Tenants and their keys as the rest of the code sees them, and the authorizer's context that
  * carries a verified key's identity to the handlers (API Gateway allows only flat string values).
  */
-import type { Tier } from './tiers';
+
 import type { KeyKind, Scope } from './api-keys';
+import type { Tier } from './tiers';
 
 export type AccountStatus = 'active' | 'suspended';
 export type KeyStatus = 'active' | 'revoked';
@@ -53,7 +54,9 @@ export function encodeAuthContext(context: AuthContext): Record<string, string> 
 }
 
 /** Reads the authorizer context; undefined when it is missing or incomplete (never trust partial). */
-export function decodeAuthContext(raw: Readonly<Record<string, unknown>> | null | undefined): AuthContext | undefined {
+export function decodeAuthContext(
+  raw: Readonly<Record<string, unknown>> | null | undefined,
+): AuthContext | undefined {
   if (!raw) return undefined;
   const accountId = raw.account_id;
   const tier = raw.tier;

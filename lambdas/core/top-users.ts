@@ -44,7 +44,8 @@ export function topUsersIfExact(
   const tau = unseenBound(bounds, listSize);
   const ranked = rankUsers(candidates);
   if (tau === 0) return { exact: true, top: ranked.slice(0, top) };
-  if (ranked.length >= top && ranked[top - 1]!.events > tau) return { exact: true, top: ranked.slice(0, top) };
+  if (ranked.length >= top && ranked[top - 1]!.events > tau)
+    return { exact: true, top: ranked.slice(0, top) };
   return { exact: false };
 }
 

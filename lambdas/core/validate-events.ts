@@ -39,18 +39,26 @@ export function parseEventsBody(body: string, rules: IngestRules): unknown[] {
     events = json;
   } else if (isPlainObject(json)) {
     const unknown = Object.keys(json).find((key) => key !== 'events');
-    if (unknown !== undefined) throw new ApiError('invalid_body', `Unknown field "${unknown}" in the body.`, { field: unknown });
+    if (unknown !== undefined)
+      throw new ApiError('invalid_body', `Unknown field "${unknown}" in the body.`, { field: unknown });
     events = json.events;
-    if (events === undefined) throw new ApiError('invalid_body', 'The body must have an "events" array.', { field: 'events' });
+    if (events === undefined)
+      throw new ApiError('invalid_body', 'The body must have an "events" array.', { field: 'events' });
   } else {
     throw new ApiError('invalid_body', 'The body must be {"events": [...]} or a JSON array of events.');
   }
-  if (!Array.isArray(events)) throw new ApiError('invalid_body', '"events" must be an array.', { field: 'events' });
-  if (events.length === 0) throw new ApiError('invalid_body', '"events" must not be empty.', { field: 'events' });
+  if (!Array.isArray(events))
+    throw new ApiError('invalid_body', '"events" must be an array.', { field: 'events' });
+  if (events.length === 0)
+    throw new ApiError('invalid_body', '"events" must not be empty.', { field: 'events' });
   if (events.length > rules.maxEventsPerRequest) {
-    throw new ApiError('too_many_events', `At most ${rules.maxEventsPerRequest} events per request; got ${events.length}.`, {
-      field: 'events',
-    });
+    throw new ApiError(
+      'too_many_events',
+      `At most ${rules.maxEventsPerRequest} events per request; got ${events.length}.`,
+      {
+        field: 'events',
+      },
+    );
   }
   return events;
 }
@@ -93,13 +101,21 @@ function verdictFromZod(issue: z.core.$ZodIssue, candidate: Record<string, unkno
         ? new Rejection('missing_field', field, `"${field}" is required.`)
         : new Rejection('invalid_type', field, `"${field}" must be a ${issue.expected}.`);
     case 'invalid_union':
-      return new Rejection('invalid_type', field, `"${field}" must be an ISO-8601 string or epoch milliseconds.`);
+      return new Rejection(
+        'invalid_type',
+        field,
+        `"${field}" must be an ISO-8601 string or epoch milliseconds.`,
+      );
     case 'custom':
       return new Rejection('invalid_type', field, `"${field}" must be a JSON object.`);
     case 'too_small':
       return new Rejection('invalid_format', field, `"${field}" must not be empty.`);
     case 'too_big':
-      return new Rejection('invalid_format', field, `"${field}" is too long (at most ${issue.maximum} characters).`);
+      return new Rejection(
+        'invalid_format',
+        field,
+        `"${field}" is too long (at most ${issue.maximum} characters).`,
+      );
     default:
       return field === 'type'
         ? new Rejection('invalid_format', field, '"type" must be 1-64 characters of A-Z a-z 0-9 _ . : -')
@@ -111,17 +127,41 @@ function verdictFromZod(issue: z.core.$ZodIssue, candidate: Record<string, unkno
 export function parseTimestamp(value: string | number): number | Rejection {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value) && value >= 0) return value;
-    return new Rejection('invalid_format', 'timestamp', '"timestamp" as a number must be integer epoch milliseconds.');
+    return new Rejection(
+      'invalid_format',
+      'timestamp',
+      '"timestamp" as a number must be integer epoch milliseconds.',
+    );
   }
   const match = ISO_WITH_OFFSET.exec(value);
   if (!match) {
-    return new Rejection('invalid_format', 'timestamp', '"timestamp" must be ISO-8601 with an offset, e.g. 2026-11-22T10:00:00Z.');
+    return new Rejection(
+      'invalid_format',
+      'timestamp',
+      '"timestamp" must be ISO-8601 with an offset, e.g. 2026-11-22T10:00:00Z.',
+    );
   }
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   const offsetMinutes =
     match[8] === 'Z' ? 0 : (match[8]!.startsWith('-') ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || Math.abs(offsetMinutes) > 18 * 60) {
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    Math.abs(offsetMinutes) > 18 * 60
+  ) {
     return new Rejection('invalid_format', 'timestamp', '"timestamp" is not a valid date and time.');
   }
   const millis = Number((match[7] ?? '0').padEnd(3, '0').slice(0, 3));
@@ -166,38 +206,73 @@ function checkEvent(
   const eventId =
     isPlainObject(candidate) && typeof candidate.event_id === 'string' ? candidate.event_id : null;
   const reject = (rejection: Rejection) => ({ rejection, eventId });
-  if (!isPlainObject(candidate)) return reject(new Rejection('invalid_type', null, 'Each event must be a JSON object.'));
+  if (!isPlainObject(candidate))
+    return reject(new Rejection('invalid_type', null, 'Each event must be a JSON object.'));
   const result = eventSchema.safeParse(candidate);
   if (!result.success) return reject(verdictFromZod(result.error.issues[0]!, candidate));
   const event = result.data;
   for (const field of ['event_id', 'user_id', 'account_id'] as const) {
     const value = event[field];
     if (value !== undefined && UNSTORABLE_TEXT.test(value)) {
-      return reject(new Rejection('invalid_format', field, `"${field}" contains a NUL character or invalid Unicode.`));
+      return reject(
+        new Rejection('invalid_format', field, `"${field}" contains a NUL character or invalid Unicode.`),
+      );
     }
   }
   if (event.account_id !== undefined && event.account_id !== accountId) {
-    return reject(new Rejection('account_mismatch', 'account_id', '"account_id" does not match the API key\'s account.'));
+    return reject(
+      new Rejection('account_mismatch', 'account_id', '"account_id" does not match the API key\'s account.'),
+    );
   }
   const time = parseTimestamp(event.timestamp);
   if (time instanceof Rejection) return reject(time);
   if (time > nowMs + rules.maxFutureSkewSeconds * 1000) {
-    return reject(new Rejection('timestamp_in_future', 'timestamp', `"timestamp" is more than ${rules.maxFutureSkewSeconds} s in the future.`));
+    return reject(
+      new Rejection(
+        'timestamp_in_future',
+        'timestamp',
+        `"timestamp" is more than ${rules.maxFutureSkewSeconds} s in the future.`,
+      ),
+    );
   }
   if (time < nowMs - rules.maxEventAgeDays * 86_400_000) {
-    return reject(new Rejection('timestamp_too_old', 'timestamp', `"timestamp" is more than ${rules.maxEventAgeDays} days in the past.`));
+    return reject(
+      new Rejection(
+        'timestamp_too_old',
+        'timestamp',
+        `"timestamp" is more than ${rules.maxEventAgeDays} days in the past.`,
+      ),
+    );
   }
   let metadataJson: string | undefined;
   if (event.metadata !== undefined) {
     if (tooDeep(event.metadata, rules.maxMetadataDepth)) {
-      return reject(new Rejection('metadata_too_deep', 'metadata', `"metadata" nests deeper than ${rules.maxMetadataDepth} levels.`));
+      return reject(
+        new Rejection(
+          'metadata_too_deep',
+          'metadata',
+          `"metadata" nests deeper than ${rules.maxMetadataDepth} levels.`,
+        ),
+      );
     }
     metadataJson = JSON.stringify(event.metadata);
     if (hasUnstorableEscape(metadataJson)) {
-      return reject(new Rejection('invalid_format', 'metadata', '"metadata" contains a NUL character or invalid Unicode.'));
+      return reject(
+        new Rejection(
+          'invalid_format',
+          'metadata',
+          '"metadata" contains a NUL character or invalid Unicode.',
+        ),
+      );
     }
     if (Buffer.byteLength(metadataJson) > rules.maxMetadataBytes) {
-      return reject(new Rejection('metadata_too_large', 'metadata', `"metadata" is larger than ${rules.maxMetadataBytes} bytes serialised.`));
+      return reject(
+        new Rejection(
+          'metadata_too_large',
+          'metadata',
+          `"metadata" is larger than ${rules.maxMetadataBytes} bytes serialised.`,
+        ),
+      );
     }
   }
   return {
@@ -213,7 +288,12 @@ function checkEvent(
 }
 
 /** A verdict per event: valid ones accepted (first of each event_id), the others rejected with why. */
-export function validateEvents(candidates: readonly unknown[], accountId: string, nowMs: number, rules: IngestRules): ValidatedBatch {
+export function validateEvents(
+  candidates: readonly unknown[],
+  accountId: string,
+  nowMs: number,
+  rules: IngestRules,
+): ValidatedBatch {
   const accepted: AcceptedEvent[] = [];
   const rejected: EventRejection[] = [];
   const seen = new Set<string>();

@@ -11,9 +11,10 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { createDocumentClient } from '../adapters/aws-clients';
 import { DynamoTenantStore } from '../adapters/dynamodb/tenant-store';
 import { encodeAuthContext } from '../core/tenants';
-import { ENV, readEnv } from '../shared/env';
+import { ENV, type Environment, readEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { once } from '../shared/once';
 import { type AuthorizeDependencies, authorize, Unauthorized } from '../use-cases/authorize';
 
 /** `arn:aws:execute-api:region:account:api/stage/METHOD/path` → every method and path of that stage. */
@@ -23,7 +24,10 @@ export function wholeApiArn(methodArn: string): string {
   return `${prefix}:execute-api:${apiAndRegion}/${stage}/*`;
 }
 
-export function createAuthorizerHandler(dependencies: () => AuthorizeDependencies, { logger, metrics }: Observability) {
+export function createAuthorizerHandler(
+  dependencies: () => AuthorizeDependencies,
+  { logger, metrics }: Observability,
+) {
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     try {
       const context = await authorize(dependencies(), headerValue(event.headers, 'authorization'));
@@ -32,7 +36,9 @@ export function createAuthorizerHandler(dependencies: () => AuthorizeDependencie
         principalId: context.accountId,
         policyDocument: {
           Version: '2012-10-17',
-          Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: wholeApiArn(event.methodArn) }],
+          Statement: [
+            { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: wholeApiArn(event.methodArn) },
+          ],
         },
         context: encodeAuthContext(context),
       };
@@ -51,16 +57,18 @@ export function createAuthorizerHandler(dependencies: () => AuthorizeDependencie
   };
 }
 
-const observability = createObservability('authorizer');
-let dependencies: AuthorizeDependencies | undefined;
-export const handler = middy(
-  createAuthorizerHandler(() => {
-    dependencies ??= {
-      keys: new DynamoTenantStore(createDocumentClient(), readEnv(ENV.tenantsTable)),
+/** The deployed handler: dependencies are built from `env` on the first invocation. */
+export function buildAuthorizerHandler(env: Environment = process.env) {
+  const observability = createObservability('authorizer', env);
+  const dependencies = once(
+    (): AuthorizeDependencies => ({
+      keys: new DynamoTenantStore(createDocumentClient(env), readEnv(ENV.tenantsTable, env)),
       log: portLog(observability.logger),
-    };
-    return dependencies;
-  }, observability),
-)
-  .use(injectLambdaContext(observability.logger))
-  .use(logMetrics(observability.metrics));
+    }),
+  );
+  return middy(createAuthorizerHandler(dependencies, observability))
+    .use(injectLambdaContext(observability.logger))
+    .use(logMetrics(observability.metrics));
+}
+
+export const handler = buildAuthorizerHandler();

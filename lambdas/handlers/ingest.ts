@@ -17,16 +17,21 @@ import { ApiError } from '../core/errors';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
-import { ENV, readEnv, readJsonEnv, readNumberEnv } from '../shared/env';
+import { ENV, type Environment, readEnv, readJsonEnv, readNumberEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { once } from '../shared/once';
 import { type IngestDependencies, ingestEvents } from '../use-cases/ingest-events';
 
-export function createIngestHandler(dependencies: () => IngestDependencies, { logger, metrics }: Observability) {
+export function createIngestHandler(
+  dependencies: () => IngestDependencies,
+  { logger, metrics }: Observability,
+) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId || randomUUID();
     const origin = headerValue(event.headers, 'origin');
-    if (event.httpMethod === 'OPTIONS') return { statusCode: 204, headers: preflightHeaders(origin), body: '' };
+    if (event.httpMethod === 'OPTIONS')
+      return { statusCode: 204, headers: preflightHeaders(origin), body: '' };
     const auth = decodeAuthContext(event.requestContext?.authorizer);
     // Errors of a browser request from an allowed origin must be readable by that page too.
     const cors = auth ? corsVerdict(auth, origin) : undefined;
@@ -50,7 +55,11 @@ export function createIngestHandler(dependencies: () => IngestDependencies, { lo
       if (result.stats.limiterFailedOpen) metrics.addMetric('LimiterFailOpen', MetricUnit.Count, 1);
       if (result.stats.ledgerFailed) metrics.addMetric('LedgerWriteErrors', MetricUnit.Count, 1);
       for (const rejection of result.rejected) countByCode(metrics, 'EventsRejectedByCode', rejection.code);
-      logger.info('events accepted', { accepted: result.accepted, rejected: result.rejected.length, messages: result.stats.messages });
+      logger.info('events accepted', {
+        accepted: result.accepted,
+        rejected: result.rejected.length,
+        messages: result.stats.messages,
+      });
       return jsonResponse(
         202,
         { accepted: result.accepted, rejected: result.rejected, request_id: requestId },
@@ -60,7 +69,8 @@ export function createIngestHandler(dependencies: () => IngestDependencies, { lo
       if (error instanceof ApiError) {
         if (error.code === 'rate_limited') metrics.addMetric('Throttled', MetricUnit.Count, 1);
         countByCode(metrics, 'RequestsRefused', error.code);
-        for (const rejection of error.details.rejected ?? []) countByCode(metrics, 'EventsRejectedByCode', rejection.code);
+        for (const rejection of error.details.rejected ?? [])
+          countByCode(metrics, 'EventsRejectedByCode', rejection.code);
         logger.info('request refused', { code: error.code, status: error.status });
       } else {
         countByCode(metrics, 'RequestsRefused', 'internal_error');
@@ -80,33 +90,36 @@ function countByCode(metrics: Observability['metrics'], name: string, code: stri
   metric.addMetric(name, MetricUnit.Count, 1);
 }
 
-export function ingestDependenciesFromEnv(observability: Observability): IngestDependencies {
-  const documents = createDocumentClient();
+export function ingestDependenciesFromEnv(
+  observability: Observability,
+  env: Environment = process.env,
+): IngestDependencies {
+  const documents = createDocumentClient(env);
   return {
-    queue: new SqsEventQueue(createSqsClient(), readEnv(ENV.eventQueueUrl)),
-    archive: new FirehoseArchive(createFirehoseClient(), readEnv(ENV.archiveStreamName)),
-    limiter: new DynamoRateLimiter(documents, readEnv(ENV.rateLimitTable)),
-    ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable)),
+    queue: new SqsEventQueue(createSqsClient(env), readEnv(ENV.eventQueueUrl, env)),
+    archive: new FirehoseArchive(createFirehoseClient(env), readEnv(ENV.archiveStreamName, env)),
+    limiter: new DynamoRateLimiter(documents, readEnv(ENV.rateLimitTable, env)),
+    ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable, env)),
     rules: {
-      maxEventsPerRequest: readNumberEnv(ENV.maxEventsPerRequest),
-      maxBodyBytes: readNumberEnv(ENV.maxBodyBytes),
-      maxEventAgeDays: readNumberEnv(ENV.maxEventAgeDays),
-      maxFutureSkewSeconds: readNumberEnv(ENV.maxFutureSkewSeconds),
-      maxMetadataBytes: readNumberEnv(ENV.maxMetadataBytes),
-      maxMetadataDepth: readNumberEnv(ENV.maxMetadataDepth),
+      maxEventsPerRequest: readNumberEnv(ENV.maxEventsPerRequest, env),
+      maxBodyBytes: readNumberEnv(ENV.maxBodyBytes, env),
+      maxEventAgeDays: readNumberEnv(ENV.maxEventAgeDays, env),
+      maxFutureSkewSeconds: readNumberEnv(ENV.maxFutureSkewSeconds, env),
+      maxMetadataBytes: readNumberEnv(ENV.maxMetadataBytes, env),
+      maxMetadataDepth: readNumberEnv(ENV.maxMetadataDepth, env),
     },
-    tierLimits: readJsonEnv<Record<Tier, TierLimits>>(ENV.tierLimits),
+    tierLimits: readJsonEnv<Record<Tier, TierLimits>>(ENV.tierLimits, env),
     log: portLog(observability.logger),
   };
 }
 
-const observability = createObservability('ingest');
-let dependencies: IngestDependencies | undefined;
-export const handler = middy(
-  createIngestHandler(() => {
-    dependencies ??= ingestDependenciesFromEnv(observability);
-    return dependencies;
-  }, observability),
-)
-  .use(injectLambdaContext(observability.logger))
-  .use(logMetrics(observability.metrics));
+/** The deployed handler: dependencies are built from `env` on the first invocation. */
+export function buildIngestHandler(env: Environment = process.env) {
+  const observability = createObservability('ingest', env);
+  const dependencies = once(() => ingestDependenciesFromEnv(observability, env));
+  return middy(createIngestHandler(dependencies, observability))
+    .use(injectLambdaContext(observability.logger))
+    .use(logMetrics(observability.metrics));
+}
+
+export const handler = buildIngestHandler();

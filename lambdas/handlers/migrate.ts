@@ -8,18 +8,28 @@ import type pg from 'pg';
 import { createPool } from '../adapters/postgres/connection';
 import { type MigrationResult, migrate } from '../adapters/postgres/migrate';
 import { addDays, utcDay } from '../core/time-buckets';
-import { ENV, readNumberEnv } from '../shared/env';
+import { ENV, type Environment, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability } from '../shared/observability';
+import { once } from '../shared/once';
 
-export function createMigrateHandler(dependencies: () => { pool: pg.Pool; aheadDays: number }, { logger }: Observability) {
+export function createMigrateHandler(
+  dependencies: () => { pool: pg.Pool; aheadDays: number },
+  { logger }: Observability,
+) {
   return async (): Promise<MigrationResult> => {
     const { pool, aheadDays } = dependencies();
     const client = await pool.connect();
     try {
       const result = await migrate(client);
       const today = utcDay(Date.now());
-      await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [today, addDays(today, aheadDays)]);
-      logger.info('migrations applied', { applied: result.applied, alreadyApplied: result.alreadyApplied.length });
+      await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
+        today,
+        addDays(today, aheadDays),
+      ]);
+      logger.info('migrations applied', {
+        applied: result.applied,
+        alreadyApplied: result.alreadyApplied.length,
+      });
       return result;
     } finally {
       client.release();
@@ -27,14 +37,16 @@ export function createMigrateHandler(dependencies: () => { pool: pg.Pool; aheadD
   };
 }
 
-const observability = createObservability('migrate');
-let dependencies: { pool: pg.Pool; aheadDays: number } | undefined;
-export const handler = middy(
-  createMigrateHandler(() => {
-    dependencies ??= {
-      pool: createPool({ max: 1, applicationName: 'firehose-migrate' }),
-      aheadDays: readNumberEnv(ENV.partitionsAheadDays),
-    };
-    return dependencies;
-  }, observability),
-).use(injectLambdaContext(observability.logger));
+/** The deployed handler: dependencies are built from `env` on the first invocation. */
+export function buildMigrateHandler(env: Environment = process.env) {
+  const observability = createObservability('migrate', env);
+  const dependencies = once(() => ({
+    pool: createPool({ max: 1, applicationName: 'firehose-migrate' }, env),
+    aheadDays: readNumberEnv(ENV.partitionsAheadDays, env),
+  }));
+  return middy(createMigrateHandler(dependencies, observability)).use(
+    injectLambdaContext(observability.logger),
+  );
+}
+
+export const handler = buildMigrateHandler();

@@ -8,9 +8,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type pg from 'pg';
 import { createPool } from '../adapters/postgres/connection';
-import { type MaintenanceResult, type MaintenanceSettings, maintainPartitions } from '../adapters/postgres/partition-maintenance';
-import { ENV, readNumberEnv } from '../shared/env';
+import {
+  type MaintenanceResult,
+  type MaintenanceSettings,
+  maintainPartitions,
+} from '../adapters/postgres/partition-maintenance';
+import { ENV, type Environment, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability } from '../shared/observability';
+import { once } from '../shared/once';
 
 export function createPartitionMaintenanceHandler(
   dependencies: () => { pool: pg.Pool; settings: MaintenanceSettings },
@@ -26,20 +31,20 @@ export function createPartitionMaintenanceHandler(
   };
 }
 
-const observability = createObservability('partition-maintenance');
-let dependencies: { pool: pg.Pool; settings: MaintenanceSettings } | undefined;
-export const handler = middy(
-  createPartitionMaintenanceHandler(() => {
-    dependencies ??= {
-      pool: createPool({ max: 1, applicationName: 'firehose-maintenance' }),
-      settings: {
-        rawRetentionDays: readNumberEnv(ENV.rawRetentionDays),
-        rollupRetentionDays: readNumberEnv(ENV.rollupRetentionDays),
-        aheadDays: readNumberEnv(ENV.partitionsAheadDays),
-      },
-    };
-    return dependencies;
-  }, observability),
-)
-  .use(injectLambdaContext(observability.logger))
-  .use(logMetrics(observability.metrics));
+/** The deployed handler: dependencies are built from `env` on the first invocation. */
+export function buildPartitionMaintenanceHandler(env: Environment = process.env) {
+  const observability = createObservability('partition-maintenance', env);
+  const dependencies = once(() => ({
+    pool: createPool({ max: 1, applicationName: 'firehose-maintenance' }, env),
+    settings: {
+      rawRetentionDays: readNumberEnv(ENV.rawRetentionDays, env),
+      rollupRetentionDays: readNumberEnv(ENV.rollupRetentionDays, env),
+      aheadDays: readNumberEnv(ENV.partitionsAheadDays, env),
+    },
+  }));
+  return middy(createPartitionMaintenanceHandler(dependencies, observability))
+    .use(injectLambdaContext(observability.logger))
+    .use(logMetrics(observability.metrics));
+}
+
+export const handler = buildPartitionMaintenanceHandler();

@@ -12,14 +12,15 @@ import { createDocumentClient } from '../adapters/aws-clients';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { DynamoSummaryCache } from '../adapters/dynamodb/summary-cache';
 import { createPool } from '../adapters/postgres/connection';
+import { isTransientDatabaseError } from '../adapters/postgres/database-errors';
 import { PostgresSummaryStore } from '../adapters/postgres/summary-store';
 import { ApiError } from '../core/errors';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
-import { ENV, readEnv, readNumberEnv } from '../shared/env';
+import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { once } from '../shared/once';
 import { type SummaryDependencies, SummaryReader } from '../use-cases/summarize';
-import { isTransientDatabaseError } from '../adapters/postgres/database-errors';
 
 export function createSummaryHandler(reader: () => SummaryReader, { logger, metrics }: Observability) {
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
@@ -30,11 +31,16 @@ export function createSummaryHandler(reader: () => SummaryReader, { logger, metr
     try {
       if (event.httpMethod !== 'GET') throw new ApiError('method_not_allowed', 'Use GET to read a summary.');
       if (!auth) throw new ApiError('unauthorized', 'Missing or invalid API key.');
-      const outcome = await reader().read({ auth, accountId: event.pathParameters?.id, query: event.queryStringParameters });
+      const outcome = await reader().read({
+        auth,
+        accountId: event.pathParameters?.id,
+        query: event.queryStringParameters,
+      });
       metrics.addMetric(outcome.summary.cached ? 'CacheHit' : 'CacheMiss', MetricUnit.Count, 1);
       if (outcome.cacheError) metrics.addMetric('CacheErrors', MetricUnit.Count, 1);
       if (outcome.ledgerError) metrics.addMetric('WatermarkFallbacks', MetricUnit.Count, 1);
-      if (outcome.attempts > 1) metrics.addMetric('TopUsersExtraAttempts', MetricUnit.Count, outcome.attempts - 1);
+      if (outcome.attempts > 1)
+        metrics.addMetric('TopUsersExtraAttempts', MetricUnit.Count, outcome.attempts - 1);
       metrics.addMetric('SummaryLatency', MetricUnit.Milliseconds, performance.now() - started);
       return jsonResponse(200, outcome.summary, { requestId });
     } catch (error) {
@@ -46,7 +52,9 @@ export function createSummaryHandler(reader: () => SummaryReader, { logger, metr
       logger.error('summary failed', { error: error instanceof Error ? error.message : String(error) });
       // The database being away is "retry later", not a bug.
       const unavailable = isTransientDatabaseError(error)
-        ? new ApiError('unavailable', 'Summaries are temporarily unavailable; retry shortly.', { retryAfterSeconds: 1 })
+        ? new ApiError('unavailable', 'Summaries are temporarily unavailable; retry shortly.', {
+            retryAfterSeconds: 1,
+          })
         : error;
       return errorResponse(unavailable, { requestId });
     } finally {
@@ -55,29 +63,32 @@ export function createSummaryHandler(reader: () => SummaryReader, { logger, metr
   };
 }
 
-export function summaryDependenciesFromEnv(observability: Observability): SummaryDependencies {
-  const documents = createDocumentClient();
+export function summaryDependenciesFromEnv(
+  observability: Observability,
+  env: Environment = process.env,
+): SummaryDependencies {
+  const documents = createDocumentClient(env);
   return {
-    store: new PostgresSummaryStore(createPool({ max: 1, applicationName: 'firehose-summary' })),
-    cache: new DynamoSummaryCache(documents, readEnv(ENV.summaryCacheTable)),
-    ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable)),
+    store: new PostgresSummaryStore(createPool({ max: 1, applicationName: 'firehose-summary' }, env)),
+    cache: new DynamoSummaryCache(documents, readEnv(ENV.summaryCacheTable, env)),
+    ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable, env)),
     settings: {
-      cacheTtlSeconds: readNumberEnv(ENV.summaryCacheTtlSeconds),
-      maxRangeDays: readNumberEnv(ENV.maxRangeDays),
-      ingestTimeoutSeconds: readNumberEnv(ENV.ingestTimeoutSeconds),
-      queueRetentionDays: readNumberEnv(ENV.queueRetentionDays),
+      cacheTtlSeconds: readNumberEnv(ENV.summaryCacheTtlSeconds, env),
+      maxRangeDays: readNumberEnv(ENV.maxRangeDays, env),
+      ingestTimeoutSeconds: readNumberEnv(ENV.ingestTimeoutSeconds, env),
+      queueRetentionDays: readNumberEnv(ENV.queueRetentionDays, env),
     },
     log: portLog(observability.logger),
   };
 }
 
-const observability = createObservability('summary');
-let reader: SummaryReader | undefined;
-export const handler = middy(
-  createSummaryHandler(() => {
-    reader ??= new SummaryReader(summaryDependenciesFromEnv(observability));
-    return reader;
-  }, observability),
-)
-  .use(injectLambdaContext(observability.logger))
-  .use(logMetrics(observability.metrics));
+/** The deployed handler: dependencies are built from `env` on the first invocation. */
+export function buildSummaryHandler(env: Environment = process.env) {
+  const observability = createObservability('summary', env);
+  const reader = once(() => new SummaryReader(summaryDependenciesFromEnv(observability, env)));
+  return middy(createSummaryHandler(reader, observability))
+    .use(injectLambdaContext(observability.logger))
+    .use(logMetrics(observability.metrics));
+}
+
+export const handler = buildSummaryHandler();

@@ -11,11 +11,15 @@ import { createDocumentClient } from '../adapters/aws-clients';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { createPool } from '../adapters/postgres/connection';
 import { PostgresEventStore } from '../adapters/postgres/event-store';
-import { ENV, readEnv, readNumberEnv } from '../shared/env';
+import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { once } from '../shared/once';
 import { type WriterDependencies, writeEvents } from '../use-cases/write-events';
 
-export function createWriterHandler(dependencies: () => WriterDependencies, { logger, metrics }: Observability) {
+export function createWriterHandler(
+  dependencies: () => WriterDependencies,
+  { logger, metrics }: Observability,
+) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const started = performance.now();
     const outcome = await writeEvents(
@@ -48,25 +52,29 @@ export function createWriterHandler(dependencies: () => WriterDependencies, { lo
   };
 }
 
-/** Built on the first invocation: environment is read and checked then, connections made once. */
-function lazyDependencies(observability: Observability): () => WriterDependencies {
-  let dependencies: WriterDependencies | undefined;
-  return () => {
-    dependencies ??= {
-      store: new PostgresEventStore(createPool({ max: 1, applicationName: 'firehose-writer' })),
-      ledger: new DynamoMessageLedger(createDocumentClient(), readEnv(ENV.ledgerTable)),
-      settings: {
-        rawRetentionDays: readNumberEnv(ENV.rawRetentionDays),
-        partitionsAheadDays: readNumberEnv(ENV.partitionsAheadDays),
-        maxReceiveCount: readNumberEnv(ENV.maxReceiveCount),
-      },
-      log: portLog(observability.logger),
-    };
-    return dependencies;
+export function writerDependenciesFromEnv(
+  observability: Observability,
+  env: Environment = process.env,
+): WriterDependencies {
+  return {
+    store: new PostgresEventStore(createPool({ max: 1, applicationName: 'firehose-writer' }, env)),
+    ledger: new DynamoMessageLedger(createDocumentClient(env), readEnv(ENV.ledgerTable, env)),
+    settings: {
+      rawRetentionDays: readNumberEnv(ENV.rawRetentionDays, env),
+      partitionsAheadDays: readNumberEnv(ENV.partitionsAheadDays, env),
+      maxReceiveCount: readNumberEnv(ENV.maxReceiveCount, env),
+    },
+    log: portLog(observability.logger),
   };
 }
 
-const observability = createObservability('writer');
-export const handler = middy(createWriterHandler(lazyDependencies(observability), observability))
-  .use(injectLambdaContext(observability.logger))
-  .use(logMetrics(observability.metrics));
+/** The deployed handler: environment is read and checked on the first invocation, connections made once. */
+export function buildWriterHandler(env: Environment = process.env) {
+  const observability = createObservability('writer', env);
+  const dependencies = once(() => writerDependenciesFromEnv(observability, env));
+  return middy(createWriterHandler(dependencies, observability))
+    .use(injectLambdaContext(observability.logger))
+    .use(logMetrics(observability.metrics));
+}
+
+export const handler = buildWriterHandler();

@@ -49,11 +49,13 @@ export const ENV = {
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
-type Environment = Readonly<Record<string, string | undefined>>;
+export type Environment = Readonly<Record<string, string | undefined>>;
 
 export class MissingEnvironmentError extends Error {
   constructor(name: string, problem: string) {
-    super(`Environment variable ${name} ${problem}. It is set by the CDK app and by 'npm start'; see docs/configuration.md.`);
+    super(
+      `Environment variable ${name} ${problem}. It is set by the CDK app and by 'npm start'; see docs/configuration.md.`,
+    );
     this.name = 'MissingEnvironmentError';
   }
 }

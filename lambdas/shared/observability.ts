@@ -8,15 +8,24 @@ import type { Log } from '../core/ports';
 
 export const METRICS_NAMESPACE = 'Firehose';
 
-export type ServiceName = 'authorizer' | 'ingest' | 'writer' | 'summary' | 'migrate' | 'partition-maintenance';
+export type ServiceName =
+  | 'authorizer'
+  | 'ingest'
+  | 'writer'
+  | 'summary'
+  | 'migrate'
+  | 'partition-maintenance';
 
 export interface Observability {
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
 
-export function createObservability(service: ServiceName): Observability {
-  const stage = process.env.STAGE ?? 'local';
+export function createObservability(
+  service: ServiceName,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Observability {
+  const stage = env.STAGE ?? 'local';
   return {
     logger: new Logger({ serviceName: `firehose-${service}`, persistentLogAttributes: { stage } }),
     metrics: new Metrics({

@@ -3,10 +3,11 @@
  * hash that matches (compared in constant time), an active key of an active account. Every failure
  * is the same Unauthorized, so a caller learns nothing about which check failed.
  */
+
+import type { KeyStore } from '../adapters/dynamodb/tenant-store';
 import { bearerToken, digestsEqual, hashApiKey, parseApiKey } from '../core/api-keys';
 import type { Log } from '../core/ports';
 import type { AuthContext } from '../core/tenants';
-import type { KeyStore } from '../adapters/dynamodb/tenant-store';
 
 export class Unauthorized extends Error {
   constructor(readonly reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'account_inactive') {
@@ -21,17 +22,20 @@ export interface AuthorizeDependencies {
   readonly now?: () => number;
 }
 
-export async function authorize(deps: AuthorizeDependencies, authorizationHeader: string | undefined): Promise<AuthContext> {
+export async function authorize(
+  deps: AuthorizeDependencies,
+  authorizationHeader: string | undefined,
+): Promise<AuthContext> {
   const token = bearerToken(authorizationHeader);
   if (!token) throw new Unauthorized('missing');
   const parsed = parseApiKey(token);
   if (!parsed) throw new Unauthorized('malformed');
   const hash = hashApiKey(token);
   const key = await deps.keys.findKey(hash);
-  if (!key || !digestsEqual(key.keyHash, hash)) throw new Unauthorized('unknown');
+  if (!(key && digestsEqual(key.keyHash, hash))) throw new Unauthorized('unknown');
   if (key.status !== 'active') throw new Unauthorized('revoked');
   const account = await deps.keys.findAccount(key.accountId);
-  if (!account || account.status !== 'active') throw new Unauthorized('account_inactive');
+  if (account?.status !== 'active') throw new Unauthorized('account_inactive');
   const now = new Date((deps.now ?? Date.now)()).toISOString();
   // Last-used time is informative; failing to record it must not fail the request.
   deps.keys.touchKey(hash, now).catch((error: unknown) => {

@@ -3,6 +3,10 @@
  * Answers 202 only when every accepted event is in the queue and in the archive stream; never
  * touches the database.
  */
+
+import type { RateLimiter } from '../adapters/dynamodb/rate-limiter';
+import type { EventArchive } from '../adapters/messaging/firehose-archive';
+import type { EventQueue } from '../adapters/messaging/sqs-event-queue';
 import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/archive-records';
 import { corsVerdict } from '../core/cors';
 import { ApiError, type EventRejection } from '../core/errors';
@@ -11,9 +15,6 @@ import { packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
 import type { AuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
 import { type IngestRules, parseEventsBody, validateEvents } from '../core/validate-events';
-import type { RateLimiter } from '../adapters/dynamodb/rate-limiter';
-import type { EventArchive } from '../adapters/messaging/firehose-archive';
-import type { EventQueue } from '../adapters/messaging/sqs-event-queue';
 
 export interface IngestDependencies {
   readonly queue: EventQueue;
@@ -43,7 +44,12 @@ export interface IngestResult {
   /** CORS headers for the response. */
   readonly headers: Readonly<Record<string, string>>;
   /** What happened, for metrics. */
-  readonly stats: { readonly limiterFailedOpen: boolean; readonly ledgerFailed: boolean; readonly enqueueMs: number; readonly messages: number };
+  readonly stats: {
+    readonly limiterFailedOpen: boolean;
+    readonly ledgerFailed: boolean;
+    readonly enqueueMs: number;
+    readonly messages: number;
+  };
 }
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
@@ -54,7 +60,10 @@ function bodyText(request: IngestRequest, rules: IngestRules): string {
   const bytes = request.base64 ? Buffer.from(raw, 'base64') : undefined;
   const size = bytes ? bytes.length : Buffer.byteLength(raw);
   if (size > rules.maxBodyBytes) {
-    throw new ApiError('payload_too_large', `The body is ${size} bytes; at most ${rules.maxBodyBytes} are accepted.`);
+    throw new ApiError(
+      'payload_too_large',
+      `The body is ${size} bytes; at most ${rules.maxBodyBytes} are accepted.`,
+    );
   }
   if (!bytes) return raw;
   try {
@@ -67,11 +76,14 @@ function bodyText(request: IngestRequest, rules: IngestRules): string {
 export async function ingestEvents(deps: IngestDependencies, request: IngestRequest): Promise<IngestResult> {
   const now = (deps.now ?? Date.now)();
   const { auth, rules } = { auth: request.auth, rules: deps.rules };
-  if (!auth.scopes.includes('ingest')) throw new ApiError('forbidden', 'This key cannot send events (no "ingest" scope).');
+  if (!auth.scopes.includes('ingest'))
+    throw new ApiError('forbidden', 'This key cannot send events (no "ingest" scope).');
   const cors = corsVerdict(auth, request.origin);
   if (!cors.allowed) throw new ApiError('forbidden', cors.reason);
   if (!request.contentType || !JSON_MEDIA_TYPE.test(request.contentType)) {
-    throw new ApiError('unsupported_media_type', 'Send the events as application/json.', { field: 'content-type' });
+    throw new ApiError('unsupported_media_type', 'Send the events as application/json.', {
+      field: 'content-type',
+    });
   }
   const candidates = parseEventsBody(bodyText(request, rules), rules);
   const { accepted, rejected } = validateEvents(candidates, auth.accountId, now, rules);
@@ -87,9 +99,13 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
       deps.tierLimits[auth.tier] ?? deps.tierLimits.free,
     );
     if (!admission.allowed) {
-      throw new ApiError('rate_limited', `Too many ${admission.dimension} for this account's tier; retry later.`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(admission.retryAfterMs / 1000)),
-      });
+      throw new ApiError(
+        'rate_limited',
+        `Too many ${admission.dimension} for this account's tier; retry later.`,
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(admission.retryAfterMs / 1000)),
+        },
+      );
     }
   } catch (error) {
     if (error instanceof ApiError) throw error;
@@ -99,7 +115,11 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   }
 
   const receivedAt = new Date(now).toISOString();
-  const context: ArchiveContext = { account_id: auth.accountId, received_at: receivedAt, request_id: request.requestId };
+  const context: ArchiveContext = {
+    account_id: auth.accountId,
+    received_at: receivedAt,
+    request_id: request.requestId,
+  };
   const serialized = accepted.map((event) => serializeQueuedEvent(event, event.metadataJson));
   const bodies = packQueueMessages({ ...context, events: serialized });
   const records = packArchiveRecords(serialized.map((json) => archiveLine(json, context)));
@@ -109,7 +129,13 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     await Promise.all([
       deps.queue.send(bodies, auth.accountId).then(() =>
         deps.ledger
-          .markPending(bodies.map((_, part) => ({ messageKey: `${request.requestId}:${part}`, accountId: auth.accountId, receivedAt })))
+          .markPending(
+            bodies.map((_, part) => ({
+              messageKey: `${request.requestId}:${part}`,
+              accountId: auth.accountId,
+              receivedAt,
+            })),
+          )
           .catch((error: unknown) => {
             // The event is safely queued; only the freshness watermark loses track of it.
             ledgerFailed = true;
@@ -120,15 +146,24 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     ]);
   } catch (error) {
     deps.log.error('enqueue failed; answering 503', { error: String(error) });
-    throw new ApiError('unavailable', 'The events could not be stored durably; retry (event_id makes it safe).', {
-      retryAfterSeconds: 1,
-    });
+    throw new ApiError(
+      'unavailable',
+      'The events could not be stored durably; retry (event_id makes it safe).',
+      {
+        retryAfterSeconds: 1,
+      },
+    );
   }
   return {
     accepted: accepted.length,
     rejected,
     request_id: request.requestId,
     headers: cors.headers,
-    stats: { limiterFailedOpen, ledgerFailed, enqueueMs: performance.now() - started, messages: bodies.length },
+    stats: {
+      limiterFailedOpen,
+      ledgerFailed,
+      enqueueMs: performance.now() - started,
+      messages: bodies.length,
+    },
   };
 }

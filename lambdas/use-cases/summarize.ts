@@ -63,7 +63,10 @@ const PENDING_SCAN = 50;
 const MEMORY_ENTRIES = 500;
 
 export class SummaryReader {
-  private readonly inFlight = new Map<string, Promise<{ summary: Summary; attempts: number; ledgerError: boolean }>>();
+  private readonly inFlight = new Map<
+    string,
+    Promise<{ summary: Summary; attempts: number; ledgerError: boolean }>
+  >();
   /** The same entries as the DynamoDB cache, with the same expiry: a hot dashboard costs no I/O. */
   private readonly memory = new Map<string, { body: string; expiresAtMs: number }>();
 
@@ -103,14 +106,17 @@ export class SummaryReader {
       this.inFlight.set(key, computation);
       // Shared until the cache holds the result, so late arrivals of the burst find one or the other.
       computation
-        .then(({ summary }) => {
-          const body = JSON.stringify(summary);
-          const ttl = this.deps.settings.cacheTtlSeconds;
-          this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
-          return this.deps.cache
-            .put(key, body, ttl)
-            .catch((error: unknown) => this.deps.log.warn('could not cache the summary', { error: String(error) }));
-        },
+        .then(
+          ({ summary }) => {
+            const body = JSON.stringify(summary);
+            const ttl = this.deps.settings.cacheTtlSeconds;
+            this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
+            return this.deps.cache
+              .put(key, body, ttl)
+              .catch((error: unknown) =>
+                this.deps.log.warn('could not cache the summary', { error: String(error) }),
+              );
+          },
           // A failed computation is reported to its callers; nothing to cache.
           () => undefined,
         )
@@ -137,7 +143,9 @@ export class SummaryReader {
       // Without the ledger, the queue's retention still bounds what can be in flight.
       ledgerError = true;
       asOf = now - this.deps.settings.queueRetentionDays * 86_400_000;
-      this.deps.log.warn('in-flight ledger unavailable; as_of falls back to the queue retention', { error: String(error) });
+      this.deps.log.warn('in-flight ledger unavailable; as_of falls back to the queue retention', {
+        error: String(error),
+      });
     }
     const counts = await this.deps.store.counts(accountId, dayPieces(window), top);
     const summary: Summary = {

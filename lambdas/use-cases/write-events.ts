@@ -7,10 +7,11 @@
  * - An unreachable or failing database fails the whole batch: SQS redelivers it after the
  *   visibility timeout, and nothing was half-written because each write is one transaction.
  */
+
+import { isDataError } from '../adapters/postgres/database-errors';
 import type { EventStore, Log, MessageFailure, MessageLedger } from '../core/ports';
 import { MalformedMessageError, parseQueueMessage } from '../core/queue-message';
 import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
-import { isDataError } from '../adapters/postgres/database-errors';
 
 export interface IncomingMessage {
   readonly messageId: string;
@@ -47,13 +48,20 @@ export interface WriteOutcome {
 
 const NO_PARTITION_SQLSTATE = '23514';
 
-export async function writeEvents(deps: WriterDependencies, incoming: readonly IncomingMessage[]): Promise<WriteOutcome> {
+export async function writeEvents(
+  deps: WriterDependencies,
+  incoming: readonly IncomingMessage[],
+): Promise<WriteOutcome> {
   const now = deps.now ?? Date.now;
   const failures: (MessageFailure & { messageKey?: string })[] = [];
   const parsed: (ParsedMessage & { receiveCount: number })[] = [];
   for (const message of incoming) {
     try {
-      parsed.push({ messageId: message.messageId, message: parseQueueMessage(message.body), receiveCount: message.receiveCount });
+      parsed.push({
+        messageId: message.messageId,
+        message: parseQueueMessage(message.body),
+        receiveCount: message.receiveCount,
+      });
     } catch (error) {
       const reason = error instanceof MalformedMessageError ? error.message : String(error);
       failures.push({
@@ -115,10 +123,16 @@ export async function writeEvents(deps: WriterDependencies, incoming: readonly I
   const ledgerErrors = await updateLedger(deps, committed, failures);
   if (failures.length > 0) {
     await deps.store.recordFailures(failures).catch((error: unknown) => {
-      deps.log.error('could not record message failures', { error: describe(error), failures: failures.length });
+      deps.log.error('could not record message failures', {
+        error: describe(error),
+        failures: failures.length,
+      });
     });
   }
-  const oldest = committed.reduce((min, { message }) => Math.min(min, Date.parse(message.received_at)), Infinity);
+  const oldest = committed.reduce(
+    (min, { message }) => Math.min(min, Date.parse(message.received_at)),
+    Infinity,
+  );
   return {
     failedMessageIds: failures.map((failure) => failure.messageId),
     inserted,
@@ -137,9 +151,16 @@ interface GroupResult {
   readonly skipped: number;
 }
 
-async function writeGroup(deps: WriterDependencies, messages: readonly ParsedMessage[], nowMs: number): Promise<GroupResult> {
+async function writeGroup(
+  deps: WriterDependencies,
+  messages: readonly ParsedMessage[],
+  nowMs: number,
+): Promise<GroupResult> {
   const { settings, store } = deps;
-  const plan = planBatch(messages, writableDays(nowMs, settings.rawRetentionDays, settings.partitionsAheadDays));
+  const plan = planBatch(
+    messages,
+    writableDays(nowMs, settings.rawRetentionDays, settings.partitionsAheadDays),
+  );
   const total = messages.reduce((sum, { message }) => sum + message.events.length, 0);
   await store.ensurePartitions(plan.days);
   try {
@@ -164,7 +185,9 @@ async function updateLedger(
   let errors = 0;
   const committedKeys = committed.map(({ message }) => message.message_key);
   const deadKeys = failures
-    .filter((failure) => failure.messageKey !== undefined && failure.receiveCount >= deps.settings.maxReceiveCount)
+    .filter(
+      (failure) => failure.messageKey !== undefined && failure.receiveCount >= deps.settings.maxReceiveCount,
+    )
     .map((failure) => failure.messageKey!);
   const updates: Promise<void>[] = [];
   if (committedKeys.length > 0) updates.push(deps.ledger.markCommitted(committedKeys));

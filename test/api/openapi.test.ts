@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Ajv2020 from 'ajv/dist/2020';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -23,8 +23,8 @@ import { NAMED_WINDOWS } from '../../lambdas/core/summary-window';
 import { createIngestHandler } from '../../lambdas/handlers/ingest';
 import { createSummaryHandler } from '../../lambdas/handlers/summary';
 import { createObservability } from '../../lambdas/shared/observability';
-import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { SummaryReader } from '../../lambdas/use-cases/summarize';
+import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -44,7 +44,10 @@ function pointer(...parts: string[]): string {
 /** Validates a real response against the document's schema for that path, method and status. */
 function expectDocumented(path: string, method: string, result: APIGatewayProxyResult): void {
   const responses = document.paths[path][method].responses;
-  expect(Object.keys(responses), `${method.toUpperCase()} ${path} documents status ${result.statusCode}`).toContain(String(result.statusCode));
+  expect(
+    Object.keys(responses),
+    `${method.toUpperCase()} ${path} documents status ${result.statusCode}`,
+  ).toContain(String(result.statusCode));
   let response = responses[String(result.statusCode)];
   let base = pointer('paths', path, method, 'responses', String(result.statusCode));
   if (response.$ref) {
@@ -55,7 +58,8 @@ function expectDocumented(path: string, method: string, result: APIGatewayProxyR
   const validate = ajv.getSchema(`${base}/content/application~1json/schema`)!;
   const body = JSON.parse(result.body);
   expect(validate(body), JSON.stringify(validate.errors)).toBe(true);
-  for (const header of Object.keys(response.headers ?? {})) expect(result.headers?.[header], header).toBeDefined();
+  for (const header of Object.keys(response.headers ?? {}))
+    expect(result.headers?.[header], header).toBeDefined();
 }
 
 describe('Document: docs/openapi.yaml', () => {
@@ -69,8 +73,13 @@ describe('Document: docs/openapi.yaml', () => {
     dynamo = await startTestDynamo();
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
-    sqs.on(SendMessageBatchCommand).callsFake((input) => ({ Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })), Failed: [] }));
-    firehose.on(PutRecordBatchCommand).callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({})) }));
+    sqs.on(SendMessageBatchCommand).callsFake((input) => ({
+      Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })),
+      Failed: [],
+    }));
+    firehose
+      .on(PutRecordBatchCommand)
+      .callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({})) }));
   });
   afterAll(async () => {
     sqs.restore();
@@ -82,11 +91,15 @@ describe('Document: docs/openapi.yaml', () => {
 
   it('lists exactly the error and rejection codes the code uses, and the named windows', () => {
     const schemas = document.components.schemas;
-    expect(schemas.ErrorBody.properties.error.properties.code.enum.sort()).toEqual(Object.keys(API_ERRORS).sort());
-    expect(schemas.Rejection.properties.code.enum.sort()).toEqual([...EVENT_REJECTION_CODES].sort());
-    expect(document.paths['/accounts/{id}/summary'].get.parameters.find((p: { name: string }) => p.name === 'window').schema.enum.sort()).toEqual(
-      Object.keys(NAMED_WINDOWS).sort(),
+    expect(schemas.ErrorBody.properties.error.properties.code.enum.sort()).toEqual(
+      Object.keys(API_ERRORS).sort(),
     );
+    expect(schemas.Rejection.properties.code.enum.sort()).toEqual([...EVENT_REJECTION_CODES].sort());
+    expect(
+      document.paths['/accounts/{id}/summary'].get.parameters
+        .find((p: { name: string }) => p.name === 'window')
+        .schema.enum.sort(),
+    ).toEqual(Object.keys(NAMED_WINDOWS).sort());
   });
 
   it('describes every POST /events response the handler gives', async () => {
@@ -109,7 +122,10 @@ describe('Document: docs/openapi.yaml', () => {
       proxyEvent({ body: JSON.stringify({ events: [ok(1)] }) }),
       proxyEvent({ auth: ingestAuth({ scopes: ['read'] }), body: JSON.stringify({ events: [ok(1)] }) }),
       proxyEvent({ auth: ingestAuth(), method: 'PUT', body: '{}' }),
-      proxyEvent({ auth: ingestAuth(), body: JSON.stringify({ events: Array.from({ length: 501 }, (_, i) => ok(i)) }) }),
+      proxyEvent({
+        auth: ingestAuth(),
+        body: JSON.stringify({ events: Array.from({ length: 501 }, (_, i) => ok(i)) }),
+      }),
       proxyEvent({ auth: ingestAuth(), body: 'x', headers: { 'content-type': 'text/csv' } }),
     ];
     for (const request of cases) expectDocumented('/events', 'post', await handler(request));
@@ -123,18 +139,30 @@ describe('Document: docs/openapi.yaml', () => {
     }
     expect(statuses).toContain(429);
     sqs.on(SendMessageBatchCommand).rejects(new Error('down'));
-    const unavailable = await handler(proxyEvent({ auth: ingestAuth({ accountId: 'acct-503' }), body: JSON.stringify({ events: [ok(1)] }) }));
+    const unavailable = await handler(
+      proxyEvent({ auth: ingestAuth({ accountId: 'acct-503' }), body: JSON.stringify({ events: [ok(1)] }) }),
+    );
     expect(unavailable.statusCode).toBe(503);
     expectDocumented('/events', 'post', unavailable);
-    const preflight = await handler(proxyEvent({ method: 'OPTIONS', headers: { origin: 'https://a.example' } }));
+    const preflight = await handler(
+      proxyEvent({ method: 'OPTIONS', headers: { origin: 'https://a.example' } }),
+    );
     expect(Object.keys(document.paths['/events'].options.responses)).toContain(String(preflight.statusCode));
   });
 
   it('describes every GET /accounts/{id}/summary response the handler gives', async () => {
     const now = Date.now();
     await writeEvents(
-      { store: new PostgresEventStore(pool), ledger: { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} }, log: silent, settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 } },
-      deliveriesFor([event('acct-doc', 'a', now, 'u1', 'click'), event('acct-doc', 'b', now - 3_600_000, 'u2', 'view')]),
+      {
+        store: new PostgresEventStore(pool),
+        ledger: { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} },
+        log: silent,
+        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+      },
+      deliveriesFor([
+        event('acct-doc', 'a', now, 'u1', 'click'),
+        event('acct-doc', 'b', now - 3_600_000, 'u2', 'view'),
+      ]),
     );
     const reader = new SummaryReader({
       store: new PostgresSummaryStore(pool),
@@ -144,12 +172,22 @@ describe('Document: docs/openapi.yaml', () => {
       log: silent,
     });
     const handler = createSummaryHandler(() => reader, createObservability('summary'));
-    const get = (query: Record<string, string>, auth = ingestAuth({ accountId: 'acct-doc' }), id = 'acct-doc') =>
-      handler(proxyEvent({ method: 'GET', path: `/accounts/${id}/summary`, pathParameters: { id }, query, auth }));
+    const get = (
+      query: Record<string, string>,
+      auth = ingestAuth({ accountId: 'acct-doc' }),
+      id = 'acct-doc',
+    ) =>
+      handler(
+        proxyEvent({ method: 'GET', path: `/accounts/${id}/summary`, pathParameters: { id }, query, auth }),
+      );
     const results = [
       await get({ window: 'last_24h' }),
       await get({ window: 'last_24h' }),
-      await get({ from: new Date(Math.floor(now / 3_600_000) * 3_600_000 - 7_200_000).toISOString(), to: new Date(Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000).toISOString(), top: '1' }),
+      await get({
+        from: new Date(Math.floor(now / 3_600_000) * 3_600_000 - 7_200_000).toISOString(),
+        to: new Date(Math.floor(now / 3_600_000) * 3_600_000 + 3_600_000).toISOString(),
+        top: '1',
+      }),
       await get({ window: 'forever' }),
       await get({ top: '1000' }),
       await get({}, ingestAuth({ accountId: 'acct-other' })),

@@ -23,7 +23,10 @@ describe('Function: packQueueMessages', () => {
   it('packs every event, in order, into versioned messages under the byte limit', () => {
     const input = { ...header, events: events(500, 900) };
 
-    const bodies = packQueueMessages({ ...header, events: input.events.map((e) => serializeQueuedEvent(e)) }, 64 * 1024);
+    const bodies = packQueueMessages(
+      { ...header, events: input.events.map((e) => serializeQueuedEvent(e)) },
+      64 * 1024,
+    );
 
     expect(bodies.length).toBeGreaterThan(1);
     for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
@@ -34,24 +37,42 @@ describe('Function: packQueueMessages', () => {
   });
 
   it('puts a normal request in a single message', () => {
-    expect(packQueueMessages({ ...header, events: events(100).map((e) => serializeQueuedEvent(e)) })).toHaveLength(1);
+    expect(
+      packQueueMessages({ ...header, events: events(100).map((e) => serializeQueuedEvent(e)) }),
+    ).toHaveLength(1);
   });
 
   it('refuses an event that cannot fit in any message', () => {
-    expect(() => packQueueMessages({ ...header, events: events(1, 5000).map((e) => serializeQueuedEvent(e)) }, 1024)).toThrow(/cannot fit/);
+    expect(() =>
+      packQueueMessages({ ...header, events: events(1, 5000).map((e) => serializeQueuedEvent(e)) }, 1024),
+    ).toThrow(/cannot fit/);
   });
 });
 
 describe('Function: parseQueueMessage', () => {
-  const valid = JSON.parse(packQueueMessages({ ...header, events: events(2).map((e) => serializeQueuedEvent(e)) })[0]!);
+  const valid = JSON.parse(
+    packQueueMessages({ ...header, events: events(2).map((e) => serializeQueuedEvent(e)) })[0]!,
+  );
 
   it.each([
     ['not JSON', '{"v":1', /not JSON/],
     ['an unknown version', JSON.stringify({ ...valid, v: 2 }), /^v:/],
     ['no events', JSON.stringify({ ...valid, events: [] }), /^events:/],
-    ['a timestamp with an offset', JSON.stringify({ ...valid, events: [{ ...valid.events[0], timestamp: '2026-11-22T10:00:00+01:00' }] }), /events\.0\.timestamp/],
-    ['metadata that is an array', JSON.stringify({ ...valid, events: [{ ...valid.events[0], metadata: [1] }] }), /events\.0\.metadata/],
-    ['an over-long user id', JSON.stringify({ ...valid, events: [{ ...valid.events[0], user_id: 'u'.repeat(129) }] }), /events\.0\.user_id/],
+    [
+      'a timestamp with an offset',
+      JSON.stringify({ ...valid, events: [{ ...valid.events[0], timestamp: '2026-11-22T10:00:00+01:00' }] }),
+      /events\.0\.timestamp/,
+    ],
+    [
+      'metadata that is an array',
+      JSON.stringify({ ...valid, events: [{ ...valid.events[0], metadata: [1] }] }),
+      /events\.0\.metadata/,
+    ],
+    [
+      'an over-long user id',
+      JSON.stringify({ ...valid, events: [{ ...valid.events[0], user_id: 'u'.repeat(129) }] }),
+      /events\.0\.user_id/,
+    ],
   ])('rejects %s with the path of the problem', (_, body, pattern) => {
     expect(() => parseQueueMessage(body)).toThrow(MalformedMessageError);
     expect(() => parseQueueMessage(body)).toThrow(pattern);

@@ -20,7 +20,11 @@ describe('Function: parseSummaryQuery', () => {
   it('defaults to last_24h and top 10: 24 whole hours plus the current partial hour', () => {
     const { window, top } = parseSummaryQuery(null, NOW, 90);
     expect(top).toBe(10);
-    expect(window).toEqual({ name: 'last_24h', fromMs: Date.parse('2026-11-21T10:00:00Z'), toMs: Date.parse('2026-11-22T11:00:00Z') });
+    expect(window).toEqual({
+      name: 'last_24h',
+      fromMs: Date.parse('2026-11-21T10:00:00Z'),
+      toMs: Date.parse('2026-11-22T11:00:00Z'),
+    });
   });
 
   it.each([
@@ -34,8 +38,16 @@ describe('Function: parseSummaryQuery', () => {
   });
 
   it('takes an hour-aligned from/to with any offset', () => {
-    const { window } = parseSummaryQuery({ from: '2026-11-01T00:00:00Z', to: '2026-11-02T05:00:00+02:00', top: '100' }, NOW, 90);
-    expect(window).toEqual({ name: 'custom', fromMs: Date.parse('2026-11-01T00:00:00Z'), toMs: Date.parse('2026-11-02T03:00:00Z') });
+    const { window } = parseSummaryQuery(
+      { from: '2026-11-01T00:00:00Z', to: '2026-11-02T05:00:00+02:00', top: '100' },
+      NOW,
+      90,
+    );
+    expect(window).toEqual({
+      name: 'custom',
+      fromMs: Date.parse('2026-11-01T00:00:00Z'),
+      toMs: Date.parse('2026-11-02T03:00:00Z'),
+    });
   });
 
   it.each([
@@ -46,7 +58,11 @@ describe('Function: parseSummaryQuery', () => {
     [{ from: '2026-11-01', to: '2026-11-02T00:00:00Z' }, 'invalid_range', 'from'],
     [{ from: '2026-11-02T00:00:00Z', to: '2026-11-01T00:00:00Z' }, 'invalid_range', 'to'],
     [{ from: '2026-01-01T00:00:00Z', to: '2026-05-01T00:00:00Z' }, 'invalid_range', 'to'],
-    [{ from: '2026-11-01T00:00:00Z', to: '2026-11-02T00:00:00Z', window: 'last_1h' }, 'invalid_range', 'window'],
+    [
+      { from: '2026-11-01T00:00:00Z', to: '2026-11-02T00:00:00Z', window: 'last_1h' },
+      'invalid_range',
+      'window',
+    ],
     [{ top: '0' }, 'invalid_parameter', 'top'],
     [{ top: '101' }, 'invalid_parameter', 'top'],
     [{ top: '1.5' }, 'invalid_parameter', 'top'],
@@ -57,7 +73,11 @@ describe('Function: parseSummaryQuery', () => {
 
 describe('Function: dayPieces', () => {
   it('splits a window into whole days and partial edge days', () => {
-    const window = { name: 'custom' as const, fromMs: Date.parse('2026-11-20T22:00:00Z'), toMs: Date.parse('2026-11-23T03:00:00Z') };
+    const window = {
+      name: 'custom' as const,
+      fromMs: Date.parse('2026-11-20T22:00:00Z'),
+      toMs: Date.parse('2026-11-23T03:00:00Z'),
+    };
     expect(dayPieces(window)).toEqual([
       { day: '2026-11-20', fromHour: 22, toHour: 24 },
       { day: '2026-11-21', fromHour: 0, toHour: 24 },
@@ -67,7 +87,11 @@ describe('Function: dayPieces', () => {
   });
 
   it('gives one piece for a window inside a day', () => {
-    const window = { name: 'custom' as const, fromMs: Date.parse('2026-11-20T09:00:00Z'), toMs: Date.parse('2026-11-20T11:00:00Z') };
+    const window = {
+      name: 'custom' as const,
+      fromMs: Date.parse('2026-11-20T09:00:00Z'),
+      toMs: Date.parse('2026-11-20T11:00:00Z'),
+    };
     expect(dayPieces(window)).toEqual([{ day: '2026-11-20', fromHour: 9, toHour: 11 }]);
   });
 });

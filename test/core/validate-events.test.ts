@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseTimestamp, validateEvents } from '../../lambdas/core/validate-events';
 
-const rules = { maxEventsPerRequest: 500, maxBodyBytes: 1 << 20, maxEventAgeDays: 30, maxFutureSkewSeconds: 300, maxMetadataBytes: 16384, maxMetadataDepth: 8 };
+const rules = {
+  maxEventsPerRequest: 500,
+  maxBodyBytes: 1 << 20,
+  maxEventAgeDays: 30,
+  maxFutureSkewSeconds: 300,
+  maxMetadataBytes: 16384,
+  maxMetadataDepth: 8,
+};
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const base = { event_id: 'e', user_id: 'u', type: 't', timestamp: NOW };
 
@@ -35,22 +42,32 @@ describe('Function: validateEvents', () => {
 
   it('normalises every accepted timestamp to canonical UTC with milliseconds', () => {
     const { accepted } = validateEvents(
-      [{ ...base, event_id: 'a', timestamp: '2026-11-22T13:30:00.1234+02:00' }, { ...base, event_id: 'b', timestamp: NOW - 1 }],
+      [
+        { ...base, event_id: 'a', timestamp: '2026-11-22T13:30:00.1234+02:00' },
+        { ...base, event_id: 'b', timestamp: NOW - 1 },
+      ],
       'acct',
       NOW,
       rules,
     );
-    expect(accepted.map((e) => e.timestamp)).toEqual(['2026-11-22T11:30:00.123Z', '2026-11-22T11:59:59.999Z']);
+    expect(accepted.map((e) => e.timestamp)).toEqual([
+      '2026-11-22T11:30:00.123Z',
+      '2026-11-22T11:59:59.999Z',
+    ]);
   });
 });
 
 describe('Function: parseTimestamp', () => {
-  it.each(['2026-02-30T00:00:00Z', '2026-11-22T24:00:00Z', '2026-11-22T10:00:00', '2026-11-22T10:00:00+25:00', '22/11/2026', ''])(
-    'rejects %j',
-    (value) => {
-      expect(typeof parseTimestamp(value)).not.toBe('number');
-    },
-  );
+  it.each([
+    '2026-02-30T00:00:00Z',
+    '2026-11-22T24:00:00Z',
+    '2026-11-22T10:00:00',
+    '2026-11-22T10:00:00+25:00',
+    '22/11/2026',
+    '',
+  ])('rejects %j', (value) => {
+    expect(typeof parseTimestamp(value)).not.toBe('number');
+  });
 
   it.each([1.5, -1, Number.MAX_SAFE_INTEGER + 2])('rejects the number %d', (value) => {
     expect(typeof parseTimestamp(value)).not.toBe('number');

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { QueueMessage } from '../../lambdas/core/queue-message';
 import { planBatch, writableDays } from '../../lambdas/core/writer-batch';
 
-function message(key: string, account: string, ids: [string, string][]): { messageId: string; message: QueueMessage } {
+function message(
+  key: string,
+  account: string,
+  ids: [string, string][],
+): { messageId: string; message: QueueMessage } {
   return {
     messageId: `sqs-${key}`,
     message: {
@@ -18,7 +22,10 @@ function message(key: string, account: string, ids: [string, string][]): { messa
 
 describe('Function: writableDays', () => {
   it('spans retention back from today and the partitions kept ahead', () => {
-    expect(writableDays(Date.parse('2026-11-22T23:59:00Z'), 90, 7)).toEqual({ first: '2026-08-25', last: '2026-11-29' });
+    expect(writableDays(Date.parse('2026-11-22T23:59:00Z'), 90, 7)).toEqual({
+      first: '2026-08-25',
+      last: '2026-11-29',
+    });
   });
 });
 
@@ -28,7 +35,10 @@ describe('Function: planBatch', () => {
   it('keeps the first occurrence of an event id per account across messages', () => {
     const plan = planBatch(
       [
-        message('m1', 'a', [['e1', '2026-11-22T10:00:00.000Z'], ['e1', '2026-11-22T11:00:00.000Z']]),
+        message('m1', 'a', [
+          ['e1', '2026-11-22T10:00:00.000Z'],
+          ['e1', '2026-11-22T11:00:00.000Z'],
+        ]),
         message('m2', 'a', [['e1', '2026-11-20T10:00:00.000Z']]),
         message('m3', 'b', [['e1', '2026-11-21T10:00:00.000Z']]),
       ],
@@ -46,7 +56,13 @@ describe('Function: planBatch', () => {
 
   it('sets aside events outside the writable days, with the reason', () => {
     const plan = planBatch(
-      [message('m1', 'a', [['old', '2026-10-31T23:59:59.999Z'], ['ok', '2026-11-01T00:00:00.000Z'], ['far', '2026-11-30T00:00:00.000Z']])],
+      [
+        message('m1', 'a', [
+          ['old', '2026-10-31T23:59:59.999Z'],
+          ['ok', '2026-11-01T00:00:00.000Z'],
+          ['far', '2026-11-30T00:00:00.000Z'],
+        ]),
+      ],
       writable,
     );
 

@@ -27,7 +27,10 @@ describe('Handler: authorizer', () => {
   beforeAll(async () => {
     dynamo = await startTestDynamo();
     store = new DynamoTenantStore(dynamo.documents, dynamo.names.tenantsTable);
-    handler = createAuthorizerHandler(() => ({ keys: store, log: silent }), createObservability('authorizer'));
+    handler = createAuthorizerHandler(
+      () => ({ keys: store, log: silent }),
+      createObservability('authorizer'),
+    );
   });
   afterAll(async () => {
     await dynamo.stop();
@@ -44,7 +47,11 @@ describe('Handler: authorizer', () => {
     // Assess
     expect(result.principalId).toBe(account.accountId);
     expect(result.policyDocument.Statement).toEqual([
-      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*' },
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/*',
+      },
     ]);
     expect(decodeAuthContext(result.context)).toEqual({
       accountId: account.accountId,

@@ -23,15 +23,23 @@ const silent = { info() {}, warn() {}, error() {} };
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
 
 function validEvent(i: number, overrides: Record<string, unknown> = {}) {
-  return { event_id: `e${i}`, user_id: `u${i}`, type: 'page_view', timestamp: '2026-11-22T11:59:00Z', metadata: { i }, ...overrides };
+  return {
+    event_id: `e${i}`,
+    user_id: `u${i}`,
+    type: 'page_view',
+    timestamp: '2026-11-22T11:59:00Z',
+    metadata: { i },
+    ...overrides,
+  };
 }
 
 function body(events: unknown): string {
   return JSON.stringify({ events });
 }
 
-function parse(result: APIGatewayProxyResult) {
-  return JSON.parse(result.body) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely and assert on them
+function parse(result: APIGatewayProxyResult): Record<string, any> {
+  return JSON.parse(result.body);
 }
 
 describe('Handler: ingest', () => {
@@ -47,7 +55,10 @@ describe('Handler: ingest', () => {
     await dynamo.stop();
   });
   beforeEach(() => {
-    sqs.on(SendMessageBatchCommand).callsFake((input) => ({ Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })), Failed: [] }));
+    sqs.on(SendMessageBatchCommand).callsFake((input) => ({
+      Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })),
+      Failed: [],
+    }));
     firehose.on(PutRecordBatchCommand).callsFake((input) => ({
       FailedPutCount: 0,
       RequestResponses: input.Records.map(() => ({ RecordId: 'r' })),
@@ -77,14 +88,21 @@ describe('Handler: ingest', () => {
 
   function queuedMessages() {
     return sqs.commandCalls(SendMessageBatchCommand).flatMap((call) =>
-      call.args[0].input.Entries!.map((entry) => ({ group: entry.MessageGroupId, message: parseQueueMessage(entry.MessageBody!) })),
+      call.args[0].input.Entries!.map((entry) => ({
+        group: entry.MessageGroupId,
+        message: parseQueueMessage(entry.MessageBody!),
+      })),
     );
   }
 
   function archivedLines() {
     return firehose
       .commandCalls(PutRecordBatchCommand)
-      .flatMap((call) => call.args[0].input.Records!.flatMap((record) => parseArchiveLines(Buffer.from(record.Data!).toString())));
+      .flatMap((call) =>
+        call.args[0].input.Records!.flatMap((record) =>
+          parseArchiveLines(Buffer.from(record.Data!).toString()),
+        ),
+      );
   }
 
   describe('202 accepted', () => {
@@ -111,7 +129,13 @@ describe('Handler: ingest', () => {
         message_key: `${response.request_id}:0`,
         received_at: new Date(NOW).toISOString(),
         events: [
-          { event_id: 'e1', user_id: 'u1', type: 'page_view', timestamp: '2026-11-22T11:59:00.000Z', metadata: { i: 1 } },
+          {
+            event_id: 'e1',
+            user_id: 'u1',
+            type: 'page_view',
+            timestamp: '2026-11-22T11:59:00.000Z',
+            metadata: { i: 1 },
+          },
           { event_id: 'e2', timestamp: '2026-11-22T11:59:59.000Z' },
         ],
       });
@@ -151,7 +175,13 @@ describe('Handler: ingest', () => {
       expect(result.statusCode).toBe(202);
       const response = parse(result);
       expect(response.accepted).toBe(1);
-      expect(response.rejected.map((r: { index: number; code: string; field: string | null }) => [r.index, r.code, r.field])).toEqual([
+      expect(
+        response.rejected.map((r: { index: number; code: string; field: string | null }) => [
+          r.index,
+          r.code,
+          r.field,
+        ]),
+      ).toEqual([
         [1, 'missing_field', 'event_id'],
         [2, 'invalid_type', 'user_id'],
         [3, 'invalid_format', 'type'],
@@ -181,9 +211,27 @@ describe('Handler: ingest', () => {
       ['400 invalid_body (events not an array)', { body: '{"events": {}}' }, 400, 'invalid_body', 'events'],
       ['400 invalid_body (empty)', { body: '{"events": []}' }, 400, 'invalid_body', 'events'],
       ['400 invalid_body (scalar)', { body: '42' }, 400, 'invalid_body', undefined],
-      ['413 too_many_events', { body: body(Array.from({ length: 501 }, (_, i) => validEvent(i))) }, 413, 'too_many_events', 'events'],
-      ['413 payload_too_large', { body: body([validEvent(1, { metadata: { pad: 'x'.repeat(1024 * 1024) } })]) }, 413, 'payload_too_large', undefined],
-      ['415 unsupported_media_type', { body: body([validEvent(1)]), headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type', 'content-type'],
+      [
+        '413 too_many_events',
+        { body: body(Array.from({ length: 501 }, (_, i) => validEvent(i))) },
+        413,
+        'too_many_events',
+        'events',
+      ],
+      [
+        '413 payload_too_large',
+        { body: body([validEvent(1, { metadata: { pad: 'x'.repeat(1024 * 1024) } })]) },
+        413,
+        'payload_too_large',
+        undefined,
+      ],
+      [
+        '415 unsupported_media_type',
+        { body: body([validEvent(1)]), headers: { 'content-type': 'text/plain' } },
+        415,
+        'unsupported_media_type',
+        'content-type',
+      ],
       ['405 method_not_allowed', { body: null, method: 'GET' }, 405, 'method_not_allowed', undefined],
     ])('answers %s in the error shape', async (_, options, status, code, field) => {
       const result = await handler(proxyEvent({ auth: auth(), ...options }));
@@ -196,12 +244,17 @@ describe('Handler: ingest', () => {
     });
 
     it('answers 400 no_valid_events with the verdicts when nothing is valid', async () => {
-      const result = await handler(proxyEvent({ auth: auth(), body: body([{ nope: 1 }, validEvent(1, { type: '' })]) }));
+      const result = await handler(
+        proxyEvent({ auth: auth(), body: body([{ nope: 1 }, validEvent(1, { type: '' })]) }),
+      );
 
       expect(result.statusCode).toBe(400);
       const { error } = parse(result);
       expect(error.code).toBe('no_valid_events');
-      expect(error.rejected.map((r: { code: string }) => r.code)).toEqual(['missing_field', 'invalid_format']);
+      expect(error.rejected.map((r: { code: string }) => r.code)).toEqual([
+        'missing_field',
+        'invalid_format',
+      ]);
     });
 
     it('answers 401 when the authorizer context is missing', async () => {
@@ -211,18 +264,25 @@ describe('Handler: ingest', () => {
     });
 
     it('answers 403 for a key without the ingest scope', async () => {
-      const result = await handler(proxyEvent({ auth: auth({ scopes: ['read'] }), body: body([validEvent(1)]) }));
+      const result = await handler(
+        proxyEvent({ auth: auth({ scopes: ['read'] }), body: body([validEvent(1)]) }),
+      );
       expect(result.statusCode).toBe(403);
       expect(parse(result).error.code).toBe('forbidden');
     });
   });
 
   describe('browsers (CORS)', () => {
-    const publishable = () => auth({ keyKind: 'publishable', scopes: ['ingest'], allowedOrigins: ['https://shop.example.com'] });
+    const publishable = () =>
+      auth({ keyKind: 'publishable', scopes: ['ingest'], allowedOrigins: ['https://shop.example.com'] });
 
     it('accepts a publishable key from an allowed origin and lets the page read the answer', async () => {
       const result = await handler(
-        proxyEvent({ auth: publishable(), body: body([validEvent(1)]), headers: { origin: 'https://shop.example.com' } }),
+        proxyEvent({
+          auth: publishable(),
+          body: body([validEvent(1)]),
+          headers: { origin: 'https://shop.example.com' },
+        }),
       );
       expect(result.statusCode).toBe(202);
       expect(result.headers?.['access-control-allow-origin']).toBe('https://shop.example.com');
@@ -230,20 +290,32 @@ describe('Handler: ingest', () => {
 
     it('refuses a publishable key from another origin', async () => {
       const result = await handler(
-        proxyEvent({ auth: publishable(), body: body([validEvent(1)]), headers: { origin: 'https://evil.example.com' } }),
+        proxyEvent({
+          auth: publishable(),
+          body: body([validEvent(1)]),
+          headers: { origin: 'https://evil.example.com' },
+        }),
       );
       expect(result.statusCode).toBe(403);
       expect(result.headers?.['access-control-allow-origin']).toBeUndefined();
     });
 
     it('refuses a secret key used from a browser', async () => {
-      const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]), headers: { origin: 'https://app.example.com' } }));
+      const result = await handler(
+        proxyEvent({
+          auth: auth(),
+          body: body([validEvent(1)]),
+          headers: { origin: 'https://app.example.com' },
+        }),
+      );
       expect(result.statusCode).toBe(403);
       expect(parse(result).error.message).toMatch(/Secret keys must not be used from a browser/);
     });
 
     it('answers a preflight without a key', async () => {
-      const result = await handler(proxyEvent({ method: 'OPTIONS', headers: { origin: 'https://shop.example.com' } }));
+      const result = await handler(
+        proxyEvent({ method: 'OPTIONS', headers: { origin: 'https://shop.example.com' } }),
+      );
       expect(result.statusCode).toBe(204);
       expect(result.headers).toMatchObject({
         'access-control-allow-origin': 'https://shop.example.com',
@@ -271,7 +343,10 @@ describe('Handler: ingest', () => {
     it('fails open when the limiter store is down', async () => {
       dynamo.standin.faults.set({ down: true });
       const errors: string[] = [];
-      dependencies = { ...dependencies, log: { ...silent, error: (message: string) => errors.push(message) } };
+      dependencies = {
+        ...dependencies,
+        log: { ...silent, error: (message: string) => errors.push(message) },
+      };
 
       const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
 
@@ -286,7 +361,14 @@ describe('Handler: ingest', () => {
       sqs.on(SendMessageBatchCommand).callsFake((input) => {
         calls++;
         return calls === 1
-          ? { Successful: [], Failed: input.Entries.map((e: { Id: string }) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })) }
+          ? {
+              Successful: [],
+              Failed: input.Entries.map((e: { Id: string }) => ({
+                Id: e.Id,
+                Code: 'InternalError',
+                SenderFault: false,
+              })),
+            }
           : { Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })), Failed: [] };
       });
 
@@ -297,7 +379,9 @@ describe('Handler: ingest', () => {
     });
 
     it('answers 503 when SQS keeps failing some entries', async () => {
-      sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
+      sqs
+        .on(SendMessageBatchCommand)
+        .resolves({ Successful: [], Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
       const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
       expect(result.statusCode).toBe(503);
       expect(parse(result).error.code).toBe('unavailable');
@@ -314,7 +398,13 @@ describe('Handler: ingest', () => {
       firehose.on(PutRecordBatchCommand).callsFake((input) => {
         attempts.push(input.Records.length);
         return attempts.length === 1
-          ? { FailedPutCount: 1, RequestResponses: input.Records.map(() => ({ ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'slow down' })) }
+          ? {
+              FailedPutCount: 1,
+              RequestResponses: input.Records.map(() => ({
+                ErrorCode: 'ServiceUnavailableException',
+                ErrorMessage: 'slow down',
+              })),
+            }
           : { FailedPutCount: 0, RequestResponses: input.Records.map(() => ({ RecordId: 'r' })) };
       });
 
@@ -325,7 +415,9 @@ describe('Handler: ingest', () => {
     });
 
     it('answers 503 when Firehose keeps failing records, and when it is down', async () => {
-      firehose.on(PutRecordBatchCommand).resolves({ FailedPutCount: 1, RequestResponses: [{ ErrorCode: 'InternalFailure' }] });
+      firehose
+        .on(PutRecordBatchCommand)
+        .resolves({ FailedPutCount: 1, RequestResponses: [{ ErrorCode: 'InternalFailure' }] });
       expect((await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }))).statusCode).toBe(503);
       firehose.on(PutRecordBatchCommand).rejects(new Error('ServiceUnavailableException'));
       expect((await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }))).statusCode).toBe(503);

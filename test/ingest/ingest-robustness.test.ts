@@ -4,8 +4,8 @@
  */
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import fc from 'fast-check';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
 import { DynamoRateLimiter } from '../../lambdas/adapters/dynamodb/rate-limiter';
@@ -49,8 +49,13 @@ describe('Handler: ingest under adversarial input and load', () => {
     await dynamo.stop();
   });
   beforeEach(() => {
-    sqs.on(SendMessageBatchCommand).callsFake((input) => ({ Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })), Failed: [] }));
-    firehose.on(PutRecordBatchCommand).callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({})) }));
+    sqs.on(SendMessageBatchCommand).callsFake((input) => ({
+      Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })),
+      Failed: [],
+    }));
+    firehose
+      .on(PutRecordBatchCommand)
+      .callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({})) }));
   });
   afterEach(() => {
     sqs.reset();
@@ -70,16 +75,35 @@ describe('Handler: ingest under adversarial input and load', () => {
       fc.string({ maxLength: 200, unit: 'binary' }),
       fc.string({ minLength: 129, maxLength: 2000 }),
     );
-    const scalar = fc.oneof(nasty, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(now), fc.constant(new Date(now).toISOString()));
+    const scalar = fc.oneof(
+      nasty,
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(now),
+      fc.constant(new Date(now).toISOString()),
+    );
     const deep = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(nasty, tie('value'), { maxKeys: 3 })),
+      value: fc.oneof(
+        { depthSize: 'small' },
+        scalar,
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(nasty, tie('value'), { maxKeys: 3 }),
+      ),
     })).value;
     const eventLike = fc.record(
       {
         event_id: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), scalar),
         user_id: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), scalar),
         type: fc.oneof(fc.constantFrom('page_view', 'a:b.c-d_e'), scalar),
-        timestamp: fc.oneof(fc.constant(now), fc.integer(), fc.string(), fc.constant('2026-02-30T00:00:00Z'), scalar),
+        timestamp: fc.oneof(
+          fc.constant(now),
+          fc.integer(),
+          fc.string(),
+          fc.constant('2026-02-30T00:00:00Z'),
+          scalar,
+        ),
         metadata: deep,
         account_id: scalar,
         __proto__: scalar,
@@ -91,9 +115,13 @@ describe('Handler: ingest under adversarial input and load', () => {
       fc.json({ maxDepth: 4 }),
       fc.array(eventLike, { maxLength: 8 }).map((events) => JSON.stringify({ events })),
       fc.array(eventLike, { maxLength: 8 }).map((events) => JSON.stringify(events)),
-      fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+      fc
+        .array(fc.integer({ min: 0, max: 255 }), { maxLength: 200 })
+        .map((bytes) => Buffer.from(bytes).toString('base64')),
       fc.constant(`{"events":[${'['.repeat(5000)}${']'.repeat(5000)}]}`),
-      fc.constant('{"events":[{"event_id":"a","__proto__":{"polluted":true},"user_id":"u","type":"t","timestamp":0}]}'),
+      fc.constant(
+        '{"events":[{"event_id":"a","__proto__":{"polluted":true},"user_id":"u","type":"t","timestamp":0}]}',
+      ),
     );
     const base64Flag = fc.boolean();
 
@@ -103,7 +131,11 @@ describe('Handler: ingest under adversarial input and load', () => {
         expect([202, 400, 413, 415]).toContain(result.statusCode);
         const parsed = JSON.parse(result.body);
         if (result.statusCode === 202) {
-          expect(parsed).toEqual({ accepted: expect.any(Number), rejected: expect.any(Array), request_id: expect.any(String) });
+          expect(parsed).toEqual({
+            accepted: expect.any(Number),
+            rejected: expect.any(Array),
+            request_id: expect.any(String),
+          });
         } else {
           expect(Object.keys(API_ERRORS)).toContain(parsed.error.code);
           expect(parsed.error).toMatchObject({ message: expect.any(String), request_id: expect.any(String) });
@@ -131,23 +163,47 @@ describe('Handler: ingest under adversarial input and load', () => {
     const originalDebug = console.debug;
     try {
       process.stdout.write = capture as typeof process.stdout.write;
-      console.log = console.info = console.error = console.warn = console.debug = (...args: unknown[]) => printed.push(args.map(String).join(' '));
+      console.log =
+        console.info =
+        console.error =
+        console.warn =
+        console.debug =
+          (...args: unknown[]) => printed.push(args.map(String).join(' '));
       const store = new DynamoTenantStore(dynamo.documents, dynamo.names.tenantsTable);
       const account = await createAccount(store, { name: 'Logs', tier: 'standard' });
       const { key } = await createKey(store, { accountId: account.accountId, kind: 'secret' });
-      const authorizer = createAuthorizerHandler(() => ({ keys: store, log: silent }), createObservability('authorizer'));
+      const authorizer = createAuthorizerHandler(
+        () => ({ keys: store, log: silent }),
+        createObservability('authorizer'),
+      );
       const ingest = createIngestHandler(dependencies, createObservability('ingest'));
 
       // Act: a good key, a revoked-looking bad key, and requests that fail in several ways.
-      const allowed = await authorizer({ type: 'REQUEST', methodArn: 'arn:aws:execute-api:r:1:a/s/POST/events', headers: { Authorization: `Bearer ${key}` } } as never);
-      await authorizer({ type: 'REQUEST', methodArn: 'arn:aws:execute-api:r:1:a/s/POST/events', headers: { Authorization: `Bearer ${key}x` } } as never).catch(() => undefined);
+      const allowed = await authorizer({
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:r:1:a/s/POST/events',
+        headers: { Authorization: `Bearer ${key}` },
+      } as never);
+      await authorizer({
+        type: 'REQUEST',
+        methodArn: 'arn:aws:execute-api:r:1:a/s/POST/events',
+        headers: { Authorization: `Bearer ${key}x` },
+      } as never).catch(() => undefined);
       const auth = ingestAuth({ accountId: account.accountId });
-      for (const body of [`{"events":[{"event_id":"1","user_id":"u","type":"t","timestamp":${Date.now()}}]}`, '{bad', '{"events":[]}']) {
+      for (const body of [
+        `{"events":[{"event_id":"1","user_id":"u","type":"t","timestamp":${Date.now()}}]}`,
+        '{bad',
+        '{"events":[]}',
+      ]) {
         await ingest(proxyEvent({ auth, body, headers: { Authorization: `Bearer ${key}` } }));
       }
       sqs.on(SendMessageBatchCommand).rejects(new Error(`boom Bearer ${key.slice(0, 3)}`));
       await ingest(
-        proxyEvent({ auth, body: `{"events":[{"event_id":"1","user_id":"u","type":"t","timestamp":${Date.now()}}]}`, headers: { Authorization: `Bearer ${key}` } }),
+        proxyEvent({
+          auth,
+          body: `{"events":[{"event_id":"1","user_id":"u","type":"t","timestamp":${Date.now()}}]}`,
+          headers: { Authorization: `Bearer ${key}` },
+        }),
       );
 
       // Assess
@@ -170,11 +226,20 @@ describe('Handler: ingest under adversarial input and load', () => {
 
   it('throttles an account far over its limit while another account on other instances is unaffected', async () => {
     // Two handler instances share nothing but the limiter's table.
-    const [first, second] = [0, 1].map(() => createIngestHandler(dependencies, createObservability('ingest')));
+    const [first, second] = [0, 1].map(() =>
+      createIngestHandler(dependencies, createObservability('ingest')),
+    );
     const noisy = ingestAuth({ accountId: 'acct-noisy', tier: 'free' });
     const quiet = ingestAuth({ accountId: 'acct-quiet', tier: 'free' });
     const batch = (n: number) =>
-      JSON.stringify({ events: Array.from({ length: n }, (_, i) => ({ event_id: `e${i}`, user_id: 'u', type: 't', timestamp: Date.now() })) });
+      JSON.stringify({
+        events: Array.from({ length: n }, (_, i) => ({
+          event_id: `e${i}`,
+          user_id: 'u',
+          type: 't',
+          timestamp: Date.now(),
+        })),
+      });
 
     const noisyStatuses: number[] = [];
     const quietStatuses: number[] = [];

@@ -15,7 +15,10 @@ describe('Function: migrate', () => {
 
   it('applies every migration once when two runners race, and again is a no-op', async () => {
     // Prepare
-    const clients = [new pg.Client({ connectionString: db.url }), new pg.Client({ connectionString: db.url })];
+    const clients = [
+      new pg.Client({ connectionString: db.url }),
+      new pg.Client({ connectionString: db.url }),
+    ];
     await Promise.all(clients.map((client) => client.connect()));
     const all = await loadMigrations();
 

@@ -6,7 +6,7 @@ describe('Migration: function roles', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    await db.pool.query("SELECT firehose_ensure_partitions(current_date, current_date)");
+    await db.pool.query('SELECT firehose_ensure_partitions(current_date, current_date)');
   });
   afterAll(async () => {
     await db.drop();
@@ -28,11 +28,18 @@ describe('Migration: function roles', () => {
     await expect(
       as('firehose_writer', "INSERT INTO events VALUES ('a', 'e', 'u', 't', now(), now(), '{}') "),
     ).resolves.toBeUndefined();
-    await expect(as('firehose_writer', "INSERT INTO event_keys VALUES ('a', 'e') ON CONFLICT DO NOTHING RETURNING *")).resolves.toBeUndefined();
     await expect(
-      as('firehose_writer', "INSERT INTO rollup_type_day (account_id, day, type, events) VALUES ('a', current_date, 't', 1) ON CONFLICT (account_id, day, type) DO UPDATE SET events = rollup_type_day.events + 1"),
+      as('firehose_writer', "INSERT INTO event_keys VALUES ('a', 'e') ON CONFLICT DO NOTHING RETURNING *"),
     ).resolves.toBeUndefined();
-    await expect(as('firehose_writer', 'SELECT firehose_ensure_partitions(current_date + 1, current_date + 2)')).resolves.toBeUndefined();
+    await expect(
+      as(
+        'firehose_writer',
+        "INSERT INTO rollup_type_day (account_id, day, type, events) VALUES ('a', current_date, 't', 1) ON CONFLICT (account_id, day, type) DO UPDATE SET events = rollup_type_day.events + 1",
+      ),
+    ).resolves.toBeUndefined();
+    await expect(
+      as('firehose_writer', 'SELECT firehose_ensure_partitions(current_date + 1, current_date + 2)'),
+    ).resolves.toBeUndefined();
   });
 
   it('does not let the writer drop or delete', async () => {
@@ -45,10 +52,13 @@ describe('Migration: function roles', () => {
     await expect(as('firehose_reader', 'SELECT * FROM committed_messages')).resolves.toBeUndefined();
     await expect(as('firehose_reader', 'SELECT * FROM events')).rejects.toThrow(/permission denied/);
     await expect(
-      as('firehose_reader', "INSERT INTO rollup_type_day (account_id, day, type, events) VALUES ('a', current_date, 't', 1)"),
+      as(
+        'firehose_reader',
+        "INSERT INTO rollup_type_day (account_id, day, type, events) VALUES ('a', current_date, 't', 1)",
+      ),
     ).rejects.toThrow(/permission denied/);
-    await expect(as('firehose_reader', 'SELECT firehose_ensure_partitions(current_date, current_date)')).rejects.toThrow(
-      /permission denied/,
-    );
+    await expect(
+      as('firehose_reader', 'SELECT firehose_ensure_partitions(current_date, current_date)'),
+    ).rejects.toThrow(/permission denied/);
   });
 });

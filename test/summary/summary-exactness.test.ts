@@ -5,13 +5,12 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
-import { DynamoSummaryCache } from '../../lambdas/adapters/dynamodb/summary-cache';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { PostgresSummaryStore } from '../../lambdas/adapters/postgres/summary-store';
 import { parseSummaryQuery } from '../../lambdas/core/summary-window';
 import { DAY_MS, floorToHour, HOUR_MS } from '../../lambdas/core/time-buckets';
-import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { type Summary, SummaryReader } from '../../lambdas/use-cases/summarize';
+import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { ingestAuth } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
@@ -23,9 +22,16 @@ const silent = { info() {}, warn() {}, error() {} };
 const noLedger = { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} };
 
 /** The expected summary, computed from the events themselves (first delivery of an id wins). */
-function expectedSummary(delivered: readonly StoredEvent[], account: string, fromMs: number, toMs: number, top: number) {
+function expectedSummary(
+  delivered: readonly StoredEvent[],
+  account: string,
+  fromMs: number,
+  toMs: number,
+  top: number,
+) {
   const firsts = new Map<string, StoredEvent>();
-  for (const e of delivered) if (e.account_id === account && !firsts.has(e.event_id)) firsts.set(e.event_id, e);
+  for (const e of delivered)
+    if (e.account_id === account && !firsts.has(e.event_id)) firsts.set(e.event_id, e);
   const totals: Record<string, number> = {};
   const users = new Map<string, number>();
   for (const e of firsts.values()) {
@@ -64,7 +70,10 @@ describe('Use case: SummaryReader exactness', () => {
     // A whale with Zipf-like users, a small account, and a flat account (all users nearly tied).
     const hour = floorToHour(NOW);
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
     const types = ['page_view', 'click', 'purchase', 'signup'];
     for (let i = 0; i < 6000; i++) {
       const age = Math.floor(random() ** 2 * 34 * DAY_MS);
@@ -72,10 +81,20 @@ describe('Use case: SummaryReader exactness', () => {
       delivered.push(event('acct-whale', `w${i}`, NOW - age, user, types[i % 4]));
     }
     for (let i = 0; i < 300; i++) {
-      delivered.push(event('acct-small', `s${i}`, NOW - Math.floor(random() * 8 * DAY_MS), `u${i % 7}`, types[i % 3]));
+      delivered.push(
+        event('acct-small', `s${i}`, NOW - Math.floor(random() * 8 * DAY_MS), `u${i % 7}`, types[i % 3]),
+      );
     }
     for (let i = 0; i < 900; i++) {
-      delivered.push(event('acct-flat', `f${i}`, NOW - Math.floor(random() * 2 * DAY_MS), `user-${String(i % 300).padStart(3, '0')}`, 'click'));
+      delivered.push(
+        event(
+          'acct-flat',
+          `f${i}`,
+          NOW - Math.floor(random() * 2 * DAY_MS),
+          `user-${String(i % 300).padStart(3, '0')}`,
+          'click',
+        ),
+      );
     }
     // Exactly on hour boundaries: the first instant of a window counts, the end does not.
     for (const [i, offset] of [0, 1, 24, 25, 24 * 7 + 1, 24 * 7].entries()) {
@@ -83,13 +102,26 @@ describe('Use case: SummaryReader exactness', () => {
     }
     delivered.push(event('acct-small', 'edge-end', hour + HOUR_MS, 'u-edge', 'edge'));
     // Duplicates: the same id again (first timestamp wins), and a redelivered copy.
-    delivered.push({ ...delivered[10]!, timestamp: new Date(NOW - 3 * DAY_MS).toISOString(), type: 'changed' });
+    delivered.push({
+      ...delivered[10]!,
+      timestamp: new Date(NOW - 3 * DAY_MS).toISOString(),
+      type: 'changed',
+    });
     delivered.push(delivered[20]!);
 
-    const deps = { store: new PostgresEventStore(pool), ledger: noLedger, log: silent, now: () => NOW, settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 } };
+    const deps = {
+      store: new PostgresEventStore(pool),
+      ledger: noLedger,
+      log: silent,
+      now: () => NOW,
+      settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+    };
     // In order, in batches; late events (the old ones) land in past hours.
     for (let i = 0; i < delivered.length; i += 700) {
-      const outcome = await writeEvents(deps, deliveriesFor(delivered.slice(i, i + 700), { receivedAt: new Date(NOW - 1000).toISOString() }));
+      const outcome = await writeEvents(
+        deps,
+        deliveriesFor(delivered.slice(i, i + 700), { receivedAt: new Date(NOW - 1000).toISOString() }),
+      );
       expect(outcome.failedMessageIds).toEqual([]);
     }
   }, 120_000);
@@ -100,12 +132,24 @@ describe('Use case: SummaryReader exactness', () => {
     await dynamo.stop();
   });
 
-  async function read(account: string, query: Record<string, string>): Promise<Summary & { attempts: number }> {
-    const { summary, attempts } = await reader.read({ auth: ingestAuth({ accountId: account }), accountId: account, query });
+  async function read(
+    account: string,
+    query: Record<string, string>,
+  ): Promise<Summary & { attempts: number }> {
+    const { summary, attempts } = await reader.read({
+      auth: ingestAuth({ accountId: account }),
+      accountId: account,
+      query,
+    });
     return { ...summary, attempts };
   }
 
-  const windows = [{ window: 'last_1h' }, { window: 'last_24h' }, { window: 'last_7d' }, { window: 'last_30d' }];
+  const windows = [
+    { window: 'last_1h' },
+    { window: 'last_24h' },
+    { window: 'last_7d' },
+    { window: 'last_30d' },
+  ];
 
   for (const account of ['acct-whale', 'acct-small', 'acct-flat']) {
     for (const query of [...windows, { window: 'last_7d', top: '100' }, { window: 'last_24h', top: '1' }]) {
@@ -124,13 +168,21 @@ describe('Use case: SummaryReader exactness', () => {
 
   it('matches an independent count for custom ranges, including partial days at both ends', async () => {
     const hour = floorToHour(NOW);
-    for (const [fromHours, toHours] of [[24 * 20 + 5, 24 * 3 + 7], [49, 1], [24 * 33, 0], [3, 2]] as const) {
+    for (const [fromHours, toHours] of [
+      [24 * 20 + 5, 24 * 3 + 7],
+      [49, 1],
+      [24 * 33, 0],
+      [3, 2],
+    ] as const) {
       const from = new Date(hour - fromHours * HOUR_MS).toISOString();
       const to = new Date(hour - toHours * HOUR_MS).toISOString();
       for (const account of ['acct-whale', 'acct-small']) {
         const summary = await read(account, { from, to, top: '20' });
         const expected = expectedSummary(delivered, account, Date.parse(from), Date.parse(to), 20);
-        expect({ totals: summary.totals, top: summary.top_users }).toEqual({ totals: expected.totals, top: expected.top_users });
+        expect({ totals: summary.totals, top: summary.top_users }).toEqual({
+          totals: expected.totals,
+          top: expected.top_users,
+        });
       }
     }
   });
@@ -139,7 +191,9 @@ describe('Use case: SummaryReader exactness', () => {
     const summary = await read('acct-flat', { window: 'last_7d', top: '11' });
     expect(summary.attempts).toBeGreaterThan(1);
     const { window } = parseSummaryQuery({ window: 'last_7d' }, NOW, 90);
-    expect(summary.top_users).toEqual(expectedSummary(delivered, 'acct-flat', window.fromMs, window.toMs, 11).top_users);
+    expect(summary.top_users).toEqual(
+      expectedSummary(delivered, 'acct-flat', window.fromMs, window.toMs, 11).top_users,
+    );
   });
 
   it('agrees with a GROUP BY over the raw events', async () => {

@@ -11,8 +11,8 @@ import { PostgresSummaryStore } from '../../lambdas/adapters/postgres/summary-st
 import { parseQueueMessage } from '../../lambdas/core/queue-message';
 import { createSummaryHandler } from '../../lambdas/handlers/summary';
 import { createObservability } from '../../lambdas/shared/observability';
-import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { type SummaryDependencies, SummaryReader } from '../../lambdas/use-cases/summarize';
+import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
@@ -48,7 +48,12 @@ describe('Handler: summary', () => {
     });
   }
 
-  function get(summaryReader: SummaryReader, account: string, query: Record<string, string> = {}, auth = ingestAuth({ accountId: account })) {
+  function get(
+    summaryReader: SummaryReader,
+    account: string,
+    query: Record<string, string> = {},
+    auth = ingestAuth({ accountId: account }),
+  ) {
     const handler = createSummaryHandler(() => summaryReader, createObservability('summary'));
     return handler(
       proxyEvent({
@@ -89,7 +94,13 @@ describe('Handler: summary', () => {
   });
 
   it('answers 200 with the contract fields', async () => {
-    await writeEvents(writer(), deliveriesFor([event('acct-200', 'a', clock - 60_000, 'u1', 'click'), event('acct-200', 'b', clock, 'u1', 'view')]));
+    await writeEvents(
+      writer(),
+      deliveriesFor([
+        event('acct-200', 'a', clock - 60_000, 'u1', 'click'),
+        event('acct-200', 'b', clock, 'u1', 'view'),
+      ]),
+    );
 
     const result = await get(reader(), 'acct-200', { window: 'last_1h', top: '5' });
 
@@ -113,11 +124,16 @@ describe('Handler: summary', () => {
   ])('answers 403 for %s, the same way', async (_, target) => {
     const result = await get(reader(), target, {}, ingestAuth({ accountId: 'acct-mine' }));
     expect(result.statusCode).toBe(403);
-    expect(JSON.parse(result.body).error).toMatchObject({ code: 'forbidden', message: 'This key cannot read this account.' });
+    expect(JSON.parse(result.body).error).toMatchObject({
+      code: 'forbidden',
+      message: 'This key cannot read this account.',
+    });
   });
 
   it('answers 403 to a key without the read scope, 401 without a key, 400 for bad windows', async () => {
-    expect((await get(reader(), 'acct-x', {}, ingestAuth({ accountId: 'acct-x', scopes: ['ingest'] }))).statusCode).toBe(403);
+    expect(
+      (await get(reader(), 'acct-x', {}, ingestAuth({ accountId: 'acct-x', scopes: ['ingest'] }))).statusCode,
+    ).toBe(403);
     const noAuth = createSummaryHandler(() => reader(), createObservability('summary'));
     expect((await noAuth(proxyEvent({ method: 'GET', pathParameters: { id: 'x' } }))).statusCode).toBe(401);
     const bad = await get(reader(), 'acct-x', { window: 'yesterday' });
@@ -165,7 +181,10 @@ describe('Handler: summary', () => {
   });
 
   it('answers 503 when PostgreSQL is unreachable', async () => {
-    const deadPool = new pg.Pool({ connectionString: 'postgres://nobody:x@127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+    const deadPool = new pg.Pool({
+      connectionString: 'postgres://nobody:x@127.0.0.1:1/none',
+      connectionTimeoutMillis: 500,
+    });
     const result = await get(reader({ store: new PostgresSummaryStore(deadPool) }), 'acct-down');
     await deadPool.end();
     expect(result.statusCode).toBe(503);
@@ -174,7 +193,9 @@ describe('Handler: summary', () => {
 
   it('lets a burst of identical requests for a cold entry reach the database once', async () => {
     const summaryReader = reader();
-    const results = await Promise.all(Array.from({ length: 20 }, () => get(summaryReader, 'acct-burst', { window: 'last_7d' })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => get(summaryReader, 'acct-burst', { window: 'last_7d' })),
+    );
     expect(results.every((result) => result.statusCode === 200)).toBe(true);
     expect(countCalls).toBe(1);
   });
@@ -184,11 +205,16 @@ describe('Handler: summary', () => {
     const account = 'acct-fresh';
     const received = [clock - 50_000, clock - 40_000, clock - 30_000];
     const batches = received.map((at, i) =>
-      deliveriesFor([event(account, `m${i}`, at)], { receivedAt: new Date(at).toISOString(), requestId: `req-fresh-${i}` }),
+      deliveriesFor([event(account, `m${i}`, at)], {
+        receivedAt: new Date(at).toISOString(),
+        requestId: `req-fresh-${i}`,
+      }),
     );
     for (const batch of batches) {
       const message = parseQueueMessage(batch[0]!.body);
-      await ledger.markPending([{ messageKey: message.message_key, accountId: account, receivedAt: message.received_at }]);
+      await ledger.markPending([
+        { messageKey: message.message_key, accountId: account, receivedAt: message.received_at },
+      ]);
     }
     await writeEvents(writer(), batches[0]!);
     await writeEvents(writer(), batches[2]!);
@@ -211,8 +237,16 @@ describe('Handler: summary', () => {
     const at = clock - 20_000;
     const batch = deliveriesFor([event(account, 'x', at)], { receivedAt: new Date(at).toISOString() });
     const message = parseQueueMessage(batch[0]!.body);
-    await ledger.markPending([{ messageKey: message.message_key, accountId: account, receivedAt: message.received_at }]);
-    const failingLedger = { markPending: async () => {}, markCommitted: async () => { throw new Error('ledger down'); }, markDead: async () => {} };
+    await ledger.markPending([
+      { messageKey: message.message_key, accountId: account, receivedAt: message.received_at },
+    ]);
+    const failingLedger = {
+      markPending: async () => {},
+      markCommitted: async () => {
+        throw new Error('ledger down');
+      },
+      markDead: async () => {},
+    };
     const outcome = await writeEvents({ ...writer(), ledger: failingLedger }, batch);
     expect(outcome.ledgerErrors).toBe(1);
 
@@ -222,7 +256,16 @@ describe('Handler: summary', () => {
   });
 
   it('falls back to the queue retention as as_of when the ledger is unreachable', async () => {
-    const result = await get(reader({ ledger: { oldestPending: async () => { throw new Error('down'); } } }), 'acct-noledger');
+    const result = await get(
+      reader({
+        ledger: {
+          oldestPending: async () => {
+            throw new Error('down');
+          },
+        },
+      }),
+      'acct-noledger',
+    );
     expect(Date.parse(JSON.parse(result.body).as_of)).toBe(clock - 4 * 86_400_000);
   });
 });

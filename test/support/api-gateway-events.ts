@@ -36,7 +36,9 @@ export function proxyEvent(options: ProxyEventOptions = {}): APIGatewayProxyEven
     requestContext: {
       accountId: '123456789012',
       apiId: 'local',
-      authorizer: options.auth ? { ...encodeAuthContext(options.auth), principalId: options.auth.accountId } : null,
+      authorizer: options.auth
+        ? { ...encodeAuthContext(options.auth), principalId: options.auth.accountId }
+        : null,
       protocol: 'HTTP/1.1',
       httpMethod: method,
       identity: { sourceIp: '127.0.0.1' } as APIGatewayProxyEvent['requestContext']['identity'],

@@ -18,9 +18,12 @@ export interface TestDynamo {
 export async function startTestDynamo(): Promise<TestDynamo> {
   const names = localTableNames(`test-${randomBytes(3).toString('hex')}`);
   const standin = await startDynamoDbStandin({ tables: tableDefinitions(names) });
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...dynamoDbClientConfig(standin.endpoint), maxAttempts: 1 }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...dynamoDbClientConfig(standin.endpoint), maxAttempts: 1 }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   return {
     names,
     documents,

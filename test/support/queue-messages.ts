@@ -16,11 +16,14 @@ export interface MessageOptions {
 }
 
 /** One request per account present in `events`, each packed into one or more messages. */
-export function deliveriesFor(events: readonly StoredEvent[], options: MessageOptions = {}): IncomingMessage[] {
+export function deliveriesFor(
+  events: readonly StoredEvent[],
+  options: MessageOptions = {},
+): IncomingMessage[] {
   const byAccount = new Map<string, StoredEvent[]>();
   for (const event of events) {
-    let list = byAccount.get(event.account_id);
-    if (!list) byAccount.set(event.account_id, (list = []));
+    const list = byAccount.get(event.account_id) ?? [];
+    byAccount.set(event.account_id, list);
     list.push(event);
   }
   const messages: IncomingMessage[] = [];
@@ -31,7 +34,9 @@ export function deliveriesFor(events: readonly StoredEvent[], options: MessageOp
         account_id: account,
         request_id: `${requestId}-${account}`,
         received_at: options.receivedAt ?? new Date().toISOString(),
-        events: list.map(({ account_id: _account, ...event }) => serializeQueuedEvent({ ...event, metadata: { source: 'test' } })),
+        events: list.map(({ account_id: _account, ...event }) =>
+          serializeQueuedEvent({ ...event, metadata: { source: 'test' } }),
+        ),
       },
       options.maxBytes,
     );

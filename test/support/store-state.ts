@@ -65,8 +65,8 @@ export function expectedStoreState(deliveredInOrder: readonly StoredEvent[]): St
   const userCounts = new Map<string, number[]>();
   const typeCounts = new Map<string, number[]>();
   const bump = (map: Map<string, number[]>, key: string, hour: number) => {
-    let counts = map.get(key);
-    if (!counts) map.set(key, (counts = new Array(25).fill(0)));
+    const counts = map.get(key) ?? new Array<number>(25).fill(0);
+    map.set(key, counts);
     counts[0]!++;
     counts[hour + 1]!++;
   };

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../lambdas/adapters/postgres/migrate';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
+import { migrate } from '../../lambdas/adapters/postgres/migrate';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../local/embedded-postgres';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
@@ -21,7 +21,10 @@ describe('Use case: writeEvents when the database goes away', () => {
   let pool: pg.Pool;
 
   beforeAll(async () => {
-    server = await startEmbeddedPostgres({ dataDir: join(tmpdir(), `firehose-outage-${process.pid}-${Date.now()}`), persistent: false });
+    server = await startEmbeddedPostgres({
+      dataDir: join(tmpdir(), `firehose-outage-${process.pid}-${Date.now()}`),
+      persistent: false,
+    });
     pool = new pg.Pool({ connectionString: server.adminUrl, max: 1, connectionTimeoutMillis: 2_000 });
     pool.on('error', () => undefined);
     const client = await pool.connect();
@@ -35,7 +38,9 @@ describe('Use case: writeEvents when the database goes away', () => {
 
   it('fails the whole batch, stores none of it, and stores it exactly once on redelivery after restart', async () => {
     // Prepare: another session holds a rollup row lock, so the writer's statement blocks mid-batch.
-    const events = Array.from({ length: 300 }, (_, i) => event(`acct-${i % 4}`, `e${i}`, Date.now(), `u${i % 9}`));
+    const events = Array.from({ length: 300 }, (_, i) =>
+      event(`acct-${i % 4}`, `e${i}`, Date.now(), `u${i % 9}`),
+    );
     const deliveries = deliveriesFor(events);
     const errors: string[] = [];
     const deps = {
@@ -56,7 +61,9 @@ describe('Use case: writeEvents when the database goes away', () => {
     // Act: the batch blocks on the lock; the server stops underneath it.
     const pending = writeEvents(deps, deliveries);
     await waitFor(async () => {
-      const { rows } = await blocker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'");
+      const { rows } = await blocker.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+      );
       return rows[0].n > 0;
     });
     await server.pause();
@@ -86,7 +93,12 @@ describe('Use case: writeEvents when the database goes away', () => {
     try {
       const deliveries = deliveriesFor([event('acct-a', 'down-1'), event('acct-b', 'down-2')]);
       const outcome = await writeEvents(
-        { store: new PostgresEventStore(pool), ledger: noLedger, settings, log: { info() {}, warn() {}, error() {} } },
+        {
+          store: new PostgresEventStore(pool),
+          ledger: noLedger,
+          settings,
+          log: { info() {}, warn() {}, error() {} },
+        },
         deliveries,
       );
       expect(outcome.failedMessageIds).toHaveLength(deliveries.length);

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { maintainPartitions } from '../../lambdas/adapters/postgres/partition-maintenance';
-import { DAY_MS, addDays, utcDay } from '../../lambdas/core/time-buckets';
+import { addDays, DAY_MS, utcDay } from '../../lambdas/core/time-buckets';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { deliveriesFor, event } from '../support/queue-messages';
@@ -24,7 +24,9 @@ describe('Function: maintainPartitions', () => {
   });
 
   async function partitionDays(): Promise<string[]> {
-    const { rows } = await pool.query<{ d: string }>("SELECT to_char(d, 'YYYY-MM-DD') AS d FROM firehose_event_partition_days() d");
+    const { rows } = await pool.query<{ d: string }>(
+      "SELECT to_char(d, 'YYYY-MM-DD') AS d FROM firehose_event_partition_days() d",
+    );
     return rows.map((row) => row.d);
   }
 
@@ -34,15 +36,24 @@ describe('Function: maintainPartitions', () => {
     const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
     const old = [event('acct-a', 'old-1', now - 10 * DAY_MS), event('acct-b', 'old-2', now - 10 * DAY_MS)];
     const recent = [event('acct-a', 'recent-1', now - 2 * DAY_MS)];
-    await writeEvents({ store: new PostgresEventStore(pool), ledger: noLedger, settings, log: silent }, deliveriesFor([...old, ...recent]));
+    await writeEvents(
+      { store: new PostgresEventStore(pool), ledger: noLedger, settings, log: silent },
+      deliveriesFor([...old, ...recent]),
+    );
 
     // Act: maintenance with a raw retention of 5 days and rollups of 9 days.
-    const result = await maintainPartitions(pool, { rawRetentionDays: 5, rollupRetentionDays: 9, aheadDays: 3 }, now);
+    const result = await maintainPartitions(
+      pool,
+      { rawRetentionDays: 5, rollupRetentionDays: 9, aheadDays: 3 },
+      now,
+    );
 
     // Assess
     const today = utcDay(now);
     // The writer created every day from -10 to -2; retention 5 keeps -4 onwards.
-    const expectedDropped = [-10, -9, -8, -7, -6, -5].map((d) => `events_p${addDays(today, d).replaceAll('-', '')}`);
+    const expectedDropped = [-10, -9, -8, -7, -6, -5].map(
+      (d) => `events_p${addDays(today, d).replaceAll('-', '')}`,
+    );
     expect(result.dropped).toEqual(expectedDropped);
     expect(result.keysDeleted).toBe(2);
     const days = await partitionDays();
@@ -50,7 +61,9 @@ describe('Function: maintainPartitions', () => {
     expect(days).not.toContain(addDays(today, -10));
     const { rows: keys } = await pool.query('SELECT event_id FROM event_keys ORDER BY 1');
     expect(keys).toEqual([{ event_id: 'recent-1' }]);
-    const { rows: rollupDays } = await pool.query("SELECT DISTINCT to_char(day, 'YYYY-MM-DD') AS day FROM rollup_user_day");
+    const { rows: rollupDays } = await pool.query(
+      "SELECT DISTINCT to_char(day, 'YYYY-MM-DD') AS day FROM rollup_user_day",
+    );
     expect(rollupDays).toEqual([{ day: addDays(today, -2) }]);
   });
 
@@ -66,10 +79,17 @@ describe('Function: maintainPartitions', () => {
     await pool.query(`INSERT INTO event_keys VALUES ('a', 'x')`);
     await pool.query(`ALTER TABLE events DETACH PARTITION ${table}`);
 
-    const result = await maintainPartitions(pool, { rawRetentionDays: 20, rollupRetentionDays: 400, aheadDays: 1 }, now);
+    const result = await maintainPartitions(
+      pool,
+      { rawRetentionDays: 20, rollupRetentionDays: 400, aheadDays: 1 },
+      now,
+    );
 
     expect(result.dropped).toContain(table);
-    const { rows } = await pool.query("SELECT to_regclass($1) AS t, (SELECT count(*)::int FROM event_keys WHERE event_id = 'x') AS keys", [table]);
+    const { rows } = await pool.query(
+      "SELECT to_regclass($1) AS t, (SELECT count(*)::int FROM event_keys WHERE event_id = 'x') AS keys",
+      [table],
+    );
     expect(rows[0]).toEqual({ t: null, keys: 0 });
   });
 });

@@ -84,7 +84,12 @@ describe('Use case: writeEvents', () => {
 
   it('counts each event once when two writers race on overlapping batches', async () => {
     const events = Array.from({ length: 600 }, (_, i) =>
-      event(i % 3 === 0 ? 'acct-whale' : `acct-${i % 7}`, `e${i}`, Date.now() - (i % 50) * 60_000, `u${i % 13}`),
+      event(
+        i % 3 === 0 ? 'acct-whale' : `acct-${i % 7}`,
+        `e${i}`,
+        Date.now() - (i % 50) * 60_000,
+        `u${i % 13}`,
+      ),
     );
     const deliveries = deliveriesFor(events);
     const [a, b] = [writer(), writer()];
@@ -117,7 +122,11 @@ describe('Use case: writeEvents', () => {
     const deliveries = [
       ...deliveriesFor(good),
       { messageId: 'poison-json', body: '{"v":1,"events":[', receiveCount: 1 },
-      { messageId: 'poison-shape', body: JSON.stringify({ v: 1, account_id: 'a', events: [{}] }), receiveCount: 2 },
+      {
+        messageId: 'poison-shape',
+        body: JSON.stringify({ v: 1, account_id: 'a', events: [{}] }),
+        receiveCount: 2,
+      },
       { messageId: 'poison-version', body: JSON.stringify({ v: 99 }), receiveCount: 1 },
     ];
 
@@ -205,7 +214,9 @@ describe('Use case: writeEvents', () => {
         }),
         fc.array(fc.nat(distinct.length - 1), { minLength: 100, maxLength: 2000 }),
         async (slices, repeats) => {
-          await db.pool.query('TRUNCATE events, event_keys, rollup_user_day, rollup_type_day, committed_messages');
+          await db.pool.query(
+            'TRUNCATE events, event_keys, rollup_user_day, rollup_type_day, committed_messages',
+          );
           const deliveries = slices.map(([start, length]) => distinct.slice(start, start + length));
           deliveries.push(repeats.map((i) => distinct[i]!));
           const [a, b] = [writer(), writer()];

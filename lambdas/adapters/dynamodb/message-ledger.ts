@@ -7,7 +7,12 @@
  * lists exactly the messages an account is still waiting for, oldest first.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { MessageLedger } from '../../core/ports';
 
 /** Longer than the DLQ's retention (14 days): an item must outlive the message it describes. */
@@ -30,7 +35,9 @@ export class DynamoMessageLedger implements MessageLedger {
     return Math.floor(this.now() / 1000) + LEDGER_TTL_SECONDS;
   }
 
-  async markPending(entries: readonly { messageKey: string; accountId: string; receivedAt: string }[]): Promise<void> {
+  async markPending(
+    entries: readonly { messageKey: string; accountId: string; receivedAt: string }[],
+  ): Promise<void> {
     await Promise.all(
       entries.map(async (entry) => {
         try {
@@ -88,7 +95,8 @@ export class DynamoMessageLedger implements MessageLedger {
         PutRequest: { Item: { pk: `msg#${key}`, state, expires_at: this.expiresAt() } },
       }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === 5) throw new Error(`ledger: ${requests.length} items still unprocessed after 5 attempts`);
+        if (attempt === 5)
+          throw new Error(`ledger: ${requests.length} items still unprocessed after 5 attempts`);
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
         const { UnprocessedItems } = await this.client.send(
           new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),

@@ -10,7 +10,13 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Admission, admissionCeilings, decideLimit, type LimitCost, type LimiterState } from '../../core/rate-limit';
+import {
+  type Admission,
+  admissionCeilings,
+  decideLimit,
+  type LimitCost,
+  type LimiterState,
+} from '../../core/rate-limit';
 import type { TierLimits } from '../../core/tiers';
 
 export interface RateLimiter {
@@ -42,7 +48,8 @@ export class DynamoRateLimiter implements RateLimiter {
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: 'SET request_tat = request_tat + :ri, event_tat = event_tat + :ei, expires_at = :exp',
+            UpdateExpression:
+              'SET request_tat = request_tat + :ri, event_tat = event_tat + :ei, expires_at = :exp',
             ConditionExpression:
               'request_tat >= :now AND event_tat >= :now AND request_tat <= :rmax AND event_tat <= :emax',
             ExpressionAttributeValues: {
@@ -60,7 +67,9 @@ export class DynamoRateLimiter implements RateLimiter {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
       // Idle, new or over the limit: decide from the stored state, then compare-and-swap.
-      const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
       const stored: LimiterState | undefined = Item
         ? { requestTat: Number(Item.request_tat ?? 0), eventTat: Number(Item.event_tat ?? 0) }
         : undefined;

@@ -71,23 +71,29 @@ export class DynamoTenantStore implements KeyStore {
 
   async findAccount(accountId: string): Promise<AccountRecord | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `account#${accountId}` }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: `account#${accountId}` },
+        ConsistentRead: true,
+      }),
     );
     return Item ? toAccount(Item) : undefined;
   }
 
   async touchKey(keyHash: string, at: string): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `key#${keyHash}` },
-        UpdateExpression: 'SET last_used_at = :at',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':at': at },
-      }),
-    ).catch((error: unknown) => {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    });
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `key#${keyHash}` },
+          UpdateExpression: 'SET last_used_at = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
   }
 
   async createAccount(account: AccountRecord): Promise<void> {
@@ -165,19 +171,28 @@ export class DynamoTenantStore implements KeyStore {
   async deleteAccount(accountId: string): Promise<number> {
     const keys = await this.listKeys(accountId);
     for (const key of keys) {
-      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `key#${key.keyHash}` } }));
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: `key#${key.keyHash}` } }),
+      );
     }
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `account#${accountId}` } }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: `account#${accountId}` } }),
+    );
     return keys.length;
   }
 
   private async putNew(item: Item): Promise<void> {
     try {
       await this.client.send(
-        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new AlreadyExistsError(`${String(item.pk)} already exists`);
+      if (error instanceof ConditionalCheckFailedException)
+        throw new AlreadyExistsError(`${String(item.pk)} already exists`);
       throw error;
     }
   }

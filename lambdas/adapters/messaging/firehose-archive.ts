@@ -45,10 +45,15 @@ export class FirehoseArchive implements EventArchive {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
       try {
         const { FailedPutCount = 0, RequestResponses = [] } = await this.client.send(
-          new PutRecordBatchCommand({ DeliveryStreamName: this.streamName, Records: pending.map((Data) => ({ Data })) }),
+          new PutRecordBatchCommand({
+            DeliveryStreamName: this.streamName,
+            Records: pending.map((Data) => ({ Data })),
+          }),
         );
         if (FailedPutCount === 0) return;
-        const failed = RequestResponses.map((response, index) => (response.ErrorCode ? index : -1)).filter((i) => i >= 0);
+        const failed = RequestResponses.map((response, index) => (response.ErrorCode ? index : -1)).filter(
+          (i) => i >= 0,
+        );
         lastError = `${RequestResponses[failed[0]!]?.ErrorCode}: ${RequestResponses[failed[0]!]?.ErrorMessage ?? ''}`;
         pending = failed.map((index) => pending[index]!);
       } catch (error) {
@@ -56,7 +61,9 @@ export class FirehoseArchive implements EventArchive {
       }
     }
     if (pending.length > 0) {
-      throw new EnqueueError(`${pending.length} of ${records.length} archive records not accepted (${lastError})`);
+      throw new EnqueueError(
+        `${pending.length} of ${records.length} archive records not accepted (${lastError})`,
+      );
     }
   }
 }

@@ -4,7 +4,11 @@
  * entries are retried; if any message still cannot be sent, the whole call fails, so ingest answers
  * 503 instead of a 202 it cannot honour.
  */
-import { type SendMessageBatchRequestEntry, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 export interface EventQueue {
   send(bodies: readonly string[], groupId: string): Promise<void>;
@@ -64,7 +68,8 @@ export class SqsEventQueue implements EventQueue {
           new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }),
         );
         const permanent = Failed.find((failure) => failure.SenderFault);
-        if (permanent) throw new EnqueueError(`SQS refused a message: ${permanent.Code} ${permanent.Message ?? ''}`);
+        if (permanent)
+          throw new EnqueueError(`SQS refused a message: ${permanent.Code} ${permanent.Message ?? ''}`);
         failedIds = new Set(Failed.map((failure) => failure.Id ?? ''));
         lastError = Failed[0] ? `${Failed[0].Code}: ${Failed[0].Message ?? ''}` : lastError;
       } catch (error) {

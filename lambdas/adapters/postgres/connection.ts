@@ -7,7 +7,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Signer } from '@aws-sdk/rds-signer';
 import pg from 'pg';
-import { ENV, readEnv, readNumberEnv, readOptionalEnv } from '../../shared/env';
+import { ENV, type Environment, readEnv, readNumberEnv, readOptionalEnv } from '../../shared/env';
 
 export interface PoolOptions {
   /** Connections this function instance may hold: 1 for the writer and summary (design promise 5). */
@@ -15,8 +15,6 @@ export interface PoolOptions {
   readonly applicationName: string;
   readonly statementTimeoutMs?: number;
 }
-
-type Environment = Readonly<Record<string, string | undefined>>;
 
 export function poolConfigFromEnv(options: PoolOptions, env: Environment = process.env): pg.PoolConfig {
   const common: pg.PoolConfig = {

@@ -24,8 +24,10 @@ const COPY_STAGING_SQL =
 
 const HOURS = Array.from({ length: 24 }, (_, hour) => `h${String(hour).padStart(2, '0')}`);
 /** The rollup columns of a group: its total and its 24 hourly counts. */
-const COUNT_COLUMNS = `count(*), ${HOURS.map((h, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour})`).join(', ')}`;
-const ADD_COUNTS = ['events', ...HOURS].map((column) => `${column} = r.${column} + excluded.${column}`).join(', ');
+const COUNT_COLUMNS = `count(*), ${HOURS.map((_, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour})`).join(', ')}`;
+const ADD_COUNTS = ['events', ...HOURS]
+  .map((column) => `${column} = r.${column} + excluded.${column}`)
+  .join(', ');
 
 // Every writer takes its locks in the same order (keys, then each rollup table, each sorted by its
 // key), so concurrent writers wait for each other instead of deadlocking. Rollups are computed from

@@ -44,7 +44,10 @@ export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
   return migrations;
 }
 
-export async function migrate(client: pg.ClientBase, migrations?: readonly Migration[]): Promise<MigrationResult> {
+export async function migrate(
+  client: pg.ClientBase,
+  migrations?: readonly Migration[],
+): Promise<MigrationResult> {
   const all = migrations ?? (await loadMigrations());
   await client.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK_KEY]);
   try {
@@ -83,9 +86,12 @@ export async function migrate(client: pg.ClientBase, migrations?: readonly Migra
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new Error(
+          `Migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
       applied.push(migration.version);
     }

@@ -58,7 +58,12 @@ export async function maintainPartitions(
   await pool.query('DELETE FROM committed_messages WHERE committed_at < $1', [bookkeepingCutoff]);
   await pool.query('DELETE FROM message_failures WHERE failed_at < $1', [bookkeepingCutoff]);
   await pool.query('DELETE FROM skipped_events WHERE skipped_at < $1', [bookkeepingCutoff]);
-  return { created: createdRows[0]?.created ?? 0, dropped: expired.map((p) => p.name), keysDeleted, rollupRowsDeleted };
+  return {
+    created: createdRows[0]?.created ?? 0,
+    dropped: expired.map((p) => p.name),
+    keysDeleted,
+    rollupRowsDeleted,
+  };
 }
 
 interface ExpiredPartition {

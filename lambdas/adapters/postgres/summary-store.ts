@@ -41,8 +41,18 @@ function contribution(pieces: readonly DayPiece[], params: unknown[]): string {
   return `CASE day ${cases.join(' ')} ELSE events END`;
 }
 
-function countsStatement(accountId: string, pieces: readonly DayPiece[], listSize: number): { sql: string; params: unknown[] } {
-  const params: unknown[] = [accountId, pieces.map((piece) => piece.day), listSize, pieces[0]!.day, pieces.at(-1)!.day];
+function countsStatement(
+  accountId: string,
+  pieces: readonly DayPiece[],
+  listSize: number,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [
+    accountId,
+    pieces.map((piece) => piece.day),
+    listSize,
+    pieces[0]!.day,
+    pieces.at(-1)!.day,
+  ];
   const share = contribution(pieces, params);
   const sql = `
 WITH lists AS (
