@@ -11,6 +11,12 @@ import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import {
+  GATEWAY_ERRORS,
+  type GatewayError,
+  gatewayErrorBody,
+  gatewayErrorHeaders,
+} from '../../lambdas/core/gateway-errors';
 import { authorizerEnvironment, ingestEnvironment } from '../config/function-environment';
 import type { StageConfig } from '../config/stage-config';
 import { FirehoseFunction, retentionDays } from './firehose-function';
@@ -20,126 +26,14 @@ import { grantTableActions } from './pipeline-tables';
 /** The API path prefix clients call: `<ApiUrl>events`, ApiUrl ending in `/v1/`. */
 export const API_STAGE_NAME = 'v1';
 
-/** How API Gateway's own errors map onto the public error contract (docs/infrastructure.md). */
-export interface GatewayError {
-  readonly type: apigw.ResponseType;
-  readonly status: string;
-  readonly code: string;
-  readonly message: string;
-  readonly retryAfterSeconds?: number;
+/** API Gateway's own response type for an entry of the shared table (lambdas/core/gateway-errors.ts). */
+export function gatewayResponseType(error: GatewayError): apigw.ResponseType {
+  return apigw.ResponseType.of(error.type);
 }
 
-export const GATEWAY_ERRORS: readonly GatewayError[] = [
-  {
-    type: apigw.ResponseType.UNAUTHORIZED,
-    status: '401',
-    code: 'unauthorized',
-    message: 'Missing or invalid API key.',
-  },
-  {
-    type: apigw.ResponseType.ACCESS_DENIED,
-    status: '403',
-    code: 'forbidden',
-    message: 'This key may not do that.',
-  },
-  // API Gateway answers unknown paths and methods with this type; say nothing about what exists.
-  {
-    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    status: '403',
-    code: 'forbidden',
-    message: 'Forbidden.',
-  },
-  { type: apigw.ResponseType.WAF_FILTERED, status: '403', code: 'forbidden', message: 'Request blocked.' },
-  {
-    type: apigw.ResponseType.THROTTLED,
-    status: '429',
-    code: 'rate_limited',
-    message: 'Too many requests.',
-    retryAfterSeconds: 1,
-  },
-  {
-    type: apigw.ResponseType.QUOTA_EXCEEDED,
-    status: '429',
-    code: 'rate_limited',
-    message: 'Too many requests.',
-    retryAfterSeconds: 1,
-  },
-  {
-    type: apigw.ResponseType.REQUEST_TOO_LARGE,
-    status: '413',
-    code: 'payload_too_large',
-    message: 'The request body is too large.',
-  },
-  {
-    type: apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
-    status: '415',
-    code: 'unsupported_media_type',
-    message: 'Send application/json.',
-  },
-  {
-    type: apigw.ResponseType.BAD_REQUEST_BODY,
-    status: '400',
-    code: 'invalid_body',
-    message: 'The request body is invalid.',
-  },
-  {
-    type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
-    status: '400',
-    code: 'invalid_body',
-    message: 'The request is missing a required parameter.',
-  },
-  // Other 4xx keep API Gateway's status (none is expected: no IAM auth, no API keys).
-  {
-    type: apigw.ResponseType.DEFAULT_4XX,
-    status: '',
-    code: 'invalid_body',
-    message: 'The request is invalid.',
-  },
-  // Every 5xx of API Gateway's own (authorizer crash or timeout, integration failure) is a 503: a
-  // retry is safe because events are idempotent by event_id.
-  {
-    type: apigw.ResponseType.AUTHORIZER_FAILURE,
-    status: '503',
-    code: 'unavailable',
-    message: 'Service unavailable, retry later.',
-  },
-  {
-    type: apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
-    status: '503',
-    code: 'unavailable',
-    message: 'Service unavailable, retry later.',
-  },
-  {
-    type: apigw.ResponseType.INTEGRATION_FAILURE,
-    status: '503',
-    code: 'unavailable',
-    message: 'Service unavailable, retry later.',
-  },
-  {
-    type: apigw.ResponseType.INTEGRATION_TIMEOUT,
-    status: '503',
-    code: 'unavailable',
-    message: 'Service unavailable, retry later.',
-  },
-  {
-    type: apigw.ResponseType.API_CONFIGURATION_ERROR,
-    status: '503',
-    code: 'unavailable',
-    message: 'Service unavailable, retry later.',
-  },
-  {
-    type: apigw.ResponseType.DEFAULT_5XX,
-    status: '503',
-    code: 'unavailable',
-    message: 'Service unavailable, retry later.',
-  },
-];
-
-/** The contract's error body; `$context.requestId` is the same id the handlers report. */
+/** The Gateway Response template: the contract's error body with API Gateway's request id. */
 export function gatewayErrorTemplate(error: GatewayError): string {
-  return JSON.stringify({
-    error: { code: error.code, message: error.message, request_id: '$context.requestId' },
-  });
+  return gatewayErrorBody(error, '$context.requestId');
 }
 
 /**
@@ -241,17 +135,13 @@ export class IngestApi extends Construct {
         'The account-level role API Gateway itself uses to write access and execution logs; AWS maintains its policy.',
     });
 
+    // The same table the local API gateway answers from; header values are static ('quoted').
     for (const error of GATEWAY_ERRORS) {
-      this.api.addGatewayResponse(`Error${error.type.responseType}`, {
-        type: error.type,
-        ...(error.status ? { statusCode: error.status } : {}),
-        responseHeaders: {
-          // Browsers with publishable keys must be able to read the error body.
-          'Access-Control-Allow-Origin': "'*'",
-          'Access-Control-Expose-Headers': "'retry-after'",
-          'Content-Type': "'application/json'",
-          ...(error.retryAfterSeconds ? { 'Retry-After': `'${error.retryAfterSeconds}'` } : {}),
-        },
+      const headers = Object.entries(gatewayErrorHeaders(error)).map(([name, value]) => [name, `'${value}'`]);
+      this.api.addGatewayResponse(`Error${error.type}`, {
+        type: gatewayResponseType(error),
+        ...(error.status !== undefined ? { statusCode: String(error.status) } : {}),
+        responseHeaders: Object.fromEntries(headers),
         templates: { 'application/json': gatewayErrorTemplate(error) },
       });
     }

@@ -4,10 +4,16 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  GATEWAY_ERRORS,
+  GATEWAY_RESPONSE_TYPES,
+  gatewayError,
+  gatewayErrorResponse,
+} from '../../lambdas/core/gateway-errors';
 import { SERVICE_OUTPUTS } from '../../lib/config/stack-outputs';
 import { stageConfig } from '../../lib/config/stage-config';
 import { RATE_WINDOW_SECONDS } from '../../lib/constructs/api-firewall';
-import { GATEWAY_ERRORS, STAGE_THROTTLE } from '../../lib/constructs/ingest-api';
+import { STAGE_THROTTLE } from '../../lib/constructs/ingest-api';
 import { SUMMARY_REQUESTS_PER_INSTANCE } from '../../lib/constructs/summary-api';
 import { type SynthesizedStage, stageTemplates } from './support/synth';
 import { type CfnResource, functionOf, only, resources } from './support/template-queries';
@@ -135,6 +141,27 @@ describe.each(['dev', 'prod'] as const)('stage %s: API', (name) => {
       expect(response, type).toBeDefined();
       expect(response!.Properties?.StatusCode).toBe(status);
       expect(errorBody(response!).error.code).toBe(code);
+    });
+
+    it('answers exactly as the shared table does (what the local API gateway sends)', () => {
+      const responses = gatewayResponses(s);
+      for (const type of GATEWAY_RESPONSE_TYPES) {
+        const response = responses.get(type);
+        expect(response, type).toBeDefined();
+        const local = gatewayErrorResponse(type, '$context.requestId', 400);
+        const headers = Object.fromEntries(
+          Object.entries(local.headers).map(([name, value]) => [
+            `gatewayresponse.header.${name}`,
+            `'${value}'`,
+          ]),
+        );
+        expect(response!.Properties?.ResponseParameters, type).toEqual(headers);
+        expect(response!.Properties?.ResponseTemplates, type).toEqual({ 'application/json': local.body });
+        const status = gatewayError(type)!.status;
+        expect(response!.Properties?.StatusCode, type).toBe(
+          status === undefined ? undefined : String(status),
+        );
+      }
     });
 
     it('keeps the original status of other 4xx errors', () => {
