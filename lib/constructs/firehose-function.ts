@@ -35,6 +35,18 @@ export const BUNDLE_TARGET = 'node22';
  */
 export const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
+/**
+ * Where a function's AWS SDK v3 comes from:
+ * - `bundled`: the pinned `@aws-sdk/*` versions the tests run, tree-shaken into the bundle;
+ * - `runtime`: the copy the Lambda Node.js runtime ships (`@aws-sdk/*` and its `@smithy/*`
+ *   dependencies left external): a much smaller bundle, at the price of running whatever SDK version
+ *   the runtime carries that day.
+ */
+export type AwsSdkSource = 'bundled' | 'runtime';
+
+/** What esbuild leaves out of a bundle whose SDK comes from the runtime. */
+export const RUNTIME_SDK_MODULES: readonly string[] = ['@aws-sdk/*', '@smithy/*'];
+
 /** A directory copied next to index.mjs in the bundle (e.g. the SQL migrations). */
 export interface BundledDirectory {
   /** Relative to the repository root. */
@@ -73,6 +85,8 @@ export interface FirehoseFunctionProps extends Omit<NodejsFunctionProps, FixedPr
   /** Talks TLS to PostgreSQL: trust the RDS certificate authorities. */
   readonly connectsToDatabase?: boolean;
   readonly bundleDirectories?: readonly BundledDirectory[];
+  /** Default `bundled`; see AwsSdkSource and docs/infrastructure.md#the-lambda-wrapper. */
+  readonly awsSdk?: AwsSdkSource;
 }
 
 export class FirehoseFunction extends NodejsFunction {
@@ -82,9 +96,19 @@ export class FirehoseFunction extends NodejsFunction {
   public readonly networkInterfacePolicy?: iam.Policy;
   /** X-Ray write permissions (traced functions only); X-Ray has no resource-level permissions. */
   public readonly tracingPolicy?: iam.Policy;
+  /** Where this function's AWS SDK comes from. */
+  public readonly awsSdk: AwsSdkSource;
 
   constructor(scope: Construct, id: string, props: FirehoseFunctionProps) {
-    const { handlerName, config, environment, connectsToDatabase, bundleDirectories = [], ...rest } = props;
+    const {
+      handlerName,
+      config,
+      environment,
+      connectsToDatabase,
+      bundleDirectories = [],
+      awsSdk = 'bundled',
+      ...rest
+    } = props;
     const directories = [...bundleDirectories];
     // A fixed name keeps the log group (and its ARN in the role's policy) independent of the function.
     const functionName = rest.functionName ?? `firehose-${config.stage}-${handlerName}`;
@@ -117,8 +141,8 @@ export class FirehoseFunction extends NodejsFunction {
         // ESM output still meets CommonJS dependencies (pg, parts of the SDK) that call require().
         banner:
           "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);",
-        // Bundle the pinned SDK: the same versions as the tests, tree-shaken to ~0.4 MB (docs/infrastructure.md).
-        externalModules: [],
+        // Bundled by default: the same SDK versions as the tests (docs/infrastructure.md).
+        externalModules: awsSdk === 'runtime' ? [...RUNTIME_SDK_MODULES] : [],
         tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
         commandHooks: {
           beforeBundling: () => [],
@@ -128,6 +152,8 @@ export class FirehoseFunction extends NodejsFunction {
         },
       },
     });
+
+    this.awsSdk = awsSdk;
 
     // With @aws-cdk/aws-lambda:useCdkManagedLogGroup the base class already made the default group.
     const managed = this.node.tryFindChild('LogGroup');

@@ -74,6 +74,8 @@ export class IngestApi extends Construct {
       environment: authorizerEnvironment(config, { tenantsTable: props.tenants.tableName }),
       timeout: Duration.seconds(5),
       memorySize: 512,
+      // The hot path outside the VPC: the runtime's SDK keeps the bundle and cold start small.
+      awsSdk: 'runtime',
     });
     // Looks the key up, and records when it was last used.
     grantTableActions(this.authorizerFunction, props.tenants, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
@@ -90,6 +92,7 @@ export class IngestApi extends Construct {
       }),
       timeout: Duration.seconds(config.ingest.timeoutSeconds),
       memorySize: config.ingest.memoryMb,
+      awsSdk: 'runtime',
     });
     grantTableActions(this.ingestFunction, props.rateLimits, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     grantTableActions(this.ingestFunction, props.ledger, ['dynamodb:PutItem']);

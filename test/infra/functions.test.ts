@@ -4,7 +4,16 @@
  * file with what it needs next to it (the migrations folder for the migrate function).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +35,7 @@ import {
   RAW_FUNCTION_ERROR,
 } from '../../lib/constructs/enforce-firehose-functions';
 import {
+  type AwsSdkSource,
   FirehoseFunction,
   type HandlerName,
   PROJECT_ROOT,
@@ -44,6 +54,33 @@ const HANDLERS: readonly HandlerName[] = [
   'migrate',
   'partition-maintenance',
 ];
+
+/** The hot path outside the VPC takes the Lambda runtime's SDK; the in-VPC functions bundle theirs. */
+const SDK_SOURCE: Record<HandlerName, AwsSdkSource> = {
+  authorizer: 'runtime',
+  ingest: 'runtime',
+  writer: 'bundled',
+  summary: 'bundled',
+  migrate: 'bundled',
+  'partition-maintenance': 'bundled',
+};
+
+/** Issue 4: the ingest bundle stays at or under 300 KB. */
+const INGEST_BUNDLE_LIMIT_BYTES = 300 * 1024;
+
+/**
+ * Modules a minified ESM bundle imports statically (esbuild writes `import{a as b}from"m"`,
+ * `import*as c from"m"`, `import"m"` without spaces), Node's built-ins left out.
+ */
+function externalImports(code: string): Set<string> {
+  const found = new Set<string>();
+  const pattern = /import(?:\{[^}]*\}|\*as [\w$]+|[\w$]+(?:,\{[^}]*\})?)?\s*from"([^"]+)"|import"([^"]+)"/g;
+  for (const match of code.matchAll(pattern)) {
+    const specifier = match[1] ?? match[2]!;
+    if (!specifier.startsWith('node:')) found.add(specifier);
+  }
+  return found;
+}
 
 /** Variables whose values come from resources (names, endpoints), checked separately. */
 const RESOURCE_DERIVED = new Set([
@@ -135,6 +172,19 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
         if (!RESOURCE_DERIVED.has(key)) expect(actual[key], `${handler} ${key}`).toBe(value);
       }
     }
+  });
+
+  it('takes the AWS SDK from the Lambda runtime only for the ingest and authorizer functions', () => {
+    const { ingestApi, summaryApi, writer, migrations, maintenance } = s.stage.service;
+    const actual: Record<HandlerName, AwsSdkSource> = {
+      authorizer: ingestApi.authorizerFunction.awsSdk,
+      ingest: ingestApi.ingestFunction.awsSdk,
+      writer: writer.writerFunction.awsSdk,
+      summary: summaryApi.summaryFunction.awsSdk,
+      migrate: migrations.migrateFunction.awsSdk,
+      'partition-maintenance': maintenance.maintenanceFunction.awsSdk,
+    };
+    expect(actual).toEqual(SDK_SOURCE);
   });
 
   it('trusts the RDS certificate authorities only in functions that talk to PostgreSQL', () => {
@@ -251,7 +301,33 @@ describe('bundling (real esbuild, dev service stack)', () => {
     expect(existsSync(join(bundles.get('writer')!, 'migrations'))).toBe(false);
   });
 
+  it('leaves only the AWS SDK out of the ingest and authorizer bundles, and nothing out of the others', () => {
+    for (const [handler, dir] of bundles) {
+      const imports = [...externalImports(readFileSync(join(dir, 'index.mjs'), 'utf8'))];
+      if (SDK_SOURCE[handler] === 'runtime') {
+        expect(imports, handler).toContain('@aws-sdk/client-sqs');
+        // The runtime ships @aws-sdk/* (lib-dynamodb included); the code never imports @smithy itself.
+        for (const specifier of imports) expect(specifier, handler).toMatch(/^@aws-sdk\/(client-|lib-)/);
+      } else {
+        expect(imports, handler).toEqual([]);
+      }
+    }
+  });
+
+  it("keeps the ingest bundle within issue 4's 300 KB", () => {
+    const size = statSync(join(bundles.get('ingest')!, 'index.mjs')).size;
+    expect(size).toBeLessThanOrEqual(INGEST_BUNDLE_LIMIT_BYTES);
+  });
+
   it('produces bundles that load in plain Node.js ESM and export a handler', () => {
+    // Stand in for the Lambda runtime, which provides @aws-sdk/* (and its @smithy/* dependencies) to
+    // the functions that leave the SDK out; nothing else is resolvable next to the bundles.
+    const runtimeModules = join(outdir, 'node_modules');
+    mkdirSync(runtimeModules, { recursive: true });
+    for (const scope of ['@aws-sdk', '@smithy']) {
+      if (!existsSync(join(runtimeModules, scope)))
+        symlinkSync(join(PROJECT_ROOT, 'node_modules', scope), join(runtimeModules, scope));
+    }
     for (const [handler, dir] of bundles) {
       // A separate node process: the real ESM loader (CommonJS dependencies go through the banner).
       const script = `const m = await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});
