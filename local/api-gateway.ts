@@ -1,0 +1,233 @@
+/**
+ * The local API Gateway: HTTP on 127.0.0.1 → REST (v1) proxy events → the real authorizer (with its
+ * result cached per Authorization header for the TTL, as API Gateway does) → the real handlers.
+ * API Gateway's own errors are shaped like the Gateway Responses of lib/constructs/ingest-api.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+export interface LocalApiOptions {
+  readonly port: number;
+  readonly authorizer: Handler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>;
+  readonly ingest: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
+  readonly summary: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
+  readonly authorizerCacheTtlSeconds: number;
+  readonly stage?: string;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface LocalApi {
+  readonly endpoint: string;
+  readonly port: number;
+  /** Forget cached authorizer results (as a redeploy would). */
+  clearAuthorizerCache(): void;
+  stop(): Promise<void>;
+}
+
+/** API Gateway REST's payload limit. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+const SUMMARY_PATH = /^\/accounts\/([^/]+)\/summary$/;
+
+interface Route {
+  readonly resource: string;
+  readonly handler: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
+  readonly pathParameters: Record<string, string> | null;
+  readonly authorized: boolean;
+}
+
+function gatewayError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  requestId: string,
+): void {
+  const body = JSON.stringify({ error: { code, message, request_id: requestId } });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'x-request-id': requestId,
+    ...(status === 429 ? { 'retry-after': '1' } : {}),
+  });
+  response.end(body);
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_PAYLOAD_BYTES) return 'too_large';
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function isTextual(contentType: string | undefined): boolean {
+  return !contentType || /^(application\/json|text\/)/i.test(contentType);
+}
+
+export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  const stage = options.stage ?? 'local';
+  const cache = new Map<string, { result: APIGatewayAuthorizerResult; expiresAt: number }>();
+
+  const route = (method: string, path: string): Route | undefined => {
+    if (path === '/events' && (method === 'POST' || method === 'OPTIONS')) {
+      return {
+        resource: '/events',
+        handler: options.ingest,
+        pathParameters: null,
+        authorized: method === 'POST',
+      };
+    }
+    const summary = SUMMARY_PATH.exec(path);
+    if (summary && method === 'GET') {
+      return {
+        resource: '/accounts/{id}/summary',
+        handler: options.summary,
+        pathParameters: { id: decodeURIComponent(summary[1]!) },
+        authorized: true,
+      };
+    }
+    return undefined;
+  };
+
+  const authorize = async (headers: Record<string, string>, methodArn: string) => {
+    const header = headers.authorization;
+    if (!header) return 'unauthorized' as const;
+    const hit = cache.get(header);
+    if (hit && hit.expiresAt > Date.now()) return hit.result;
+    try {
+      const result = await options.authorizer(
+        {
+          type: 'REQUEST',
+          methodArn,
+          headers,
+          httpMethod: 'POST',
+          path: '',
+          resource: '',
+          queryStringParameters: {},
+          pathParameters: {},
+          stageVariables: {},
+          requestContext: {},
+        } as unknown as APIGatewayRequestAuthorizerEvent,
+        lambdaContext('firehose-authorizer', 10_000),
+      );
+      if (options.authorizerCacheTtlSeconds > 0)
+        cache.set(header, { result, expiresAt: Date.now() + options.authorizerCacheTtlSeconds * 1000 });
+      return result;
+    } catch (error) {
+      return error instanceof Error && error.message === 'Unauthorized'
+        ? ('unauthorized' as const)
+        : ('failed' as const);
+    }
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const requestId = randomUUID();
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    const target = route(method, url.pathname);
+    // API Gateway says nothing about which paths exist (MISSING_AUTHENTICATION_TOKEN → 403).
+    if (!target) return gatewayError(response, 403, 'forbidden', 'Forbidden.', requestId);
+    const body = await readBody(request);
+    if (body === 'too_large')
+      return gatewayError(response, 413, 'payload_too_large', 'The request body is too large.', requestId);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const methodArn = `arn:aws:execute-api:us-east-1:000000000000:local/${stage}/${method}${target.resource}`;
+    let authorizer: Record<string, unknown> | null = null;
+    if (target.authorized) {
+      const verdict = await authorize(headers, methodArn);
+      if (verdict === 'unauthorized')
+        return gatewayError(response, 401, 'unauthorized', 'Missing or invalid API key.', requestId);
+      if (verdict === 'failed')
+        return gatewayError(response, 503, 'unavailable', 'Service unavailable, retry later.', requestId);
+      authorizer = { ...verdict.context, principalId: verdict.principalId };
+    }
+    const textual = isTextual(headers['content-type']);
+    const query = Object.fromEntries(url.searchParams);
+    const event: APIGatewayProxyEvent = {
+      httpMethod: method,
+      path: url.pathname,
+      resource: target.resource,
+      headers,
+      multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+      body: body.length === 0 ? null : textual ? body.toString('utf8') : body.toString('base64'),
+      isBase64Encoded: body.length > 0 && !textual,
+      pathParameters: target.pathParameters,
+      queryStringParameters: Object.keys(query).length > 0 ? query : null,
+      multiValueQueryStringParameters: null,
+      stageVariables: null,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        authorizer,
+        protocol: 'HTTP/1.1',
+        httpMethod: method,
+        identity: {
+          sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        } as APIGatewayProxyEvent['requestContext']['identity'],
+        path: `/${stage}${url.pathname}`,
+        stage,
+        requestId,
+        requestTimeEpoch: Date.now(),
+        resourceId: 'local',
+        resourcePath: target.resource,
+      },
+    };
+    let result: APIGatewayProxyResult;
+    try {
+      result = await target.handler(
+        event,
+        lambdaContext(`firehose-${target.resource === '/events' ? 'ingest' : 'summary'}`, 29_000),
+      );
+    } catch (error) {
+      options.onError?.(error);
+      return gatewayError(response, 503, 'unavailable', 'Service unavailable, retry later.', requestId);
+    }
+    response.writeHead(result.statusCode, {
+      'x-request-id': requestId,
+      ...(result.headers as Record<string, string>),
+    });
+    response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  };
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      options.onError?.(error);
+      if (!response.headersSent)
+        gatewayError(response, 503, 'unavailable', 'Service unavailable, retry later.', randomUUID());
+      else response.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    clearAuthorizerCache: () => cache.clear(),
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

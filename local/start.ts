@@ -1,0 +1,73 @@
+/**
+ * `npm start`: the whole pipeline on this machine (see README, Quick start). Prints the endpoint, the
+ * demo account and key, and a curl line; writes them to .firehose/local.json. Ctrl-C drains
+ * in-flight work and exits.
+ *
+ * Environment: PORT (default 4000), DATABASE_URL (use an existing PostgreSQL), FIREHOSE_DIR
+ * (default .firehose), LOG_LEVEL (handlers' log level, default WARN).
+ */
+import { resolve } from 'node:path';
+import { startLocalPipeline } from './pipeline';
+
+const started = Date.now();
+const dir = resolve(process.env.FIREHOSE_DIR ?? '.firehose');
+const port = process.env.PORT === undefined ? 4000 : Number(process.env.PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number (got "${process.env.PORT}").`);
+  process.exit(2);
+}
+
+const step = (line: string) => console.log(`  ${line}`);
+console.log('firehose: starting the local pipeline');
+let pipeline: Awaited<ReturnType<typeof startLocalPipeline>>;
+try {
+  pipeline = await startLocalPipeline({
+    dir,
+    port,
+    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+    log: step,
+  });
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`\nCould not start: ${message}`);
+  if (/EADDRINUSE/.test(message))
+    console.error(`Port ${port} is taken: run with PORT=<another port> npm start.`);
+  else console.error(`If ${dir} is damaged, move it away and start again (it holds only local data).`);
+  process.exit(1);
+}
+
+const { endpoint, demo } = pipeline;
+const sample = JSON.stringify({
+  events: [{ event_id: 'hello-1', user_id: 'u1', type: 'page_view', timestamp: 'NOW' }],
+}).replace('"NOW"', "'$(date +%s)000'");
+console.log(`
+ready in ${((Date.now() - started) / 1000).toFixed(1)} s
+
+  endpoint   ${endpoint}
+  account    ${demo?.accountId}
+  api key    ${demo?.apiKey}
+  (also in ${dir}/local.json)
+
+try:
+  curl -s -X POST ${endpoint}/events -H "Authorization: Bearer ${demo?.apiKey}" -H 'content-type: application/json' -d '${sample}'
+  curl -s "${endpoint}/accounts/${demo?.accountId}/summary?window=last_1h" -H "Authorization: Bearer ${demo?.apiKey}"
+
+Ctrl-C stops (in-flight work is finished first; data stays in ${dir}).`);
+
+let stoppingSince = 0;
+async function shutdown(signal: string) {
+  // npm and tsx relay the terminal's signal too, so one Ctrl-C can arrive twice: only a second
+  // press, a moment later, forces an immediate exit.
+  if (stoppingSince > 0) {
+    if (Date.now() - stoppingSince < 1_000) return;
+    console.log('stopping immediately');
+    process.exit(130);
+  }
+  stoppingSince = Date.now();
+  console.log(`\n${signal}: draining in-flight work ...`);
+  await pipeline.stop();
+  console.log('stopped.');
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
