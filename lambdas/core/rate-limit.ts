@@ -1,75 +1,58 @@
 /**
- * Per-account limits as a generic cell rate algorithm (GCRA), pure. For each dimension (requests,
- * events) the state is a "theoretical arrival time" (TAT): the instant the account's budget would be
- * back to full. A request costing n units moves it n x interval later; it is allowed when the TAT
- * stays within `burstSeconds` of now. Smooth (no 2x bursts at window edges) and one number per
- * dimension, so one DynamoDB item holds an account's whole limiter state (docs/limits.md).
+ * Per-account limits as a generic cell rate algorithm (GCRA), pure. The state is one number, the
+ * account's "theoretical arrival time" (TAT): when its budget would be full again. A request moves
+ * it later by its cost, the larger of its request cost (1 / requests per second) and its events
+ * cost (n / events per second); it is admitted while the TAT stays within `burstSeconds` of now.
+ * Taking the larger cost enforces both limits with one number, so one conditional write decides.
+ * It is stricter than two independent limits only when a request is heavy on both at once.
+ * Smooth (no double bursts at window edges); see docs/limits.md.
  */
 import type { TierLimits } from './tiers';
-
-export interface LimiterState {
-  /** Epoch ms; 0 when the dimension has never been used. */
-  readonly requestTat: number;
-  readonly eventTat: number;
-}
 
 export interface LimitCost {
   readonly requests: number;
   readonly events: number;
 }
 
-export type Refusal = {
-  readonly allowed: false;
-  readonly dimension: 'requests' | 'events';
-  readonly retryAfterMs: number;
-};
-export type Admission = { readonly allowed: true } | Refusal;
-export type LimitDecision = { readonly allowed: true; readonly next: LimiterState } | Refusal;
+export type Admission =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly dimension: 'requests' | 'events'; readonly retryAfterMs: number };
 
-interface Dimension {
-  readonly tat: number;
-  readonly cost: number;
-  readonly perSecond: number;
+/** How far a request moves the TAT, in ms. */
+export function costMs(cost: LimitCost, limits: TierLimits): number {
+  return Math.max((cost.requests * 1000) / limits.requestsPerSecond, (cost.events * 1000) / limits.eventsPerSecond);
 }
 
-function advance(
-  { tat, cost, perSecond }: Dimension,
-  nowMs: number,
-  burstMs: number,
-): { tat: number; overMs: number } {
-  const next = Math.max(tat, nowMs) + (cost * 1000) / perSecond;
-  return { tat: next, overMs: next - nowMs - burstMs };
+export function burstMs(limits: TierLimits): number {
+  return limits.burstSeconds * 1000;
 }
 
+/** The largest stored TAT at which this request is still admitted now. */
+export function admissionCeiling(cost: LimitCost, limits: TierLimits, nowMs: number): number {
+  return nowMs + burstMs(limits) - costMs(cost, limits);
+}
+
+/** Which limit a refused request ran into: the dimension that makes it costly. */
+export function bindingDimension(cost: LimitCost, limits: TierLimits): 'requests' | 'events' {
+  return cost.requests / limits.requestsPerSecond >= cost.events / limits.eventsPerSecond ? 'requests' : 'events';
+}
+
+/** The decision for a stored TAT (0 when the account has no state), and the TAT to store if admitted. */
 export function decideLimit(
-  state: LimiterState,
+  storedTat: number,
   cost: LimitCost,
   limits: TierLimits,
   nowMs: number,
-): LimitDecision {
-  const burstMs = limits.burstSeconds * 1000;
-  const requests = advance(
-    { tat: state.requestTat, cost: cost.requests, perSecond: limits.requestsPerSecond },
-    nowMs,
-    burstMs,
-  );
-  const events = advance(
-    { tat: state.eventTat, cost: cost.events, perSecond: limits.eventsPerSecond },
-    nowMs,
-    burstMs,
-  );
-  if (requests.overMs > 0 || events.overMs > 0) {
-    const dimension = requests.overMs >= events.overMs ? 'requests' : 'events';
-    return { allowed: false, dimension, retryAfterMs: Math.max(requests.overMs, events.overMs) };
+): { readonly admission: Admission; readonly nextTat: number } {
+  const nextTat = Math.max(storedTat, nowMs) + costMs(cost, limits);
+  const overMs = nextTat - nowMs - burstMs(limits);
+  if (overMs > 0) {
+    return { admission: { allowed: false, dimension: bindingDimension(cost, limits), retryAfterMs: overMs }, nextTat: storedTat };
   }
-  return { allowed: true, next: { requestTat: requests.tat, eventTat: events.tat } };
+  return { admission: { allowed: true }, nextTat };
 }
 
-/** The largest TAT each dimension may have now for this cost to pass: the fast path's condition. */
-export function admissionCeilings(cost: LimitCost, limits: TierLimits, nowMs: number): LimiterState {
-  const burstMs = limits.burstSeconds * 1000;
-  return {
-    requestTat: nowMs + burstMs - (cost.requests * 1000) / limits.requestsPerSecond,
-    eventTat: nowMs + burstMs - (cost.events * 1000) / limits.eventsPerSecond,
-  };
+/** A tier whose burst cannot hold one full request would refuse it forever: reject such config. */
+export function burstHoldsRequest(limits: TierLimits, maxEventsPerRequest: number): boolean {
+  return costMs({ requests: 1, events: maxEventsPerRequest }, limits) <= burstMs(limits);
 }

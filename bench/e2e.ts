@@ -1,0 +1,109 @@
+/**
+ * bench/e2e: sustained events/s through HTTP on this machine, against the whole local pipeline
+ * (`npm start`'s pipeline: local API gateway, real handlers, stand-ins, writer workers, PostgreSQL),
+ * with p50/p99 of POST /events and freshness p95 (received → committed and counted).
+ *
+ *   npm run bench -- e2e [--seconds 30] [--clients 8] [--batch 100]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { stageConfigs } from '../lib/config/stage-config';
+import { startLocalPipeline } from '../local/pipeline';
+import { accountIdFor, EventGenerator } from '../ops/event-generator';
+import { createAccount, createKey } from '../ops/tenants';
+import { endProgress, formatMs, formatRate, percentile, progress } from './support/stats';
+
+function option(argv: readonly string[], name: string, fallback: number): number {
+  const index = argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(argv[index + 1]) : fallback;
+}
+
+export async function benchE2e(argv: readonly string[]): Promise<void> {
+  const seconds = option(argv, 'seconds', 30);
+  const clients = option(argv, 'clients', 8);
+  const batch = option(argv, 'batch', 100);
+  const accounts = 50;
+  const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
+  console.log(`bench/e2e: ${clients} clients sending ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`);
+  const pipeline = await startLocalPipeline({ dir, port: 0, demo: false });
+  try {
+    const keys: { account: string; key: string }[] = [];
+    for (let i = 0; i < accounts; i++) {
+      const account = await createAccount(pipeline.tenants, { accountId: accountIdFor(i), name: `bench ${i}`, tier: 'enterprise' });
+      keys.push({ account: account.accountId, key: (await createKey(pipeline.tenants, { accountId: account.accountId, kind: 'secret' })).key });
+    }
+    const started = Date.now();
+    const generator = new EventGenerator({ seed: 5, accounts, from: started, to: started + seconds * 1000, spreadOver: 10_000_000 });
+    const latencies: number[] = [];
+    let events = 0;
+    let errors = 0;
+    const statuses = new Map<number, number>();
+    const deadline = started + seconds * 1000;
+    const timer = setInterval(() => progress(`${Math.round((Date.now() - started) / 1000)} s: ${formatRate(events / ((Date.now() - started) / 1000))} accepted`), 1000);
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (Date.now() < deadline) {
+          // One request per account at a time, as a tenant's SDK would batch.
+          const sample = generator.batch(batch);
+          const account = sample[0]!.account_id;
+          const key = keys.find((k) => k.account === account)!.key;
+          const body = JSON.stringify({ events: sample.map(({ account_id: _, ...event }) => ({ ...event, timestamp: Date.now() })) });
+          const t = performance.now();
+          try {
+            const response = await fetch(`${pipeline.endpoint}/events`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+              body,
+            });
+            const result = (await response.json()) as { accepted?: number };
+            latencies.push(performance.now() - t);
+            statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+            if (response.status === 202) events += result.accepted ?? 0;
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    );
+    clearInterval(timer);
+    endProgress();
+    const wall = (Date.now() - started) / 1000;
+    // Drain: wait until the queue is empty, then read freshness from what the writer committed.
+    const sqs = new SQSClient(pipeline.standins.clients.sqs);
+    const drainStart = Date.now();
+    for (;;) {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: pipeline.queues.events, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      const left = Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+      if (left === 0) break;
+      progress(`draining: ${left} messages left`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    endProgress();
+    const { rows } = await pipeline.pool.query<{ ms: number }>(
+      'SELECT extract(epoch FROM committed_at - received_at) * 1000 AS ms FROM committed_messages',
+    );
+    const freshness = rows.map((row) => Number(row.ms));
+    const { rows: stored } = await pipeline.pool.query<{ n: number }>('SELECT sum(events)::int AS n FROM rollup_type_day');
+    console.log(`statuses: ${[...statuses].map(([status, n]) => `${status} x ${n}`).join(', ')}${errors ? `, ${errors} connection errors` : ''}`);
+    console.log(
+      `sustained ${formatRate(events / wall)} events accepted through HTTP (${formatRate(latencies.length / wall)} requests); ` +
+        `POST p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}`,
+    );
+    console.log(
+      `freshness (received -> committed): p50 ${formatMs(percentile(freshness, 50))}, p95 ${formatMs(percentile(freshness, 95))}, ` +
+        `max ${formatMs(Math.max(...freshness))}; drained ${((Date.now() - drainStart) / 1000).toFixed(1)} s after the load stopped; ` +
+        `${stored[0]!.n.toLocaleString('en-US')} distinct events counted`,
+    );
+  } finally {
+    await pipeline.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await benchE2e(process.argv.slice(2));
+}
