@@ -271,11 +271,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     let demo: DemoAccount | undefined;
     if (options.demo !== false) {
       demo = await demoAccount(options.dir, tenants);
-      await writeFile(
-        join(options.dir, 'local.json'),
-        `${JSON.stringify({ endpoint: api.endpoint, account_id: demo.accountId, api_key: demo.apiKey }, null, 2)}\n`,
-        { mode: 0o600 },
-      );
+      // The ops CLI (`--stage local`) finds the running pipeline's resources here.
+      const details = {
+        endpoint: api.endpoint,
+        account_id: demo.accountId,
+        api_key: demo.apiKey,
+        aws: { region: standins.region, endpoints: standins.endpoints },
+        tables,
+        queues: {
+          events: names.eventQueueUrl,
+          dead_letter: standins.queueUrl(NAMES.deadLetterQueue),
+          events_arn: standins.sqs.queueArn(NAMES.queue),
+          dead_letter_arn: standins.sqs.queueArn(NAMES.deadLetterQueue),
+        },
+        archive: { bucket: NAMES.archive, stream: NAMES.archive },
+        database_url: databaseUrl,
+      };
+      await writeFile(join(options.dir, 'local.json'), `${JSON.stringify(details, null, 2)}\n`, {
+        mode: 0o600,
+      });
     }
 
     return {

@@ -1,0 +1,99 @@
+/**
+ * The operator CLI: `npm run ops -- <command> [--stage local|dev|staging|prod] [options]`.
+ * Run `npm run ops -- help` for the list. Acts on the running local pipeline by default.
+ */
+import { parseArgs } from 'node:util';
+import {
+  type CommandOptions,
+  dlqRedrive,
+  dlqStatus,
+  keysCreate,
+  keysRevoke,
+  tenantsCreate,
+  tenantsShow,
+  tenantsUpdate,
+} from './commands';
+import { OpsError, type OpsTarget, resolveTarget } from './target';
+
+const HELP = `firehose operator commands
+
+  npm run ops -- <command> [--stage local|dev|staging|prod] [--json]
+
+tenants
+  tenants create --name "Acme" [--tier free|standard|enterprise] [--id acct_acme]
+                      an account and its first secret key (ingest + read), printed once
+  tenants show <account>          the account and its keys (prefixes, scopes, status, last use)
+  tenants suspend <account>       every key of the account stops working (within the cache TTL)
+  tenants activate <account>
+  tenants tier <account> <tier>   change the account's limits
+keys
+  keys create --account <id> [--kind secret|publishable] [--origin https://app.example]...
+              [--scopes ingest,read] [--description "..."]
+  keys revoke --account <id> --key <prefix or full key>
+dead-letter queue
+  dlq status                      depth of the DLQ and the queue, and why messages failed (local)
+  dlq redrive [--rate <msgs/s>] [--wait]
+                      moves every DLQ message back to the event queue (StartMessageMoveTask)
+
+--stage local (default) uses the pipeline started by npm start (.firehose/local.json);
+other stages read their CloudFormation outputs with your AWS credentials.`;
+
+type Runner = (target: OpsTarget, options: CommandOptions) => Promise<{ lines: string[]; json: unknown }>;
+
+const COMMANDS: Record<string, Runner> = {
+  'tenants create': tenantsCreate,
+  'tenants show': tenantsShow,
+  'tenants suspend': (target, options) => tenantsUpdate(target, options, 'suspend'),
+  'tenants activate': (target, options) => tenantsUpdate(target, options, 'activate'),
+  'tenants tier': (target, options) => tenantsUpdate(target, options, 'tier'),
+  'keys create': keysCreate,
+  'keys revoke': keysRevoke,
+  'dlq status': (target) => dlqStatus(target),
+  'dlq redrive': dlqRedrive,
+};
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      stage: { type: 'string', default: 'local' },
+      json: { type: 'boolean' },
+      name: { type: 'string' },
+      tier: { type: 'string' },
+      id: { type: 'string' },
+      account: { type: 'string' },
+      kind: { type: 'string' },
+      origin: { type: 'string', multiple: true },
+      scopes: { type: 'string' },
+      description: { type: 'string' },
+      key: { type: 'string' },
+      rate: { type: 'string' },
+      wait: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const name = positionals.slice(0, 2).join(' ');
+  const command = COMMANDS[name];
+  if (values.help || !command) {
+    console.log(HELP);
+    if (!values.help && positionals.length > 0) {
+      console.error(`\nUnknown command "${positionals.join(' ')}".`);
+      return 2;
+    }
+    return 0;
+  }
+  try {
+    const target = await resolveTarget(values.stage!);
+    const output = await command(target, { positionals: positionals.slice(2), values });
+    console.log(values.json ? JSON.stringify(output.json, null, 2) : output.lines.join('\n'));
+    return 0;
+  } catch (error) {
+    console.error(error instanceof OpsError ? error.message : `Failed: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,100 @@
+/**
+ * Where an ops command acts: the running local pipeline (`--stage local`, from .firehose/local.json)
+ * or a deployed stage (its CloudFormation outputs, read with your AWS credentials).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
+import { DATA_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
+import { stageConfig } from '../lib/config/stage-config';
+import { LOCAL_CREDENTIALS } from '../local/standins/client-config';
+
+export interface OpsTarget {
+  readonly stage: string;
+  readonly tenants: DynamoTenantStore;
+  readonly sqs: SQSClient;
+  readonly queues: { readonly events: string; readonly deadLetter: string; readonly deadLetterArn: string };
+  /** Only where the operator can reach PostgreSQL (local). */
+  readonly databaseUrl?: string;
+}
+
+export class OpsError extends Error {}
+
+const documents = (client: DynamoDBClient) =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
+async function localTarget(): Promise<OpsTarget> {
+  const file = resolve(process.env.FIREHOSE_DIR ?? '.firehose', 'local.json');
+  let details: {
+    aws: { region: string; endpoints: { dynamodb: string; sqs: string } };
+    tables: { tenantsTable: string };
+    queues: { events: string; dead_letter: string; dead_letter_arn: string };
+    database_url: string;
+  };
+  try {
+    details = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    throw new OpsError(`No running local pipeline found (${file} is missing). Start one with: npm start`);
+  }
+  const common = { region: details.aws.region, credentials: { ...LOCAL_CREDENTIALS } };
+  return {
+    stage: 'local',
+    tenants: new DynamoTenantStore(
+      documents(new DynamoDBClient({ ...common, endpoint: details.aws.endpoints.dynamodb })),
+      details.tables.tenantsTable,
+    ),
+    sqs: new SQSClient({ ...common, endpoint: details.aws.endpoints.sqs }),
+    queues: {
+      events: details.queues.events,
+      deadLetter: details.queues.dead_letter,
+      deadLetterArn: details.queues.dead_letter_arn,
+    },
+    databaseUrl: details.database_url,
+  };
+}
+
+async function deployedTarget(stage: string): Promise<OpsTarget> {
+  const config = stageConfig(stage);
+  const region = process.env.AWS_REGION ?? config.env.region;
+  const stackName = stackNames(config.stage).data;
+  let outputs: Record<string, string>;
+  try {
+    const { Stacks = [] } = await new CloudFormationClient({ region }).send(
+      new DescribeStacksCommand({ StackName: stackName }),
+    );
+    outputs = Object.fromEntries(
+      (Stacks[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]),
+    );
+  } catch (error) {
+    throw new OpsError(
+      `Could not read the outputs of ${stackName} in ${region}: ${(error as Error).message}. ` +
+        'Check your AWS credentials (aws sts get-caller-identity) and that the stage is deployed (docs/deploy.md).',
+    );
+  }
+  const output = (key: string) => {
+    const value = outputs[key];
+    if (!value) throw new OpsError(`Stack ${stackName} has no output ${key}; redeploy the stage.`);
+    return value;
+  };
+  return {
+    stage,
+    tenants: new DynamoTenantStore(
+      documents(new DynamoDBClient({ region })),
+      output(DATA_OUTPUTS.tenantsTable),
+    ),
+    sqs: new SQSClient({ region }),
+    queues: {
+      events: output(DATA_OUTPUTS.eventQueueUrl),
+      deadLetter: output(DATA_OUTPUTS.deadLetterQueueUrl),
+      deadLetterArn: output(DATA_OUTPUTS.deadLetterQueueArn),
+    },
+  };
+}
+
+export function resolveTarget(stage: string): Promise<OpsTarget> {
+  return stage === 'local' ? localTarget() : deployedTarget(stage);
+}

@@ -1,0 +1,123 @@
+/**
+ * The ops CLI against a running local pipeline (--stage local), as an operator would use it.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { main } from '../../ops/cli';
+import { getSummary, postEvents, waitFor } from '../support/http-client';
+
+async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...line) => void out.push(line.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...line) => void err.push(line.join(' ')));
+  try {
+    const code = await main(args);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe('CLI: ops', () => {
+  let pipeline: LocalPipeline;
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'firehose-ops-'));
+    process.env.FIREHOSE_DIR = dir;
+    pipeline = await startLocalPipeline({ dir, port: 0 });
+  }, 60_000);
+  afterAll(async () => {
+    await pipeline?.stop();
+    delete process.env.FIREHOSE_DIR;
+  });
+
+  it('creates a tenant whose key can send and read at once', async () => {
+    const created = await ops(
+      'tenants',
+      'create',
+      '--name',
+      'Acme',
+      '--tier',
+      'enterprise',
+      '--id',
+      'acme',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const { account, key } = JSON.parse(created.out);
+    expect(account).toMatchObject({ accountId: 'acme', tier: 'enterprise', status: 'active' });
+
+    const sent = await postEvents(pipeline.endpoint, key, [
+      { event_id: 'a1', user_id: 'u', type: 'signup', timestamp: Date.now() },
+    ]);
+    expect(sent.status).toBe(202);
+    await waitFor(
+      'the event to be counted',
+      async () => (await getSummary(pipeline.endpoint, key, 'acme')).body.total === 1,
+    );
+  });
+
+  it('creates a publishable key for an origin, lists it, and revokes it', async () => {
+    await ops('tenants', 'create', '--name', 'Shop', '--id', 'shop');
+    const created = await ops(
+      'keys',
+      'create',
+      '--account',
+      'shop',
+      '--kind',
+      'publishable',
+      '--origin',
+      'https://shop.example',
+      '--json',
+    );
+    const { key, record } = JSON.parse(created.out);
+    expect(record).toMatchObject({
+      kind: 'publishable',
+      scopes: ['ingest'],
+      allowedOrigins: ['https://shop.example'],
+    });
+
+    const shown = await ops('tenants', 'show', 'shop');
+    expect(shown.out).toContain(`${record.visiblePrefix}…  publishable`);
+
+    expect((await ops('keys', 'revoke', '--account', 'shop', '--key', record.visiblePrefix)).code).toBe(0);
+    pipeline.api.clearAuthorizerCache();
+    expect((await postEvents(pipeline.endpoint, key, [])).status).toBe(401);
+  });
+
+  it('suspends an account', async () => {
+    const { key } = JSON.parse(
+      (await ops('tenants', 'create', '--name', 'Gone', '--id', 'gone', '--json')).out,
+    );
+    expect((await ops('tenants', 'suspend', 'gone')).code).toBe(0);
+    pipeline.api.clearAuthorizerCache();
+    expect((await postEvents(pipeline.endpoint, key, [])).status).toBe(401);
+  });
+
+  it('reports the DLQ and re-drives it', async () => {
+    const sqs = new SQSClient(pipeline.standins.clients.sqs);
+    await sqs.send(new SendMessageCommand({ QueueUrl: pipeline.queues.deadLetter, MessageBody: 'parked' }));
+    expect((await ops('dlq', 'status')).out).toMatch(/dead-letter queue: 1 messages/);
+
+    const redrive = await ops('dlq', 'redrive', '--wait');
+
+    expect(redrive.code).toBe(0);
+    expect(redrive.out).toMatch(/task COMPLETED/);
+    expect((await ops('dlq', 'status')).out).toMatch(/dead-letter queue: 0 messages/);
+  });
+
+  it('explains what to do when something is wrong', async () => {
+    expect((await ops('keys', 'create', '--account', 'nobody')).err).toMatch(/No account "nobody"/);
+    expect((await ops('tenants', 'create', '--name', 'x', '--tier', 'gold')).err).toMatch(/--tier must be/);
+    const unknown = await ops('tenants', 'explode');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/Unknown command/);
+    expect((await ops('help')).out).toMatch(/dlq redrive/);
+  });
+});
