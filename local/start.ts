@@ -9,6 +9,9 @@
 import { resolve } from 'node:path';
 import { startLocalPipeline } from './pipeline';
 
+// The SDK's notice that its 2027 releases will need Node 22 is not news here (README, Quick start).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const started = Date.now();
 const dir = resolve(process.env.FIREHOSE_DIR ?? '.firehose');
 const port = process.env.PORT === undefined ? 4000 : Number(process.env.PORT);
