@@ -89,12 +89,76 @@ export interface StageConfig {
   readonly observability: {
     readonly logRetentionDays: number;
     readonly tracing: boolean;
+    /** Subscribed to the stage's alarm topic when set. */
     readonly alarmEmail?: string;
+    /** Thresholds of the operational alarms (docs/slo.md, docs/runbook.md). */
+    readonly alarms: AlarmThresholds;
   };
+
+  /** Service level objectives (docs/slo.md); the SLO alarms take their thresholds from here. */
+  readonly slo: ServiceLevelObjectives;
 
   /** prod keeps data on stack deletion and turns on deletion protection. */
   readonly retainData: boolean;
   readonly wafEnabled: boolean;
+}
+
+/** One tier of multi-window burn-rate alarms: both windows must burn faster than `burnRate`. */
+export interface BurnRateAlarm {
+  /** `fast` or `slow`: part of the alarm names. */
+  readonly name: string;
+  /** Multiple of the error budget's even spend rate (1 = the budget lasts exactly the SLO period). */
+  readonly burnRate: number;
+  readonly longWindowMinutes: number;
+  readonly shortWindowMinutes: number;
+}
+
+export interface ServiceLevelObjectives {
+  /** Share of requests to each endpoint answered without a server-side failure, over 30 days. */
+  readonly availability: number;
+  /** POST /events, as API Gateway measures it (authorizer included). */
+  readonly ingestLatencyP99Ms: number;
+  /** GET /accounts/{id}/summary, as API Gateway measures it: every answer, cached or not. */
+  readonly summaryLatencyP99Ms: number;
+  /** Summary function time of answers served from a cache. */
+  readonly summaryCachedLatencyP99Ms: number;
+  /** Summary function time of answers computed from the rollups. */
+  readonly summaryUncachedLatencyP99Ms: number;
+  /** Writer: now - received_at of the oldest message of each committed batch. */
+  readonly freshnessP95Ms: number;
+  /** Availability alarms, Google SRE workbook style: a fast (page) and a slow (page) tier. */
+  readonly burnRateAlarms: readonly BurnRateAlarm[];
+  /** A window with fewer requests than this is not judged (one 5xx out of three is not an outage). */
+  readonly burnRateMinRequests: number;
+}
+
+/** Operational alarm thresholds; the alarms fire at or beyond them (docs/slo.md has the windows). */
+export interface AlarmThresholds {
+  /** Event queue: age of the oldest message; above 3 x visibility so one poison message alone cannot trip it. */
+  readonly queueOldestMessageAgeSeconds: number;
+  /** Messages in the DLQ: each is work that did not reach PostgreSQL. */
+  readonly deadLetterMessages: number;
+  /** Writer invocation errors (crash, timeout) per 5 minutes. */
+  readonly writerErrors: number;
+  /** Messages the writer reported as failed (retried by SQS) per 5 minutes. */
+  readonly writerFailedMessages: number;
+  /** Writer invocations throttled by Lambda per 5 minutes. */
+  readonly writerThrottles: number;
+  /** Firehose: share of successful S3 deliveries below which the alarm fires (0-1). */
+  readonly archiveDeliverySuccess: number;
+  /** Firehose: age of the oldest record not yet delivered to S3. */
+  readonly archiveDataFreshnessSeconds: number;
+  /** Firehose: records refused for exceeding the stream's quotas per 5 minutes. */
+  readonly archiveThrottledRecords: number;
+  /** Ingest requests admitted without the per-account limiter (its table unreachable) per 5 minutes. */
+  readonly limiterFailOpen: number;
+  /** Ingest requests whose in-flight ledger write failed (freshness watermark) per 5 minutes. */
+  readonly ledgerWriteErrors: number;
+  readonly auroraCpuPercent: number;
+  /** Serverless v2 capacity in use, as a share of the configured maximum ACUs. */
+  readonly auroraCapacityPercent: number;
+  /** Connections to the writer instance; the designed budget is far below it (lib/config/database.ts). */
+  readonly auroraConnections: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -137,7 +201,39 @@ const base: Omit<StageConfig, 'stage' | 'env'> = {
     backupRetentionDays: 7,
   },
   archive: { bufferIntervalSeconds: 60, bufferSizeMiB: 64 },
-  observability: { logRetentionDays: 30, tracing: true },
+  observability: {
+    logRetentionDays: 30,
+    tracing: true,
+    alarms: {
+      queueOldestMessageAgeSeconds: 600,
+      deadLetterMessages: 1,
+      writerErrors: 1,
+      writerFailedMessages: 10,
+      writerThrottles: 1,
+      archiveDeliverySuccess: 1,
+      archiveDataFreshnessSeconds: 900,
+      archiveThrottledRecords: 1,
+      limiterFailOpen: 1,
+      ledgerWriteErrors: 1,
+      auroraCpuPercent: 80,
+      auroraCapacityPercent: 90,
+      auroraConnections: 150,
+    },
+  },
+  slo: {
+    availability: 0.999,
+    ingestLatencyP99Ms: 500,
+    summaryLatencyP99Ms: 1000,
+    summaryCachedLatencyP99Ms: 300,
+    summaryUncachedLatencyP99Ms: 1000,
+    freshnessP95Ms: 5000,
+    burnRateAlarms: [
+      // 2 % of a 30-day budget in an hour, and 5 % in six hours (SRE workbook, chapter 5).
+      { name: 'fast', burnRate: 14.4, longWindowMinutes: 60, shortWindowMinutes: 5 },
+      { name: 'slow', burnRate: 6, longWindowMinutes: 360, shortWindowMinutes: 30 },
+    ],
+    burnRateMinRequests: 20,
+  },
   retainData: false,
   wafEnabled: false,
 };

@@ -229,6 +229,8 @@ function accessLogFormat(): apigw.AccessLogFormat {
   return apigw.AccessLogFormat.custom(
     JSON.stringify({
       requestId: f.contextRequestId(),
+      // The dimension of the GatewayThrottled metric filter (lib/constructs/observability).
+      apiId: f.contextApiId(),
       extendedRequestId: f.contextExtendedRequestId(),
       requestTime: f.contextRequestTime(),
       ip: f.contextIdentitySourceIp(),

@@ -10,6 +10,7 @@ import type { StageConfig } from '../config/stage-config';
 import { ApiFirewall, RATE_WINDOW_SECONDS } from '../constructs/api-firewall';
 import { EventWriter } from '../constructs/event-writer';
 import { IngestApi } from '../constructs/ingest-api';
+import { Observability } from '../constructs/observability/observability';
 import { PartitionMaintenance } from '../constructs/partition-maintenance';
 import { SchemaMigrations } from '../constructs/schema-migrations';
 import { SUMMARY_METHOD_PATH, SummaryApi, summaryMethodOptions } from '../constructs/summary-api';
@@ -27,6 +28,7 @@ export class StatelessStack extends Stack {
   public readonly migrations: SchemaMigrations;
   public readonly maintenance: PartitionMaintenance;
   public readonly firewall?: ApiFirewall;
+  public readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -94,6 +96,18 @@ export class StatelessStack extends Stack {
         reason: 'WAF is on where wafEnabled is set (staging, prod); this stage saves its cost.',
       });
     }
+
+    // SLO and operational alarms, the alarm topic and the dashboard (docs/slo.md).
+    this.observability = new Observability(this, 'Observability', {
+      config,
+      ingestApi: this.ingestApi,
+      summaryApi: this.summaryApi,
+      writer: this.writer,
+      eventQueue: data.eventQueue,
+      archive: data.archive,
+      eventStore,
+      tables,
+    });
 
     new CfnOutput(this, SERVICE_OUTPUTS.apiUrl, {
       value: this.ingestApi.api.url,

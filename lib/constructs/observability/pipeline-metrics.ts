@@ -1,0 +1,326 @@
+/**
+ * Every metric the alarms and the dashboard read, by the name its publisher gives it: the handlers'
+ * EMF metrics (Powertools: namespace `Firehose`, dimensions `service` = `firehose-<function>` and
+ * `stage`; see lambdas/shared/observability.ts), the metrics made from log lines by this
+ * construct's metric filters, and the AWS services' own. No resources here, only metric objects.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { StageConfig } from '../../config/stage-config';
+import type { Archive } from '../archive';
+import type { EventQueue } from '../event-queue';
+import type { EventStore } from '../event-store';
+import type { EventWriter } from '../event-writer';
+import type { HandlerName } from '../firehose-function';
+import type { IngestApi } from '../ingest-api';
+import type { PipelineTables } from '../pipeline-tables';
+import type { SummaryApi } from '../summary-api';
+
+/** Must equal METRICS_NAMESPACE in lambdas/shared/observability.ts (tested). */
+export const METRICS_NAMESPACE = 'Firehose';
+
+/** Custom metrics each handler publishes (EMF), by function: the names the alarms may use. */
+export const HANDLER_METRICS = {
+  ingest: [
+    'EventsAccepted',
+    'EventsRejected',
+    'BatchSize',
+    'EnqueueLatency',
+    'LimiterFailOpen',
+    'LedgerWriteErrors',
+    'Throttled',
+  ],
+  authorizer: ['AuthorizerAllowed', 'AuthorizerDenied', 'AuthorizerErrors'],
+  writer: [
+    'EventsInserted',
+    'DuplicatesSkipped',
+    'EventsOutOfRange',
+    'MalformedMessages',
+    'FailedMessages',
+    'LedgerErrors',
+    'BatchLatency',
+    'FreshnessLag',
+  ],
+  summary: [
+    'CacheHit',
+    'CacheMiss',
+    'CacheErrors',
+    'WatermarkFallbacks',
+    'TopUsersExtraAttempts',
+    'SummaryLatency',
+    'SummaryErrors',
+  ],
+  'partition-maintenance': ['PartitionsCreated', 'PartitionsDropped'],
+  migrate: [],
+} as const satisfies Record<HandlerName, readonly string[]>;
+
+export type HandlerMetric<H extends HandlerName> = (typeof HANDLER_METRICS)[H][number];
+
+/**
+ * Metrics this construct's metric filters make from log lines (same namespace):
+ * - `SummaryLatencyCached` / `SummaryLatencyUncached`: `SummaryLatency` of the summary's EMF lines
+ *   that also carry `CacheHit` / `CacheMiss` (dimensions `service`, `stage`, as the EMF metric);
+ * - `GatewayThrottled`: access-log lines with `errorType` THROTTLED (API Gateway's own 429s),
+ *   dimensions `apiId` and `resourcePath`.
+ */
+export const DERIVED_METRICS = {
+  summaryLatencyCached: 'SummaryLatencyCached',
+  summaryLatencyUncached: 'SummaryLatencyUncached',
+  gatewayThrottled: 'GatewayThrottled',
+} as const;
+
+export const FIVE_MINUTES = Duration.minutes(5);
+export const ONE_MINUTE = Duration.minutes(1);
+
+export interface PipelineMetricsProps {
+  readonly config: StageConfig;
+  readonly ingestApi: IngestApi;
+  readonly summaryApi: SummaryApi;
+  readonly writer: EventWriter;
+  readonly eventQueue: EventQueue;
+  readonly archive: Archive;
+  readonly eventStore: EventStore;
+  readonly tables: PipelineTables;
+}
+
+/** The two public routes. */
+export type Endpoint = 'ingest' | 'summary';
+
+interface Options {
+  readonly statistic?: string;
+  readonly period?: Duration;
+  readonly label?: string;
+}
+
+export class PipelineMetrics {
+  constructor(private readonly props: PipelineMetricsProps) {}
+
+  private get stage(): string {
+    return this.props.config.stage;
+  }
+
+  /** A handler's EMF metric (Sum over 5 minutes unless told). */
+  public handler<H extends HandlerName>(fn: H, metricName: HandlerMetric<H>, options: Options = {}) {
+    return this.custom(`firehose-${fn}`, metricName, options);
+  }
+
+  /** Summary latency of answers from a cache (`true`) or from the rollups (`false`), by metric filter. */
+  public summaryLatency(cached: boolean, options: Options = {}): cloudwatch.Metric {
+    const name = cached ? DERIVED_METRICS.summaryLatencyCached : DERIVED_METRICS.summaryLatencyUncached;
+    return this.custom('firehose-summary', name, { statistic: 'p99', ...options });
+  }
+
+  private custom(service: string, metricName: string, options: Options): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service, stage: this.stage },
+      statistic: options.statistic ?? 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      ...(options.label ? { label: options.label } : {}),
+    });
+  }
+
+  public method(endpoint: Endpoint): apigw.Method {
+    return endpoint === 'ingest' ? this.props.ingestApi.postEvents : this.props.summaryApi.getSummary;
+  }
+
+  /** API Gateway per-method metrics (the stage has detailed metrics on): Count, 5XXError, 4XXError. */
+  public apiRequests(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
+    return this.method(endpoint).metricCount(this.props.ingestApi.api.deploymentStage, {
+      statistic: 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? 'requests',
+    });
+  }
+
+  public apiServerErrors(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
+    return this.method(endpoint).metricServerError(this.props.ingestApi.api.deploymentStage, {
+      statistic: 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? '5xx',
+    });
+  }
+
+  public apiClientErrors(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
+    return this.method(endpoint).metricClientError(this.props.ingestApi.api.deploymentStage, {
+      statistic: 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? '4xx',
+    });
+  }
+
+  public apiLatency(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
+    return this.method(endpoint).metricLatency(this.props.ingestApi.api.deploymentStage, {
+      statistic: options.statistic ?? 'p99',
+      period: options.period ?? FIVE_MINUTES,
+      ...(options.label ? { label: options.label } : {}),
+    });
+  }
+
+  /** API Gateway's own 429s (stage or route throttle) on a route, from the access log. */
+  public gatewayThrottled(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: DERIVED_METRICS.gatewayThrottled,
+      dimensionsMap: {
+        apiId: this.props.ingestApi.api.restApiId,
+        resourcePath: this.method(endpoint).resource.path,
+      },
+      statistic: 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? 'throttled by API Gateway',
+    });
+  }
+
+  /**
+   * The availability SLI's error ratio over one window: (5xx + API Gateway's own 429s) / requests.
+   * A window with fewer than `burnRateMinRequests` requests reads 0 (not judged).
+   */
+  public errorRatio(endpoint: Endpoint, window: Duration): cloudwatch.MathExpression {
+    const min = this.props.config.slo.burnRateMinRequests;
+    // Ids unique per endpoint: a graph may show both endpoints' expressions.
+    const [errors, throttled, requests] = ['Errors', 'Throttled', 'Requests'].map((n) => `${endpoint}${n}`);
+    return new cloudwatch.MathExpression({
+      expression: `IF(${requests} >= ${min}, (${errors} + FILL(${throttled}, 0)) / ${requests}, 0)`,
+      usingMetrics: {
+        [errors!]: this.apiServerErrors(endpoint, { period: window }),
+        [throttled!]: this.gatewayThrottled(endpoint, { period: window }),
+        [requests!]: this.apiRequests(endpoint, { period: window }),
+      },
+      period: window,
+      label: `${endpoint} error ratio (${window.toHumanString()})`,
+    });
+  }
+
+  public functionOf(fn: 'ingest' | 'authorizer' | 'writer' | 'summary'): lambda.IFunction {
+    const { ingestApi, writer, summaryApi } = this.props;
+    switch (fn) {
+      case 'ingest':
+        return ingestApi.ingestFunction;
+      case 'authorizer':
+        return ingestApi.authorizerFunction;
+      case 'writer':
+        return writer.writerFunction;
+      case 'summary':
+        return summaryApi.summaryFunction;
+    }
+  }
+
+  public lambda(
+    fn: 'ingest' | 'authorizer' | 'writer' | 'summary',
+    metricName: 'Errors' | 'Throttles' | 'Duration' | 'ConcurrentExecutions' | 'Invocations',
+    options: Options = {},
+  ): cloudwatch.Metric {
+    const defaults: Record<string, string> = { Duration: 'p99', ConcurrentExecutions: 'Maximum' };
+    return this.functionOf(fn).metric(metricName, {
+      statistic: options.statistic ?? defaults[metricName] ?? 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? `${fn} ${metricName}`,
+    });
+  }
+
+  public accountConcurrency(): cloudwatch.Metric {
+    return lambda.Function.metricAllConcurrentExecutions({
+      statistic: 'Maximum',
+      period: FIVE_MINUTES,
+      label: 'account concurrency',
+    });
+  }
+
+  public queueOldestMessageAge(options: Options = {}): cloudwatch.Metric {
+    return this.props.eventQueue.queue.metricApproximateAgeOfOldestMessage({
+      statistic: 'Maximum',
+      period: options.period ?? ONE_MINUTE,
+      label: options.label ?? 'oldest message age (s)',
+    });
+  }
+
+  public queue(
+    which: 'queue' | 'deadLetterQueue',
+    metricName:
+      | 'ApproximateNumberOfMessagesVisible'
+      | 'ApproximateNumberOfMessagesNotVisible'
+      | 'NumberOfMessagesSent'
+      | 'NumberOfMessagesDeleted',
+    options: Options = {},
+  ): cloudwatch.Metric {
+    const visible = metricName.startsWith('Approximate');
+    return this.props.eventQueue[which].metric(metricName, {
+      statistic: options.statistic ?? (visible ? 'Maximum' : 'Sum'),
+      period: options.period ?? (visible ? ONE_MINUTE : FIVE_MINUTES),
+      label: options.label ?? metricName,
+    });
+  }
+
+  /** Firehose: DeliveryToS3.Success (Minimum), DeliveryToS3.DataFreshness (Maximum, s), ThrottledRecords... */
+  public archive(
+    metricName:
+      | 'DeliveryToS3.Success'
+      | 'DeliveryToS3.DataFreshness'
+      | 'ThrottledRecords'
+      | 'IncomingRecords'
+      | 'IncomingBytes',
+    options: Options = {},
+  ): cloudwatch.Metric {
+    const defaults: Record<string, string> = {
+      'DeliveryToS3.Success': 'Minimum',
+      'DeliveryToS3.DataFreshness': 'Maximum',
+    };
+    return this.props.archive.deliveryStream.metric(metricName, {
+      statistic: options.statistic ?? defaults[metricName] ?? 'Sum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? metricName,
+    });
+  }
+
+  /** Aurora's writer instance (cluster metrics by Role=WRITER): CPU, ACU utilization, connections. */
+  public aurora(
+    metricName: 'CPUUtilization' | 'ACUUtilization' | 'ServerlessDatabaseCapacity' | 'DatabaseConnections',
+    options: Options = {},
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { DBClusterIdentifier: this.props.eventStore.cluster.clusterIdentifier, Role: 'WRITER' },
+      statistic: options.statistic ?? (metricName === 'DatabaseConnections' ? 'Maximum' : 'Average'),
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? metricName,
+    });
+  }
+
+  /** RDS Proxy: client connections (Lambda side) and database connections (Aurora side). */
+  public proxy(metricName: 'ClientConnections' | 'DatabaseConnections', options: Options = {}) {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      dimensionsMap: { ProxyName: this.props.eventStore.proxy.dbProxyName },
+      statistic: options.statistic ?? 'Maximum',
+      period: options.period ?? FIVE_MINUTES,
+      label: options.label ?? `proxy ${metricName}`,
+    });
+  }
+
+  /** Read and write throttle events of each pipeline table. */
+  public tableThrottles(): cloudwatch.Metric[] {
+    const { tenants, rateLimits, ledger, summaryCache } = this.props.tables;
+    const tables: Array<[string, dynamodb.ITable]> = [
+      ['tenants', tenants],
+      ['rate-limits', rateLimits],
+      ['ledger', ledger],
+      ['summary-cache', summaryCache],
+    ];
+    return tables.flatMap(([name, table]) =>
+      (['ReadThrottleEvents', 'WriteThrottleEvents'] as const).map((metricName) =>
+        table.metric(metricName, {
+          statistic: 'Sum',
+          period: FIVE_MINUTES,
+          label: `${name} ${metricName.startsWith('Read') ? 'read' : 'write'} throttles`,
+        }),
+      ),
+    );
+  }
+}
