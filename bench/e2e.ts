@@ -31,22 +31,43 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   const check = argv.includes('--check');
   const distinctAccepted = new Set<string>();
   const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
-  console.log(`bench/e2e: ${clients} clients sending ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`);
+  console.log(
+    `bench/e2e: ${clients} clients sending ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
+  );
   const pipeline = await startLocalPipeline({ dir, port: 0, demo: false });
   try {
     const keys: { account: string; key: string }[] = [];
     for (let i = 0; i < accounts; i++) {
-      const account = await createAccount(pipeline.tenants, { accountId: accountIdFor(i), name: `bench ${i}`, tier: 'enterprise' });
-      keys.push({ account: account.accountId, key: (await createKey(pipeline.tenants, { accountId: account.accountId, kind: 'secret' })).key });
+      const account = await createAccount(pipeline.tenants, {
+        accountId: accountIdFor(i),
+        name: `bench ${i}`,
+        tier: 'enterprise',
+      });
+      keys.push({
+        account: account.accountId,
+        key: (await createKey(pipeline.tenants, { accountId: account.accountId, kind: 'secret' })).key,
+      });
     }
     const started = Date.now();
-    const generator = new EventGenerator({ seed: 5, accounts, from: started, to: started + seconds * 1000, spreadOver: 10_000_000 });
+    const generator = new EventGenerator({
+      seed: 5,
+      accounts,
+      from: started,
+      to: started + seconds * 1000,
+      spreadOver: 10_000_000,
+    });
     const latencies: number[] = [];
     let events = 0;
     let errors = 0;
     const statuses = new Map<number, number>();
     const deadline = started + seconds * 1000;
-    const timer = setInterval(() => progress(`${Math.round((Date.now() - started) / 1000)} s: ${formatRate(events / ((Date.now() - started) / 1000))} accepted`), 1000);
+    const timer = setInterval(
+      () =>
+        progress(
+          `${Math.round((Date.now() - started) / 1000)} s: ${formatRate(events / ((Date.now() - started) / 1000))} accepted`,
+        ),
+      1000,
+    );
     await Promise.all(
       Array.from({ length: clients }, async () => {
         while (Date.now() < deadline) {
@@ -55,7 +76,9 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
           const sample = generator.batch(batch);
           const account = sample[0]!.account_id;
           const key = keys.find((k) => k.account === account)!.key;
-          const body = JSON.stringify({ events: sample.map(({ account_id: _, ...event }) => ({ ...event, timestamp: Date.now() })) });
+          const body = JSON.stringify({
+            events: sample.map(({ account_id: _, ...event }) => ({ ...event, timestamp: Date.now() })),
+          });
           const t = performance.now();
           try {
             const response = await fetch(`${pipeline.endpoint}/events`, {
@@ -87,9 +110,14 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
     const drainStart = Date.now();
     for (;;) {
       const { Attributes = {} } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: pipeline.queues.events, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: pipeline.queues.events,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
       );
-      const left = Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
+      const left =
+        Number(Attributes.ApproximateNumberOfMessages) +
+        Number(Attributes.ApproximateNumberOfMessagesNotVisible);
       if (left === 0) break;
       progress(`draining: ${left} messages left`);
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -99,8 +127,12 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
       'SELECT extract(epoch FROM committed_at - received_at) * 1000 AS ms FROM committed_messages',
     );
     const freshness = rows.map((row) => Number(row.ms));
-    const { rows: stored } = await pipeline.pool.query<{ n: number }>('SELECT sum(events)::int AS n FROM rollup_type_day');
-    console.log(`statuses: ${[...statuses].map(([status, n]) => `${status} x ${n}`).join(', ')}${errors ? `, ${errors} connection errors` : ''}`);
+    const { rows: stored } = await pipeline.pool.query<{ n: number }>(
+      'SELECT sum(events)::int AS n FROM rollup_type_day',
+    );
+    console.log(
+      `statuses: ${[...statuses].map(([status, n]) => `${status} x ${n}`).join(', ')}${errors ? `, ${errors} connection errors` : ''}`,
+    );
     console.log(
       `sustained ${formatRate(events / wall)} events accepted through HTTP (${formatRate(latencies.length / wall)} requests); ` +
         `POST p50 ${formatMs(percentile(latencies, 50))}, p99 ${formatMs(percentile(latencies, 99))}`,
@@ -113,8 +145,10 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
     if (check) {
       const problems: string[] = [];
       if (errors > 0) problems.push(`${errors} connection errors`);
-      for (const [status, n] of statuses) if (status !== 202) problems.push(`${n} responses with status ${status}`);
-      if (stored[0]!.n !== distinctAccepted.size) problems.push(`counted ${stored[0]!.n} events, accepted ${distinctAccepted.size} distinct`);
+      for (const [status, n] of statuses)
+        if (status !== 202) problems.push(`${n} responses with status ${status}`);
+      if (stored[0]!.n !== distinctAccepted.size)
+        problems.push(`counted ${stored[0]!.n} events, accepted ${distinctAccepted.size} distinct`);
       if (problems.length > 0) throw new Error(`load smoke failed: ${problems.join('; ')}`);
       console.log('load smoke: every request accepted, every distinct event counted once');
     }

@@ -16,7 +16,9 @@ const BENCHES: Record<string, string> = {
 
 const [name, ...options] = process.argv.slice(2);
 if (name !== undefined && !BENCHES[name]) {
-  console.error(`Unknown benchmark "${name}". Choose one of: ${Object.keys(BENCHES).join(', ')} (or none for all).`);
+  console.error(
+    `Unknown benchmark "${name}". Choose one of: ${Object.keys(BENCHES).join(', ')} (or none for all).`,
+  );
   process.exit(2);
 }
 let failed = false;
