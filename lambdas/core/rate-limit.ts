@@ -20,7 +20,10 @@ export type Admission =
 
 /** How far a request moves the TAT, in ms. */
 export function costMs(cost: LimitCost, limits: TierLimits): number {
-  return Math.max((cost.requests * 1000) / limits.requestsPerSecond, (cost.events * 1000) / limits.eventsPerSecond);
+  return Math.max(
+    (cost.requests * 1000) / limits.requestsPerSecond,
+    (cost.events * 1000) / limits.eventsPerSecond,
+  );
 }
 
 export function burstMs(limits: TierLimits): number {
@@ -34,7 +37,9 @@ export function admissionCeiling(cost: LimitCost, limits: TierLimits, nowMs: num
 
 /** Which limit a refused request ran into: the dimension that makes it costly. */
 export function bindingDimension(cost: LimitCost, limits: TierLimits): 'requests' | 'events' {
-  return cost.requests / limits.requestsPerSecond >= cost.events / limits.eventsPerSecond ? 'requests' : 'events';
+  return cost.requests / limits.requestsPerSecond >= cost.events / limits.eventsPerSecond
+    ? 'requests'
+    : 'events';
 }
 
 /** The decision for a stored TAT (0 when the account has no state), and the TAT to store if admitted. */
@@ -47,7 +52,10 @@ export function decideLimit(
   const nextTat = Math.max(storedTat, nowMs) + costMs(cost, limits);
   const overMs = nextTat - nowMs - burstMs(limits);
   if (overMs > 0) {
-    return { admission: { allowed: false, dimension: bindingDimension(cost, limits), retryAfterMs: overMs }, nextTat: storedTat };
+    return {
+      admission: { allowed: false, dimension: bindingDimension(cost, limits), retryAfterMs: overMs },
+      nextTat: storedTat,
+    };
   }
   return { admission: { allowed: true }, nextTat };
 }

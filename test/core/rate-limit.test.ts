@@ -42,6 +42,7 @@ describe('Function: decideLimit (GCRA)', () => {
 describe('Stage config: tiers', () => {
   it.each(STAGES)('lets every tier of %s admit one full request within its burst', (stage) => {
     const config = stageConfigs[stage];
-    for (const tier of TIERS) expect(burstHoldsRequest(config.tiers[tier], config.ingest.maxEventsPerRequest)).toBe(true);
+    for (const tier of TIERS)
+      expect(burstHoldsRequest(config.tiers[tier], config.ingest.maxEventsPerRequest)).toBe(true);
   });
 });

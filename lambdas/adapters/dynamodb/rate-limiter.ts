@@ -40,7 +40,12 @@ export class DynamoRateLimiter implements RateLimiter {
           Key: key,
           UpdateExpression: 'SET tat = tat + :cost, expires_at = :exp',
           ConditionExpression: 'tat >= :now AND tat <= :ceiling',
-          ExpressionAttributeValues: { ':cost': increment, ':now': nowMs, ':ceiling': admissionCeiling(cost, limits, nowMs), ':exp': expiresAt },
+          ExpressionAttributeValues: {
+            ':cost': increment,
+            ':now': nowMs,
+            ':ceiling': admissionCeiling(cost, limits, nowMs),
+            ':exp': expiresAt,
+          },
         })
       ) {
         return { allowed: true };
@@ -57,7 +62,9 @@ export class DynamoRateLimiter implements RateLimiter {
         return { allowed: true };
       }
       // Neither idle nor within the burst: refused, unless it became idle in between.
-      const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
       const decision = decideLimit(Number(Item?.tat ?? 0), cost, limits, this.now());
       if (!decision.admission.allowed) return decision.admission;
     }
