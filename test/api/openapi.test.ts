@@ -3,7 +3,7 @@
  * code's lists, so the document cannot drift from what the API does.
  */
 import { readFileSync } from 'node:fs';
-import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import Ajv2020 from 'ajv/dist/2020';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -12,10 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
-import { DynamoRateLimiter } from '../../lambdas/adapters/dynamodb/rate-limiter';
 import { DynamoSummaryCache } from '../../lambdas/adapters/dynamodb/summary-cache';
-import { FirehoseArchive } from '../../lambdas/adapters/messaging/firehose-archive';
-import { SqsEventQueue } from '../../lambdas/adapters/messaging/sqs-event-queue';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { PostgresSummaryStore } from '../../lambdas/adapters/postgres/summary-store';
 import { API_ERRORS, EVENT_REJECTION_CODES } from '../../lambdas/core/errors';
@@ -25,10 +22,10 @@ import { createSummaryHandler } from '../../lambdas/handlers/summary';
 import { createObservability } from '../../lambdas/shared/observability';
 import { SummaryReader } from '../../lambdas/use-cases/summarize';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
-import { stageConfigs } from '../../lib/config/stage-config';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { acceptEverything, ingestDependencies } from '../support/ingest-dependencies';
 import { deliveriesFor, event } from '../support/queue-messages';
 
 const document = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
@@ -73,13 +70,7 @@ describe('Document: docs/openapi.yaml', () => {
     dynamo = await startTestDynamo();
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
-    sqs.on(SendMessageBatchCommand).callsFake((input) => ({
-      Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })),
-      Failed: [],
-    }));
-    firehose
-      .on(PutRecordBatchCommand)
-      .callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({})) }));
+    acceptEverything(sqs, firehose);
   });
   afterAll(async () => {
     sqs.restore();
@@ -103,16 +94,7 @@ describe('Document: docs/openapi.yaml', () => {
   });
 
   it('describes every POST /events response the handler gives', async () => {
-    const config = stageConfigs.local;
-    const deps = {
-      queue: new SqsEventQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/q'),
-      archive: new FirehoseArchive(new FirehoseClient({ region: 'us-east-1' }), 'archive'),
-      limiter: new DynamoRateLimiter(dynamo.documents, dynamo.names.rateLimitTable),
-      ledger: new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable),
-      rules: config.ingest,
-      tierLimits: config.tiers,
-      log: silent,
-    };
+    const deps = ingestDependencies(dynamo);
     const handler = createIngestHandler(() => deps, createObservability('ingest'));
     const ok = (i: number) => ({ event_id: `e${i}`, user_id: 'u', type: 't', timestamp: Date.now() });
     const cases = [

@@ -3,10 +3,6 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
-import { DynamoRateLimiter } from '../../lambdas/adapters/dynamodb/rate-limiter';
-import { FirehoseArchive } from '../../lambdas/adapters/messaging/firehose-archive';
-import { SqsEventQueue } from '../../lambdas/adapters/messaging/sqs-event-queue';
 import { parseArchiveLines } from '../../lambdas/core/archive-records';
 import { parseQueueMessage } from '../../lambdas/core/queue-message';
 import { createIngestHandler } from '../../lambdas/handlers/ingest';
@@ -15,11 +11,11 @@ import type { IngestDependencies } from '../../lambdas/use-cases/ingest-events';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { acceptEverything, ingestDependencies, silentLog as silent } from '../support/ingest-dependencies';
 
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
-const config = stageConfigs.local;
-const silent = { info() {}, warn() {}, error() {} };
+const _config = stageConfigs.local;
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
 
 function validEvent(i: number, overrides: Record<string, unknown> = {}) {
@@ -55,24 +51,8 @@ describe('Handler: ingest', () => {
     await dynamo.stop();
   });
   beforeEach(() => {
-    sqs.on(SendMessageBatchCommand).callsFake((input) => ({
-      Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })),
-      Failed: [],
-    }));
-    firehose.on(PutRecordBatchCommand).callsFake((input) => ({
-      FailedPutCount: 0,
-      RequestResponses: input.Records.map(() => ({ RecordId: 'r' })),
-    }));
-    dependencies = {
-      queue: new SqsEventQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/000/events'),
-      archive: new FirehoseArchive(new FirehoseClient({ region: 'us-east-1' }), 'archive'),
-      limiter: new DynamoRateLimiter(dynamo.documents, dynamo.names.rateLimitTable, () => NOW),
-      ledger: new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable, () => NOW),
-      rules: config.ingest,
-      tierLimits: config.tiers,
-      log: silent,
-      now: () => NOW,
-    };
+    acceptEverything(sqs, firehose);
+    dependencies = ingestDependencies(dynamo, () => NOW);
     handler = createIngestHandler(() => dependencies, createObservability('ingest'));
   });
   afterEach(() => {

@@ -2,45 +2,30 @@
  * Adversarial input and shared limits: no body crashes the handler or gets a 5xx; keys never reach
  * the logs; one tenant over its limit does not affect another.
  */
-import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
-import { DynamoRateLimiter } from '../../lambdas/adapters/dynamodb/rate-limiter';
 import { DynamoTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
-import { FirehoseArchive } from '../../lambdas/adapters/messaging/firehose-archive';
-import { SqsEventQueue } from '../../lambdas/adapters/messaging/sqs-event-queue';
 import { API_ERRORS } from '../../lambdas/core/errors';
 import { createAuthorizerHandler } from '../../lambdas/handlers/authorizer';
 import { createIngestHandler } from '../../lambdas/handlers/ingest';
 import { createObservability } from '../../lambdas/shared/observability';
-import type { IngestDependencies } from '../../lambdas/use-cases/ingest-events';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { createAccount, createKey } from '../../ops/tenants';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { acceptEverything, ingestDependencies, silentLog as silent } from '../support/ingest-dependencies';
 
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
-const config = stageConfigs.local;
-const silent = { info() {}, warn() {}, error() {} };
+const _config = stageConfigs.local;
 
 describe('Handler: ingest under adversarial input and load', () => {
   let dynamo: TestDynamo;
 
-  function dependencies(): IngestDependencies {
-    return {
-      queue: new SqsEventQueue(new SQSClient({ region: 'us-east-1' }), 'https://sqs.local/000/events'),
-      archive: new FirehoseArchive(new FirehoseClient({ region: 'us-east-1' }), 'archive'),
-      limiter: new DynamoRateLimiter(dynamo.documents, dynamo.names.rateLimitTable),
-      ledger: new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable),
-      rules: config.ingest,
-      tierLimits: config.tiers,
-      log: silent,
-    };
-  }
+  const dependencies = () => ingestDependencies(dynamo);
 
   beforeAll(async () => {
     dynamo = await startTestDynamo();
@@ -49,13 +34,7 @@ describe('Handler: ingest under adversarial input and load', () => {
     await dynamo.stop();
   });
   beforeEach(() => {
-    sqs.on(SendMessageBatchCommand).callsFake((input) => ({
-      Successful: input.Entries.map((e: { Id: string }) => ({ Id: e.Id })),
-      Failed: [],
-    }));
-    firehose
-      .on(PutRecordBatchCommand)
-      .callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({})) }));
+    acceptEverything(sqs, firehose);
   });
   afterEach(() => {
     sqs.reset();
