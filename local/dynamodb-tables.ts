@@ -31,44 +31,37 @@ function keyedByPk(name: string): CreateTableCommandInput {
   };
 }
 
+/** A table keyed by `pk` with one global secondary index (hash `account_id`, all attributes projected). */
+function withAccountIndex(
+  name: string,
+  index: string,
+  sortKey: { name: string; type: 'S' | 'N' },
+): CreateTableCommandInput {
+  return {
+    ...keyedByPk(name),
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'account_id', AttributeType: 'S' },
+      ...(sortKey.name === 'pk' ? [] : [{ AttributeName: sortKey.name, AttributeType: sortKey.type }]),
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: index,
+        KeySchema: [
+          { AttributeName: 'account_id', KeyType: 'HASH' },
+          { AttributeName: sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}
+
 export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
   return [
-    {
-      ...keyedByPk(names.tenantsTable),
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'account_id', AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: BY_ACCOUNT_INDEX,
-          KeySchema: [
-            { AttributeName: 'account_id', KeyType: 'HASH' },
-            { AttributeName: 'pk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    },
+    withAccountIndex(names.tenantsTable, BY_ACCOUNT_INDEX, { name: 'pk', type: 'S' }),
     keyedByPk(names.rateLimitTable),
-    {
-      ...keyedByPk(names.ledgerTable),
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'account_id', AttributeType: 'S' },
-        { AttributeName: 'pending_since', AttributeType: 'N' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: PENDING_INDEX,
-          KeySchema: [
-            { AttributeName: 'account_id', KeyType: 'HASH' },
-            { AttributeName: 'pending_since', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    },
+    withAccountIndex(names.ledgerTable, PENDING_INDEX, { name: 'pending_since', type: 'N' }),
     keyedByPk(names.summaryCacheTable),
   ];
 }

@@ -6,6 +6,7 @@
 
 // Tiers are shared with the handlers, which receive their limits from this config (TIER_LIMITS).
 import { TIERS, type Tier, type TierLimits } from '../../lambdas/core/tiers';
+import type { IngestRules } from '../../lambdas/core/validate-events';
 
 export { TIERS, type Tier, type TierLimits };
 
@@ -17,13 +18,8 @@ export interface StageConfig {
   /** AWS account and region to deploy to; `undefined` account means "the CLI's current account". */
   readonly env: { readonly account?: string; readonly region: string };
 
-  readonly ingest: {
-    readonly maxEventsPerRequest: number;
-    readonly maxBodyBytes: number;
-    readonly maxEventAgeDays: number;
-    readonly maxFutureSkewSeconds: number;
-    readonly maxMetadataBytes: number;
-    readonly maxMetadataDepth: number;
+  /** Validation rules (shared with the ingest function, which gets them as environment) and sizing. */
+  readonly ingest: IngestRules & {
     /** The ingest function's timeout; also bounds how long a received event can stay un-ledgered. */
     readonly timeoutSeconds: number;
     readonly memoryMb: number;
