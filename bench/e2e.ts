@@ -12,7 +12,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { stageConfigs } from '../lib/config/stage-config';
 import { startLocalPipeline } from '../local/pipeline';
 import { accountIdFor, EventGenerator } from '../ops/event-generator';
 import { createAccount, createKey } from '../ops/tenants';
