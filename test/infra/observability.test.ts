@@ -35,17 +35,28 @@ function readDoc(name: string): string {
 }
 
 /** Alarm ids in the tables of docs/slo.md's "Alarms" section, by table ("notify" or "windows"). */
-function documentedAlarms(): { notify: string[]; windows: string[] } {
+function documentedAlarms(): { notify: string[]; windows: string[]; windowColumn: Map<string, string> } {
   const section = readDoc('slo.md').split('\n## Alarms')[1]!.split('\n## ')[0]!;
   const notify: string[] = [];
   const windows: string[] = [];
+  const windowColumn = new Map<string, string>();
   let target = notify;
   for (const line of section.split('\n')) {
     if (line.startsWith('### ')) target = /burn-rate windows/i.test(line) ? windows : notify;
     const match = /^\| `firehose-<stage>-([a-z0-9-]+)` \|/.exec(line);
-    if (match) target.push(match[1]!);
+    if (!match) continue;
+    target.push(match[1]!);
+    windowColumn.set(match[1]!, line.split('|').at(-2)!.trim());
   }
-  return { notify, windows };
+  return { notify, windows, windowColumn };
+}
+
+/** The period (seconds) of a metric alarm, whether it has a plain metric or a metrics array. */
+function periodOf(alarm: CfnResource): number {
+  const p = alarm.Properties!;
+  if (p.Period !== undefined) return Number(p.Period);
+  const metrics = p.Metrics as Array<{ MetricStat?: { Period: number } }>;
+  return metrics.find((m) => m.MetricStat)!.MetricStat!.Period;
 }
 
 const budget = (c: StageConfig) => 1 - c.slo.availability;
@@ -156,6 +167,16 @@ describe.each(STAGES)('stage %s: observability', (name) => {
         expect(metricOf(found)).toBe(METRIC_OF[id]);
       },
     );
+
+    it.each(Object.keys(METRIC_ALARM_THRESHOLDS))('%s evaluates the windows docs/slo.md gives', (id) => {
+      const column = documented.windowColumn.get(id)!;
+      const match = /^(\d+) min, (\d+) of (\d+)$/.exec(column);
+      expect(match, `${id}: "${column}"`).not.toBeNull();
+      const found = alarm(id);
+      expect(periodOf(found)).toBe(Number(match![1]) * 60);
+      expect(found.Properties?.DatapointsToAlarm).toBe(Number(match![2]));
+      expect(found.Properties?.EvaluationPeriods).toBe(Number(match![3]));
+    });
 
     it('has a composite per endpoint and burn-rate tier, ANDing its long and short window', () => {
       expect(COMPOSITES.every((id) => documented.notify.includes(id))).toBe(true);
