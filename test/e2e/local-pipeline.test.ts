@@ -100,25 +100,22 @@ describe('Local pipeline end to end', () => {
     const now = Date.now();
     for (const [a, account] of accounts.entries()) {
       for (let request = 0; request < 6; request++) {
+        const make = (n: number) => ({
+          event_id: `e${n}`,
+          user_id: `u${(n * (a + 3)) % 17}`,
+          type: ['view', 'click', 'buy'][n % 3]!,
+          timestamp: now - n * 1000,
+        });
         const events: unknown[] = [];
-        for (let i = 0; i < 40; i++) {
-          const n = request * 40 + i;
-          events.push({
-            event_id: `e${n}`,
-            user_id: `u${(n * (a + 3)) % 17}`,
-            type: ['view', 'click', 'buy'][n % 3],
-            timestamp: now - n * 1000,
-          });
-        }
-        // A duplicate inside the request, two invalid events, and one event of the previous request
-        // again (accepted by ingest, counted once by the writer: the first timestamp wins).
+        for (let i = 0; i < 40; i++) events.push(make(request * 40 + i));
+        // A duplicate inside the request, two invalid events, and the last event of the previous
+        // request again (as a client resending it would): accepted by ingest, counted once.
         events.push({ ...(events[0] as object) });
         events.push(
           { event_id: 'bad-type', user_id: 'u', type: 'no spaces', timestamp: now },
           { event_id: 'old', user_id: 'u', type: 't', timestamp: now - 40 * 86_400_000 },
         );
-        if (request > 0)
-          events.push({ event_id: `e${request * 40 - 1}`, user_id: 'x', type: 'view', timestamp: now });
+        if (request > 0) events.push(make(request * 40 - 1));
         const response = await postEvents(pipeline.endpoint, account.key, events);
         expect(response.status).toBe(202);
         expect(response.body.rejected.map((r: { code: string }) => r.code)).toEqual([
