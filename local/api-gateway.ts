@@ -12,6 +12,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
   Context,
 } from 'aws-lambda';
+import { type GatewayResponseType, gatewayErrorResponse } from '../lambdas/core/gateway-errors';
 import { lambdaContext } from './lambda-context';
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -45,19 +46,10 @@ interface Route {
   readonly authorized: boolean;
 }
 
-function gatewayError(
-  response: ServerResponse,
-  status: number,
-  code: string,
-  message: string,
-  requestId: string,
-): void {
-  const body = JSON.stringify({ error: { code, message, request_id: requestId } });
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'x-request-id': requestId,
-    ...(status === 429 ? { 'retry-after': '1' } : {}),
-  });
+/** API Gateway's own errors, answered exactly as the deployed Gateway Responses answer them. */
+function gatewayError(response: ServerResponse, type: GatewayResponseType, requestId: string): void {
+  const { statusCode, headers, body } = gatewayErrorResponse(type, requestId);
+  response.writeHead(statusCode, { ...headers, 'x-request-id': requestId });
   response.end(body);
 }
 
@@ -138,10 +130,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     const method = request.method ?? 'GET';
     const target = route(method, url.pathname);
     // API Gateway says nothing about which paths exist (MISSING_AUTHENTICATION_TOKEN → 403).
-    if (!target) return gatewayError(response, 403, 'forbidden', 'Forbidden.', requestId);
+    if (!target) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId);
     const body = await readBody(request);
-    if (body === 'too_large')
-      return gatewayError(response, 413, 'payload_too_large', 'The request body is too large.', requestId);
+    if (body === 'too_large') return gatewayError(response, 'REQUEST_TOO_LARGE', requestId);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -150,10 +141,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     let authorizer: Record<string, unknown> | null = null;
     if (target.authorized) {
       const verdict = await authorize(headers, methodArn);
-      if (verdict === 'unauthorized')
-        return gatewayError(response, 401, 'unauthorized', 'Missing or invalid API key.', requestId);
-      if (verdict === 'failed')
-        return gatewayError(response, 503, 'unavailable', 'Service unavailable, retry later.', requestId);
+      if (verdict === 'unauthorized') return gatewayError(response, 'UNAUTHORIZED', requestId);
+      if (verdict === 'failed') return gatewayError(response, 'AUTHORIZER_FAILURE', requestId);
       authorizer = { ...verdict.context, principalId: verdict.principalId };
     }
     const textual = isTextual(headers['content-type']);
@@ -195,7 +184,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       );
     } catch (error) {
       options.onError?.(error);
-      return gatewayError(response, 503, 'unavailable', 'Service unavailable, retry later.', requestId);
+      return gatewayError(response, 'INTEGRATION_FAILURE', requestId);
     }
     response.writeHead(result.statusCode, {
       'x-request-id': requestId,
@@ -207,8 +196,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       options.onError?.(error);
-      if (!response.headersSent)
-        gatewayError(response, 503, 'unavailable', 'Service unavailable, retry later.', randomUUID());
+      if (!response.headersSent) gatewayError(response, 'DEFAULT_5XX', randomUUID());
       else response.destroy();
     });
   });
