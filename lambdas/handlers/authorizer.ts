@@ -8,7 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { createDocumentClient } from '../adapters/aws-clients';
+import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoTenantStore } from '../adapters/dynamodb/tenant-store';
 import { encodeAuthContext } from '../core/tenants';
 import { ENV, type Environment, readEnv } from '../shared/env';

@@ -8,7 +8,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createDocumentClient } from '../adapters/aws-clients';
+import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { DynamoSummaryCache } from '../adapters/dynamodb/summary-cache';
 import { createPool } from '../adapters/postgres/connection';

@@ -7,7 +7,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDocumentClient } from '../adapters/aws-clients';
+import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { createPool } from '../adapters/postgres/connection';
 import { PostgresEventStore } from '../adapters/postgres/event-store';
