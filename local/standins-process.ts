@@ -1,0 +1,126 @@
+/**
+ * Starts the stand-ins in a child process (local/standins-child.ts) and gives the parent what it
+ * needs of them: endpoints, SDK client config, queue URLs and ARNs, remote fault switches (over each
+ * stand-in's `/__faults` endpoint), and stop().
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  ADMIN_PATH,
+  type FaultSettings,
+  type StandinClientConfigs,
+  type StandinEndpoints,
+  type StartStandinsOptions,
+  standinClientConfigs,
+} from './standins/index';
+
+type Service = keyof StandinEndpoints;
+
+/** A stand-in's fault switches, driven over HTTP. */
+export interface RemoteFaults {
+  set(settings: Partial<FaultSettings>): Promise<void>;
+  reset(): Promise<void>;
+}
+
+export interface StandinsProcess {
+  readonly endpoints: StandinEndpoints;
+  readonly clients: StandinClientConfigs;
+  readonly region: string;
+  readonly accountId: string;
+  readonly faults: Readonly<Record<Service, RemoteFaults>>;
+  queueUrl(name: string): string;
+  queueArn(name: string): string;
+  stop(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL('./standins-child.ts', import.meta.url));
+
+function remoteFaults(endpoint: string): RemoteFaults {
+  const call = async (method: 'POST' | 'DELETE', body?: unknown) => {
+    const response = await fetch(`${endpoint}${ADMIN_PATH}`, {
+      method,
+      ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
+    if (!response.ok)
+      throw new Error(`fault switch ${endpoint}: ${response.status} ${await response.text()}`);
+  };
+  return { set: (settings) => call('POST', settings), reset: () => call('DELETE') };
+}
+
+function next<T>(child: ChildProcess, type: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { type: string; message?: string }) => {
+      if (message.type === type) {
+        cleanup();
+        resolve(message as T);
+      } else if (message.type === 'error') {
+        cleanup();
+        reject(new Error(message.message));
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`the stand-ins process exited (code ${code})`));
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+export async function startStandinsProcess(
+  options: Omit<StartStandinsOptions, 'onError'>,
+  log: (line: string) => void = () => undefined,
+): Promise<StandinsProcess> {
+  const child = fork(CHILD, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.on('message', (message: { type: string; line?: string }) => {
+    if (message.type === 'log' && message.line) log(message.line);
+  });
+  try {
+    await next(child, 'loaded');
+    child.send({ type: 'start', options });
+    const ready = await next<{
+      endpoints: StandinEndpoints;
+      region: string;
+      accountId: string;
+      queues: Record<string, { url: string; arn: string }>;
+    }>(child, 'ready');
+    const queue = (name: string) => {
+      const found = ready.queues[name];
+      if (!found) throw new Error(`no queue "${name}" was created`);
+      return found;
+    };
+    return {
+      endpoints: ready.endpoints,
+      clients: standinClientConfigs(ready.endpoints),
+      region: ready.region,
+      accountId: ready.accountId,
+      faults: {
+        sqs: remoteFaults(ready.endpoints.sqs),
+        firehose: remoteFaults(ready.endpoints.firehose),
+        s3: remoteFaults(ready.endpoints.s3),
+        dynamodb: remoteFaults(ready.endpoints.dynamodb),
+      },
+      queueUrl: (name) => queue(name).url,
+      queueArn: (name) => queue(name).arn,
+      async stop() {
+        if (child.exitCode !== null || !child.connected) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.send({ type: 'stop' });
+        await next(child, 'stopped').catch(() => undefined);
+        child.disconnect();
+        await exited;
+      },
+    };
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+}
