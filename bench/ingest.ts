@@ -112,6 +112,7 @@ export async function benchIngest(argv: readonly string[]): Promise<void> {
       standard: { requestsPerSecond: 1e9, eventsPerSecond: 1e12, burstSeconds: 10 },
     },
     log: { info() {}, warn() {}, error: console.error },
+    answerDeadlineMs: 9_000,
   };
   const handler = createIngestHandler(() => deps, createObservability('ingest'));
   const generator = new EventGenerator({ seed: 3, accounts: 1 });

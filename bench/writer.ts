@@ -15,9 +15,9 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PostgresEventStore } from '../lambdas/adapters/postgres/event-store';
-import type { MessageLedger } from '../lambdas/core/ports';
 import { type IncomingMessage, writeEvents } from '../lambdas/use-cases/write-events';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
+import { ignoredLedger } from '../test/support/ledgers';
 import { batchesOf } from './support/load-events';
 import { startBenchServer } from './support/postgres';
 import { endProgress, formatRate, median, progress, ratio } from './support/stats';
@@ -46,11 +46,6 @@ function parseOptions(argv: readonly string[]): Options {
   };
 }
 
-const noLedger: MessageLedger = {
-  markPending: async () => undefined,
-  markCommitted: async () => undefined,
-  markDead: async () => undefined,
-};
 const quietLog = { info: () => undefined, warn: () => undefined, error: console.error };
 
 async function runWriter(
@@ -65,7 +60,7 @@ async function runWriter(
   const started = performance.now();
   await Promise.all(
     pools.map(async (pool) => {
-      const deps = { store: new PostgresEventStore(pool), ledger: noLedger, settings, log: quietLog };
+      const deps = { store: new PostgresEventStore(pool), ledger: ignoredLedger, settings, log: quietLog };
       for (let i = next++; i < batches.length; i = next++) {
         const outcome = await writeEvents(deps, batches[i]!);
         if (outcome.failedMessageIds.length > 0)

@@ -196,6 +196,8 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
   const before = await queueDepth(target, target.queues.deadLetter);
   if (before.visible === 0)
     return { json: { moved: 0 }, lines: ['the dead-letter queue is empty: nothing to re-drive'] };
+  // The watermark must wait for these messages again while they travel back (docs/freshness.md).
+  const revived = await target.ledger.reviveDead(Date.now() - target.dlqRetentionDays * 86_400_000);
   const rate = text(options, 'rate');
   const { TaskHandle } = await target.sqs.send(
     new StartMessageMoveTaskCommand({
@@ -203,7 +205,10 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
       ...(rate ? { MaxNumberOfMessagesPerSecond: Number(rate) } : {}),
     }),
   );
-  const lines = [`re-driving ${before.visible} messages back to the event queue (task ${TaskHandle})`];
+  const lines = [
+    `re-driving ${before.visible} messages back to the event queue (task ${TaskHandle})`,
+    `${revived} of them are pending again in the in-flight ledger, so as_of waits for them`,
+  ];
   if (options.values.wait) {
     for (;;) {
       const { Results = [] } = await target.sqs.send(
@@ -224,5 +229,5 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
     lines.push('follow it with: npm run ops -- dlq status   (or add --wait)');
   }
   lines.push('Messages are counted once however often they are re-driven (event_id dedup).');
-  return { json: { taskHandle: TaskHandle, messages: before.visible }, lines };
+  return { json: { taskHandle: TaskHandle, messages: before.visible, revived }, lines };
 }

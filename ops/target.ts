@@ -8,6 +8,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger';
 import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
 import { DATA_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
@@ -16,6 +17,9 @@ import { LOCAL_CREDENTIALS } from '../local/standins/client-config';
 export interface OpsTarget {
   readonly stage: string;
   readonly tenants: DynamoTenantStore;
+  readonly ledger: DynamoMessageLedger;
+  /** How long the DLQ keeps messages: older dead ledger items have no message left. */
+  readonly dlqRetentionDays: number;
   readonly sqs: SQSClient;
   readonly queues: { readonly events: string; readonly deadLetter: string; readonly deadLetterArn: string };
   /** Only where the operator can reach PostgreSQL (local). */
@@ -31,7 +35,7 @@ async function localTarget(): Promise<OpsTarget> {
   const file = resolve(process.env.FIREHOSE_DIR ?? '.firehose', 'local.json');
   let details: {
     aws: { region: string; endpoints: { dynamodb: string; sqs: string } };
-    tables: { tenantsTable: string };
+    tables: { tenantsTable: string; ledgerTable: string };
     queues: { events: string; dead_letter: string; dead_letter_arn: string };
     database_url: string;
   };
@@ -41,12 +45,12 @@ async function localTarget(): Promise<OpsTarget> {
     throw new OpsError(`No running local pipeline found (${file} is missing). Start one with: npm start`);
   }
   const common = { region: details.aws.region, credentials: { ...LOCAL_CREDENTIALS } };
+  const dynamo = documents(new DynamoDBClient({ ...common, endpoint: details.aws.endpoints.dynamodb }));
   return {
     stage: 'local',
-    tenants: new DynamoTenantStore(
-      documents(new DynamoDBClient({ ...common, endpoint: details.aws.endpoints.dynamodb })),
-      details.tables.tenantsTable,
-    ),
+    tenants: new DynamoTenantStore(dynamo, details.tables.tenantsTable),
+    ledger: new DynamoMessageLedger(dynamo, details.tables.ledgerTable),
+    dlqRetentionDays: stageConfig('local').queue.dlqRetentionDays,
     sqs: new SQSClient({ ...common, endpoint: details.aws.endpoints.sqs }),
     queues: {
       events: details.queues.events,
@@ -80,12 +84,12 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
     if (!value) throw new OpsError(`Stack ${stackName} has no output ${key}; redeploy the stage.`);
     return value;
   };
+  const dynamo = documents(new DynamoDBClient({ region }));
   return {
     stage,
-    tenants: new DynamoTenantStore(
-      documents(new DynamoDBClient({ region })),
-      output(DATA_OUTPUTS.tenantsTable),
-    ),
+    tenants: new DynamoTenantStore(dynamo, output(DATA_OUTPUTS.tenantsTable)),
+    ledger: new DynamoMessageLedger(dynamo, output(DATA_OUTPUTS.ledgerTable)),
+    dlqRetentionDays: config.queue.dlqRetentionDays,
     sqs: new SQSClient({ region }),
     queues: {
       events: output(DATA_OUTPUTS.eventQueueUrl),

@@ -7,9 +7,9 @@ import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store'
 import { packQueueMessages, serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { type IncomingMessage, writeEvents } from '../../lambdas/use-cases/write-events';
 import { EventGenerator, type EventGeneratorOptions, type GeneratedEvent } from '../../ops/event-generator';
+import { ignoredLedger } from '../../test/support/ledgers';
 import { progress } from './stats';
 
-const noLedger = { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} };
 const quiet = { info() {}, warn() {}, error: console.error };
 
 /** Per-account requests of up to `perRequest` events, packed as ingest sends them, in SQS batches. */
@@ -61,7 +61,7 @@ export async function loadGeneratedEvents(
   const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
   const writers = pools.map((pool) => ({
     store: new PostgresEventStore(pool),
-    ledger: noLedger,
+    ledger: ignoredLedger,
     settings,
     log: quiet,
     now: () => now,

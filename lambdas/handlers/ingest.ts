@@ -15,6 +15,7 @@ import { FirehoseArchive } from '../adapters/messaging/firehose-archive';
 import { SqsEventQueue } from '../adapters/messaging/sqs-event-queue';
 import { corsVerdict, preflightHeaders } from '../core/cors';
 import { ApiError } from '../core/errors';
+import { ingestAnswerDeadlineMs } from '../core/freshness';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
@@ -110,6 +111,7 @@ export function ingestDependenciesFromEnv(
       maxMetadataDepth: readNumberEnv(ENV.maxMetadataDepth, env),
     },
     tierLimits: readJsonEnv<Record<Tier, TierLimits>>(ENV.tierLimits, env),
+    answerDeadlineMs: ingestAnswerDeadlineMs(readNumberEnv(ENV.ingestTimeoutSeconds, env)),
     log: portLog(observability.logger),
   };
 }

@@ -4,9 +4,8 @@
  * is the same Unauthorized, so a caller learns nothing about which check failed.
  */
 
-import type { KeyStore } from '../adapters/dynamodb/tenant-store';
 import { bearerToken, digestsEqual, hashApiKey, parseApiKey } from '../core/api-keys';
-import type { Log } from '../core/ports';
+import type { KeyStore, Log } from '../core/ports';
 import type { AuthContext } from '../core/tenants';
 
 export class Unauthorized extends Error {

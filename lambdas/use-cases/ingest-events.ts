@@ -1,16 +1,12 @@
 /**
  * POST /events: authenticated request → per-event verdicts → per-account limit → durable enqueue.
- * Answers 202 only when every accepted event is in the queue and in the archive stream; never
- * touches the database.
+ * Answers 202 only when every accepted event is in the queue and in the archive stream, and the
+ * in-flight ledger knows its messages (docs/freshness.md); never touches the database.
  */
-
-import type { RateLimiter } from '../adapters/dynamodb/rate-limiter';
-import type { EventArchive } from '../adapters/messaging/firehose-archive';
-import type { EventQueue } from '../adapters/messaging/sqs-event-queue';
 import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/archive-records';
 import { corsVerdict } from '../core/cors';
 import { ApiError, type EventRejection } from '../core/errors';
-import type { Log, MessageLedger } from '../core/ports';
+import type { EventArchive, EventQueue, IngestLedger, LedgerEntry, Log, RateLimiter } from '../core/ports';
 import { packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
 import type { AuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
@@ -20,8 +16,13 @@ export interface IngestDependencies {
   readonly queue: EventQueue;
   readonly archive: EventArchive;
   readonly limiter: RateLimiter;
-  readonly ledger: MessageLedger;
+  readonly ledger: IngestLedger;
   readonly rules: IngestRules;
+  /**
+   * No 202 later than this after the request arrived (ms): the function's timeout less a margin.
+   * The freshness watermark relies on it (an answered event was received at most this long ago).
+   */
+  readonly answerDeadlineMs: number;
   readonly tierLimits: Readonly<Record<Tier, TierLimits>>;
   readonly log: Log;
   readonly now?: () => number;
@@ -123,35 +124,51 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   const serialized = accepted.map((event) => serializeQueuedEvent(event, event.metadataJson));
   const bodies = packQueueMessages({ ...context, events: serialized });
   const records = packArchiveRecords(serialized.map((json) => archiveLine(json, context)));
+  const entries: LedgerEntry[] = bodies.map((_, part) => ({
+    messageKey: `${request.requestId}:${part}`,
+    accountId: auth.accountId,
+    receivedAt,
+  }));
   const started = performance.now();
   let ledgerFailed = false;
-  try {
-    await Promise.all([
-      deps.queue.send(bodies, auth.accountId).then(() =>
-        deps.ledger
-          .markPending(
-            bodies.map((_, part) => ({
-              messageKey: `${request.requestId}:${part}`,
-              accountId: auth.accountId,
-              receivedAt,
-            })),
-          )
-          .catch((error: unknown) => {
-            // The event is safely queued; only the freshness watermark loses track of it.
-            ledgerFailed = true;
-            deps.log.error('could not record in-flight messages in the ledger', { error: String(error) });
-          }),
-      ),
-      deps.archive.put(records),
-    ]);
-  } catch (error) {
-    deps.log.error('enqueue failed; answering 503', { error: String(error) });
-    throw new ApiError(
+  const unavailable = (what: string, error: unknown) => {
+    deps.log.error(`${what}; answering 503`, { error: String(error) });
+    return new ApiError(
       'unavailable',
       'The events could not be stored durably; retry (event_id makes it safe).',
       {
         retryAfterSeconds: 1,
       },
+    );
+  };
+  // The ledger first: a message may only be in the queue if the watermark can see it.
+  try {
+    await deps.ledger.markSending(entries);
+  } catch (error) {
+    ledgerFailed = true;
+    throw unavailable('could not record the messages in the in-flight ledger', error);
+  }
+  try {
+    await Promise.all([
+      deps.queue.send(bodies, auth.accountId).then(() =>
+        deps.ledger.markSent(entries).catch((error: unknown) => {
+          ledgerFailed = true;
+          throw error;
+        }),
+      ),
+      deps.archive.put(records),
+    ]);
+  } catch (error) {
+    // Whatever was sent will still be counted; the client's retry is deduplicated by event_id.
+    throw unavailable(
+      ledgerFailed ? 'could not confirm the messages in the ledger' : 'enqueue failed',
+      error,
+    );
+  }
+  if ((deps.now ?? Date.now)() - now > deps.answerDeadlineMs) {
+    throw unavailable(
+      'too slow to answer within the deadline',
+      new Error(`over ${deps.answerDeadlineMs} ms`),
     );
   }
   return {

@@ -3,18 +3,12 @@
  * holds a fresh copy, and otherwise computes the summary from rollups, with `as_of` taken first
  * (docs/freshness.md). Identical requests arriving together in one instance share one computation.
  */
-import type { PendingMessage } from '../adapters/dynamodb/message-ledger';
-import type { SummaryCache } from '../adapters/dynamodb/summary-cache';
-import type { SummaryStore } from '../adapters/postgres/summary-store';
 import { ApiError } from '../core/errors';
-import type { Log } from '../core/ports';
+import { watermarkFloor } from '../core/freshness';
+import type { Log, PendingMessages, SummaryCache, SummaryStore } from '../core/ports';
 import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summary-window';
 import type { AuthContext } from '../core/tenants';
 import type { UserCount } from '../core/top-users';
-
-export interface PendingMessages {
-  oldestPending(accountId: string, limit: number): Promise<PendingMessage[]>;
-}
 
 export interface SummaryDependencies {
   readonly store: SummaryStore;
@@ -168,7 +162,7 @@ export class SummaryReader {
    * a message it has not yet recorded in the ledger.
    */
   private async watermark(accountId: string, now: number): Promise<number> {
-    const floor = now - this.deps.settings.ingestTimeoutSeconds * 1000;
+    const floor = watermarkFloor(now, this.deps.settings.ingestTimeoutSeconds);
     const pending = await this.deps.ledger.oldestPending(accountId, PENDING_SCAN);
     if (pending.length === 0) return floor;
     // The writer marks the ledger after committing; if that failed, committed_messages knows.

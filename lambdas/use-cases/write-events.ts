@@ -8,9 +8,16 @@
  *   visibility timeout, and nothing was half-written because each write is one transaction.
  */
 
-import { isDataError } from '../adapters/postgres/database-errors';
-import type { EventStore, Log, MessageFailure, MessageLedger } from '../core/ports';
-import { MalformedMessageError, parseQueueMessage } from '../core/queue-message';
+import {
+  type EventStore,
+  type LedgerEntry,
+  type Log,
+  type MessageFailure,
+  StoreMissingPartition,
+  StoreRejectedData,
+  type WriterLedger,
+} from '../core/ports';
+import { MalformedMessageError, parseQueueMessage, type QueueMessage } from '../core/queue-message';
 import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
 
 export interface IncomingMessage {
@@ -27,7 +34,7 @@ export interface WriterSettings {
 
 export interface WriterDependencies {
   readonly store: EventStore;
-  readonly ledger: MessageLedger;
+  readonly ledger: WriterLedger;
   readonly settings: WriterSettings;
   readonly log: Log;
   readonly now?: () => number;
@@ -46,14 +53,19 @@ export interface WriteOutcome {
   readonly ledgerErrors: number;
 }
 
-const NO_PARTITION_SQLSTATE = '23514';
+/** A failed message, with its ledger entry when it could be parsed. */
+type Failure = MessageFailure & { readonly entry?: LedgerEntry };
+
+function ledgerEntry(message: QueueMessage): LedgerEntry {
+  return { messageKey: message.message_key, accountId: message.account_id, receivedAt: message.received_at };
+}
 
 export async function writeEvents(
   deps: WriterDependencies,
   incoming: readonly IncomingMessage[],
 ): Promise<WriteOutcome> {
   const now = deps.now ?? Date.now;
-  const failures: (MessageFailure & { messageKey?: string })[] = [];
+  const failures: Failure[] = [];
   const parsed: (ParsedMessage & { receiveCount: number })[] = [];
   for (const message of incoming) {
     try {
@@ -84,16 +96,16 @@ export async function writeEvents(
     committed = parsed;
     ({ inserted, total, skipped } = result);
   } catch (error) {
-    if (!isDataError(error) || parsed.length === 1) {
+    if (!(error instanceof StoreRejectedData) || parsed.length === 1) {
       // The database is unreachable or failing: nothing of this batch is stored; all of it retries.
       deps.log.error('batch write failed; the whole batch will be retried', { error: describe(error) });
       for (const { messageId, message, receiveCount } of parsed) {
         failures.push({
           messageId,
           receiveCount,
-          errorCode: isDataError(error) ? 'rejected_by_database' : 'database_unavailable',
+          errorCode: error instanceof StoreRejectedData ? 'rejected_by_database' : 'database_unavailable',
           error: describe(error),
-          messageKey: message.message_key,
+          entry: ledgerEntry(message),
         });
       }
     } else {
@@ -110,10 +122,10 @@ export async function writeEvents(
           failures.push({
             messageId: message.messageId,
             receiveCount: message.receiveCount,
-            errorCode: isDataError(single) ? 'rejected_by_database' : 'database_unavailable',
+            errorCode: single instanceof StoreRejectedData ? 'rejected_by_database' : 'database_unavailable',
             error: describe(single),
             bodyExcerpt: JSON.stringify(message.message),
-            messageKey: message.message.message_key,
+            entry: ledgerEntry(message.message),
           });
         }
       }
@@ -167,12 +179,17 @@ async function writeGroup(
     const { inserted } = await store.writeBatch(plan);
     return { inserted, total, skipped: plan.skipped.length };
   } catch (error) {
-    // A partition dropped by maintenance since we cached the list: refresh it once and retry.
-    if ((error as { code?: string }).code !== NO_PARTITION_SQLSTATE || !store.forgetPartitions) throw error;
-    store.forgetPartitions();
-    await store.ensurePartitions(plan.days);
-    const { inserted } = await store.writeBatch(plan);
-    return { inserted, total, skipped: plan.skipped.length };
+    if (!(error instanceof StoreMissingPartition)) throw error;
+    // Maintenance dropped a partition since the store cached the list; around midnight the day may
+    // just have left retention. Plan again with a fresh clock (that day's events are then set
+    // aside, not written into a recreated partition) and retry once.
+    const fresh = planBatch(
+      messages,
+      writableDays((deps.now ?? Date.now)(), settings.rawRetentionDays, settings.partitionsAheadDays),
+    );
+    await store.ensurePartitions(fresh.days);
+    const { inserted } = await store.writeBatch(fresh);
+    return { inserted, total, skipped: fresh.skipped.length };
   }
 }
 
@@ -180,18 +197,17 @@ async function writeGroup(
 async function updateLedger(
   deps: WriterDependencies,
   committed: readonly ParsedMessage[],
-  failures: readonly (MessageFailure & { messageKey?: string })[],
+  failures: readonly Failure[],
 ): Promise<number> {
   let errors = 0;
   const committedKeys = committed.map(({ message }) => message.message_key);
-  const deadKeys = failures
-    .filter(
-      (failure) => failure.messageKey !== undefined && failure.receiveCount >= deps.settings.maxReceiveCount,
-    )
-    .map((failure) => failure.messageKey!);
+  // On its last attempt a failing message goes to the DLQ: the watermark stops waiting for it.
+  const dead = failures.flatMap((failure) =>
+    failure.entry && failure.receiveCount >= deps.settings.maxReceiveCount ? [failure.entry] : [],
+  );
   const updates: Promise<void>[] = [];
   if (committedKeys.length > 0) updates.push(deps.ledger.markCommitted(committedKeys));
-  if (deadKeys.length > 0) updates.push(deps.ledger.markDead(deadKeys));
+  if (dead.length > 0) updates.push(deps.ledger.markDead(dead));
   for (const result of await Promise.allSettled(updates)) {
     if (result.status === 'rejected') {
       errors++;

@@ -26,6 +26,7 @@ import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
 import { acceptEverything, ingestDependencies } from '../support/ingest-dependencies';
+import { ignoredLedger } from '../support/ledgers';
 import { deliveriesFor, event } from '../support/queue-messages';
 
 const document = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
@@ -137,7 +138,7 @@ describe('Document: docs/openapi.yaml', () => {
     await writeEvents(
       {
         store: new PostgresEventStore(pool),
-        ledger: { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} },
+        ledger: ignoredLedger,
         log: silent,
         settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
       },

@@ -320,11 +320,11 @@ describe('Handler: ingest', () => {
       expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     });
 
-    it('fails open when the limiter store is down', async () => {
-      dynamo.standin.faults.set({ down: true });
+    it('fails open when the limiter store is unreachable', async () => {
       const errors: string[] = [];
       dependencies = {
         ...dependencies,
+        limiter: { consume: async () => Promise.reject(new Error('connect ECONNREFUSED')) },
         log: { ...silent, error: (message: string) => errors.push(message) },
       };
 
@@ -403,11 +403,42 @@ describe('Handler: ingest', () => {
       expect((await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }))).statusCode).toBe(503);
     });
 
-    it('still answers 202 when only the in-flight ledger is down (the events are queued)', async () => {
+    it('answers 503 and sends nothing when the in-flight ledger cannot record the messages', async () => {
+      dependencies = { ...dependencies, limiter: { consume: async () => ({ allowed: true }) } };
       dynamo.standin.faults.set({ down: true });
+
       const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
-      expect(result.statusCode).toBe(202);
+
+      expect(result.statusCode).toBe(503);
+      expect(queuedMessages()).toHaveLength(0);
+    });
+
+    it('answers 503 when the messages are sent but the ledger cannot confirm them', async () => {
+      dependencies = {
+        ...dependencies,
+        ledger: {
+          markSending: async () => undefined,
+          markSent: async () => Promise.reject(new Error('throttled')),
+        },
+      };
+
+      const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
+
+      expect(result.statusCode).toBe(503);
       expect(queuedMessages()).toHaveLength(1);
+    });
+
+    it('answers 503 rather than a 202 past its deadline (the watermark relies on it)', async () => {
+      let calls = 0;
+      dependencies = {
+        ...dependencies,
+        answerDeadlineMs: 1_000,
+        now: () => NOW + (calls++ === 0 ? 0 : 1_500),
+      };
+
+      const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
+
+      expect(result.statusCode).toBe(503);
     });
   });
 });

@@ -14,12 +14,12 @@ import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { ingestAuth } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { ignoredLedger } from '../support/ledgers';
 import { deliveriesFor, event } from '../support/queue-messages';
 import type { StoredEvent } from '../support/store-state';
 
 const NOW = Date.now();
 const silent = { info() {}, warn() {}, error() {} };
-const noLedger = { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} };
 
 /** The expected summary, computed from the events themselves (first delivery of an id wins). */
 function expectedSummary(
@@ -111,7 +111,7 @@ describe('Use case: SummaryReader exactness', () => {
 
     const deps = {
       store: new PostgresEventStore(pool),
-      ledger: noLedger,
+      ledger: ignoredLedger,
       log: silent,
       now: () => NOW,
       settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },

@@ -68,6 +68,15 @@ describe('Handler: summary', () => {
     );
   }
 
+  /** What ingest does for a message: ledger it as sending, send it, confirm it as sent. */
+  async function ledgerAsIngest(body: string, account: string) {
+    const message = parseQueueMessage(body);
+    const entry = { messageKey: message.message_key, accountId: account, receivedAt: message.received_at };
+    await ledger.markSending([entry]);
+    await ledger.markSent([entry]);
+    return entry;
+  }
+
   const writer = () => ({
     store: new PostgresEventStore(pool),
     ledger,
@@ -210,12 +219,7 @@ describe('Handler: summary', () => {
         requestId: `req-fresh-${i}`,
       }),
     );
-    for (const batch of batches) {
-      const message = parseQueueMessage(batch[0]!.body);
-      await ledger.markPending([
-        { messageKey: message.message_key, accountId: account, receivedAt: message.received_at },
-      ]);
-    }
+    for (const batch of batches) await ledgerAsIngest(batch[0]!.body, account);
     await writeEvents(writer(), batches[0]!);
     await writeEvents(writer(), batches[2]!);
 
@@ -223,25 +227,22 @@ describe('Handler: summary', () => {
     const held = JSON.parse((await get(reader(), account, { window: 'last_1h' })).body);
     expect(held.total).toBe(2);
     expect(Date.parse(held.as_of)).toBeLessThanOrEqual(received[1]!);
-    expect(Date.parse(held.as_of)).toBeLessThan(clock - 10_000);
+    expect(Date.parse(held.as_of)).toBeLessThan(clock - 12_000);
 
     await writeEvents(writer(), batches[1]!);
     clock += 31_000;
     const released = JSON.parse((await get(reader(), account, { window: 'last_1h' })).body);
     expect(released.total).toBe(3);
-    expect(Date.parse(released.as_of)).toBe(clock - 10_000);
+    // Ingest's timeout (10 s) and the index-lag margin (2 s) behind now: nothing is pending.
+    expect(Date.parse(released.as_of)).toBe(clock - 12_000);
   });
 
   it('does not wait for a message the writer committed but could not mark in the ledger', async () => {
     const account = 'acct-ledgerlag';
     const at = clock - 20_000;
     const batch = deliveriesFor([event(account, 'x', at)], { receivedAt: new Date(at).toISOString() });
-    const message = parseQueueMessage(batch[0]!.body);
-    await ledger.markPending([
-      { messageKey: message.message_key, accountId: account, receivedAt: message.received_at },
-    ]);
+    await ledgerAsIngest(batch[0]!.body, account);
     const failingLedger = {
-      markPending: async () => {},
       markCommitted: async () => {
         throw new Error('ledger down');
       },
@@ -252,7 +253,46 @@ describe('Handler: summary', () => {
 
     const summary = JSON.parse((await get(reader(), account)).body);
 
-    expect(Date.parse(summary.as_of)).toBe(clock - 10_000);
+    expect(Date.parse(summary.as_of)).toBe(clock - 12_000);
+  });
+
+  it('stops waiting for a message whose send was never confirmed, once its short expiry passed', async () => {
+    const account = 'acct-unsent';
+    const sentAt = new Date(clock - 60_000).toISOString();
+    const message = parseQueueMessage(
+      deliveriesFor([event(account, 'u', clock)], { receivedAt: sentAt })[0]!.body,
+    );
+    const entry = { messageKey: message.message_key, accountId: account, receivedAt: message.received_at };
+    await ledger.markSending([entry]);
+
+    const during = JSON.parse((await get(reader(), account)).body);
+    clock += 11 * 60_000;
+    const after = JSON.parse((await get(reader(), account)).body);
+
+    expect(Date.parse(during.as_of)).toBe(Date.parse(message.received_at));
+    expect(Date.parse(after.as_of)).toBe(clock - 12_000);
+  });
+
+  it('waits again for DLQ messages revived for a re-drive, until they are committed', async () => {
+    const account = 'acct-redrive';
+    const batch = deliveriesFor([event(account, 'r', clock - 60_000)], {
+      receivedAt: new Date(clock - 60_000).toISOString(),
+    });
+    const entry = await ledgerAsIngest(batch[0]!.body, account);
+    await ledger.markDead([entry]);
+    const whileDead = JSON.parse((await get(reader(), account)).body);
+
+    expect(await ledger.reviveDead(clock - 86_400_000)).toBeGreaterThanOrEqual(1);
+    clock += 31_000;
+    const revived = JSON.parse((await get(reader(), account)).body);
+    await writeEvents(writer(), batch);
+    clock += 31_000;
+    const counted = JSON.parse((await get(reader(), account)).body);
+
+    expect(Date.parse(whileDead.as_of)).toBe(clock - 62_000 - 12_000);
+    expect(Date.parse(revived.as_of)).toBe(clock - 60_000 - 62_000);
+    expect([revived.total, counted.total]).toEqual([0, 1]);
+    expect(Date.parse(counted.as_of)).toBe(clock - 12_000);
   });
 
   it('falls back to the queue retention as as_of when the ledger is unreachable', async () => {

@@ -8,6 +8,7 @@ import { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-led
 import { DynamoRateLimiter } from '../../lambdas/adapters/dynamodb/rate-limiter';
 import { FirehoseArchive } from '../../lambdas/adapters/messaging/firehose-archive';
 import { SqsEventQueue } from '../../lambdas/adapters/messaging/sqs-event-queue';
+import { ingestAnswerDeadlineMs } from '../../lambdas/core/freshness';
 import type { IngestDependencies } from '../../lambdas/use-cases/ingest-events';
 import { stageConfigs } from '../../lib/config/stage-config';
 import type { TestDynamo } from './dynamodb';
@@ -24,6 +25,7 @@ export function ingestDependencies(dynamo: TestDynamo, now?: () => number): Inge
     rules: config.ingest,
     tierLimits: config.tiers,
     log: silentLog,
+    answerDeadlineMs: ingestAnswerDeadlineMs(config.ingest.timeoutSeconds),
     ...(now ? { now } : {}),
   };
 }

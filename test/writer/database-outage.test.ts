@@ -10,10 +10,10 @@ import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store'
 import { migrate } from '../../lambdas/adapters/postgres/migrate';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../local/embedded-postgres';
+import { ignoredLedger } from '../support/ledgers';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { expectedStoreState, readStoreState } from '../support/store-state';
 
-const noLedger = { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} };
 const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
 
 describe('Use case: writeEvents when the database goes away', () => {
@@ -45,7 +45,7 @@ describe('Use case: writeEvents when the database goes away', () => {
     const errors: string[] = [];
     const deps = {
       store: new PostgresEventStore(pool),
-      ledger: noLedger,
+      ledger: ignoredLedger,
       settings,
       log: { info: () => {}, warn: () => {}, error: (message: string) => errors.push(message) },
     };
@@ -95,7 +95,7 @@ describe('Use case: writeEvents when the database goes away', () => {
       const outcome = await writeEvents(
         {
           store: new PostgresEventStore(pool),
-          ledger: noLedger,
+          ledger: ignoredLedger,
           settings,
           log: { info() {}, warn() {}, error() {} },
         },

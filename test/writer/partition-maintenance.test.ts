@@ -5,9 +5,9 @@ import { maintainPartitions } from '../../lambdas/adapters/postgres/partition-ma
 import { addDays, DAY_MS, utcDay } from '../../lambdas/core/time-buckets';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ignoredLedger } from '../support/ledgers';
 import { deliveriesFor, event } from '../support/queue-messages';
 
-const noLedger = { markPending: async () => {}, markCommitted: async () => {}, markDead: async () => {} };
 const silent = { info() {}, warn() {}, error() {} };
 
 describe('Function: maintainPartitions', () => {
@@ -37,7 +37,7 @@ describe('Function: maintainPartitions', () => {
     const old = [event('acct-a', 'old-1', now - 10 * DAY_MS), event('acct-b', 'old-2', now - 10 * DAY_MS)];
     const recent = [event('acct-a', 'recent-1', now - 2 * DAY_MS)];
     await writeEvents(
-      { store: new PostgresEventStore(pool), ledger: noLedger, settings, log: silent },
+      { store: new PostgresEventStore(pool), ledger: ignoredLedger, settings, log: silent },
       deliveriesFor([...old, ...recent]),
     );
 

@@ -2,24 +2,13 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
-import type { MessageLedger } from '../../lambdas/core/ports';
+import type { WriterLedger } from '../../lambdas/core/ports';
 import { DAY_MS } from '../../lambdas/core/time-buckets';
 import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { RecordingLedger } from '../support/ledgers';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
-
-class RecordingLedger implements MessageLedger {
-  readonly committed: string[] = [];
-  readonly dead: string[] = [];
-  async markPending(): Promise<void> {}
-  async markCommitted(keys: readonly string[]): Promise<void> {
-    this.committed.push(...keys);
-  }
-  async markDead(keys: readonly string[]): Promise<void> {
-    this.dead.push(...keys);
-  }
-}
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
@@ -28,7 +17,7 @@ describe('Use case: writeEvents', () => {
   let db: TestDatabase;
   const pools: pg.Pool[] = [];
 
-  function writer(ledger: MessageLedger = new RecordingLedger()): WriterDependencies {
+  function writer(ledger: WriterLedger = new RecordingLedger()): WriterDependencies {
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     pools.push(pool);
     return { store: new PostgresEventStore(pool), ledger, settings, log: silent };

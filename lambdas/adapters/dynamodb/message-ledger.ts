@@ -1,10 +1,13 @@
 /**
  * The in-flight message ledger in DynamoDB (docs/freshness.md). One item per queue message:
- *   pending   { pk: "msg#<key>", account_id, pending_since, expires_at }   written by ingest
- *   committed { pk, state: "committed", expires_at }                        written by the writer
- *   dead      { pk, account_id, state: "dead", expires_at }                 written by the writer
- * Only pending items carry `pending_since`, so the sparse GSI `pending` (account_id, pending_since)
- * lists exactly the messages an account is still waiting for, oldest first.
+ *   sending   { pk: "msg#<key>", account_id, pending_since, received_at, state, expires_at: soon }
+ *   sent      the same, state "sent", expires_at: after the DLQ's retention
+ *   committed { pk, state: "committed", expires_at }                  (no pending_since)
+ *   dead      { pk, account_id, received_at, state: "dead", dead_at, expires_at } (no pending_since)
+ * Only sending/sent items carry `pending_since`, so the sparse GSI `pending` (account_id,
+ * pending_since) lists exactly the messages an account is still waiting for, oldest first. A
+ * "sending" item whose send failed expires within minutes; readers skip expired items themselves
+ * (DynamoDB deletes them late, dynalite never).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -12,64 +15,99 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
+  ScanCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { MessageLedger } from '../../core/ports';
+import type {
+  IngestLedger,
+  LedgerEntry,
+  PendingMessage,
+  PendingMessages,
+  WriterLedger,
+} from '../../core/ports';
 
-/** Longer than the DLQ's retention (14 days): an item must outlive the message it describes. */
-const LEDGER_TTL_SECONDS = 15 * 24 * 60 * 60;
+/** An item outlives the message it describes: longer than the DLQ's 14 days of retention. */
+export const LEDGER_TTL_SECONDS = 15 * 24 * 60 * 60;
+/** A "sending" item that was never confirmed (the send failed, or ingest died) stops counting after this. */
+const SENDING_TTL_SECONDS = 10 * 60;
 export const PENDING_INDEX = 'pending';
 
-export interface PendingMessage {
-  readonly messageKey: string;
-  readonly pendingSince: number;
-}
-
-export class DynamoMessageLedger implements MessageLedger {
+export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingMessages {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private expiresAt(): number {
-    return Math.floor(this.now() / 1000) + LEDGER_TTL_SECONDS;
+  private seconds(): number {
+    return Math.floor(this.now() / 1000);
   }
 
-  async markPending(
-    entries: readonly { messageKey: string; accountId: string; receivedAt: string }[],
-  ): Promise<void> {
+  async markSending(entries: readonly LedgerEntry[]): Promise<void> {
     await Promise.all(
-      entries.map(async (entry) => {
-        try {
-          await this.client.send(
-            new PutCommand({
-              TableName: this.tableName,
-              Item: {
-                pk: `msg#${entry.messageKey}`,
-                account_id: entry.accountId,
-                pending_since: Date.parse(entry.receivedAt),
-                expires_at: this.expiresAt(),
-              },
-              // The writer may already have committed it: never turn that back into pending.
-              ConditionExpression: 'attribute_not_exists(pk)',
-            }),
-          );
-        } catch (error) {
-          if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        }
-      }),
+      entries.map((entry) =>
+        this.ignoringConditionFailure(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              pk: `msg#${entry.messageKey}`,
+              account_id: entry.accountId,
+              pending_since: Date.parse(entry.receivedAt),
+              received_at: entry.receivedAt,
+              state: 'sending',
+              expires_at: this.seconds() + SENDING_TTL_SECONDS,
+            },
+            // The writer may already have committed it: never turn that back into pending.
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      ),
+    );
+  }
+
+  async markSent(entries: readonly LedgerEntry[]): Promise<void> {
+    await Promise.all(
+      entries.map((entry) =>
+        this.ignoringConditionFailure(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: `msg#${entry.messageKey}` },
+            UpdateExpression: 'SET #state = :sent, expires_at = :expires',
+            // Only while still pending: a writer faster than this must not be undone.
+            ConditionExpression: 'attribute_exists(pending_since)',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':sent': 'sent', ':expires': this.seconds() + LEDGER_TTL_SECONDS },
+          }),
+        ),
+      ),
     );
   }
 
   markCommitted(messageKeys: readonly string[]): Promise<void> {
-    return this.overwrite(messageKeys, 'committed');
+    return this.overwrite(
+      [...new Set(messageKeys)].map((key) => ({
+        pk: `msg#${key}`,
+        state: 'committed',
+        expires_at: this.seconds() + LEDGER_TTL_SECONDS,
+      })),
+    );
   }
 
-  markDead(messageKeys: readonly string[]): Promise<void> {
-    return this.overwrite(messageKeys, 'dead');
+  /** Keeps the account and received time, so a DLQ re-drive can make the message pending again. */
+  markDead(entries: readonly LedgerEntry[]): Promise<void> {
+    return this.overwrite(
+      entries.map((entry) => ({
+        pk: `msg#${entry.messageKey}`,
+        account_id: entry.accountId,
+        received_at: entry.receivedAt,
+        state: 'dead',
+        dead_at: this.now(),
+        expires_at: this.seconds() + LEDGER_TTL_SECONDS,
+      })),
+    );
   }
 
-  /** The account's oldest messages still in flight. */
+  /** The account's oldest messages still in flight (unexpired sending or sent items). */
   async oldestPending(accountId: string, limit: number): Promise<PendingMessage[]> {
     const { Items = [] } = await this.client.send(
       new QueryCommand({
@@ -81,19 +119,69 @@ export class DynamoMessageLedger implements MessageLedger {
         Limit: limit,
       }),
     );
-    return Items.map((item) => ({
+    const now = this.seconds();
+    return Items.filter((item) => Number(item.expires_at) > now).map((item) => ({
       messageKey: String(item.pk).slice('msg#'.length),
       pendingSince: Number(item.pending_since),
     }));
   }
 
+  /**
+   * Before a DLQ re-drive: makes the messages marked dead since `since` (epoch ms) pending again,
+   * so the watermark waits for them while they travel back. Returns how many. An operator command:
+   * a Scan of the ledger is fine at that frequency.
+   */
+  async reviveDead(since: number): Promise<number> {
+    let revived = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: '#state = :dead AND dead_at >= :since',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':dead': 'dead', ':since': since },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const revivedNow = await this.ignoringConditionFailure(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: item.pk },
+            UpdateExpression:
+              'SET #state = :sent, pending_since = :since, expires_at = :expires REMOVE dead_at',
+            ConditionExpression: '#state = :dead',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: {
+              ':sent': 'sent',
+              ':dead': 'dead',
+              ':since': Date.parse(String(item.received_at)),
+              ':expires': this.seconds() + LEDGER_TTL_SECONDS,
+            },
+          }),
+        );
+        if (revivedNow) revived++;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return revived;
+  }
+
+  private async ignoringConditionFailure(command: PutCommand | UpdateCommand): Promise<boolean> {
+    try {
+      await this.client.send(command as PutCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** Overwrites items without `pending_since`, which removes them from the pending index. */
-  private async overwrite(messageKeys: readonly string[], state: 'committed' | 'dead'): Promise<void> {
-    const unique = [...new Set(messageKeys)];
-    for (let start = 0; start < unique.length; start += 25) {
-      let requests = unique.slice(start, start + 25).map((key) => ({
-        PutRequest: { Item: { pk: `msg#${key}`, state, expires_at: this.expiresAt() } },
-      }));
+  private async overwrite(items: readonly Record<string, unknown>[]): Promise<void> {
+    for (let start = 0; start < items.length; start += 25) {
+      let requests = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt === 5)
           throw new Error(`ledger: ${requests.length} items still unprocessed after 5 attempts`);

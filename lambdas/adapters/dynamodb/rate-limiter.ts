@@ -14,16 +14,17 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RateLimiter } from '../../core/ports';
 import { type Admission, admissionCeiling, costMs, decideLimit, type LimitCost } from '../../core/rate-limit';
 import type { TierLimits } from '../../core/tiers';
 
-export interface RateLimiter {
-  consume(accountId: string, cost: LimitCost, limits: TierLimits): Promise<Admission>;
-}
-
 const MAX_ATTEMPTS = 4;
 /** DynamoDB's answers for a key or table past its throughput: the item is hot, the store is fine. */
-const THROTTLING_ERRORS = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
 /** How long a request refused because its item was throttled waits, in ms. */
 const THROTTLED_RETRY_MS = 1_000;
 /** Refusals remembered per instance (one per account, the latest). */
@@ -56,8 +57,12 @@ export class DynamoRateLimiter implements RateLimiter {
     }
     if (!admission.allowed) {
       this.refusedUntil.delete(accountId);
-      this.refusedUntil.set(accountId, { until: this.now() + admission.retryAfterMs, dimension: admission.dimension });
-      if (this.refusedUntil.size > REMEMBERED_REFUSALS) this.refusedUntil.delete(this.refusedUntil.keys().next().value!);
+      this.refusedUntil.set(accountId, {
+        until: this.now() + admission.retryAfterMs,
+        dimension: admission.dimension,
+      });
+      if (this.refusedUntil.size > REMEMBERED_REFUSALS)
+        this.refusedUntil.delete(this.refusedUntil.keys().next().value!);
     }
     return admission;
   }

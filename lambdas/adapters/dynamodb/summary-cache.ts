@@ -3,16 +3,7 @@
  * TTL deletes expired items only eventually (dynalite never does), so expiry is checked on read.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-
-export interface CachedSummary {
-  readonly body: string;
-  readonly expiresAtMs: number;
-}
-
-export interface SummaryCache {
-  get(key: string): Promise<CachedSummary | undefined>;
-  put(key: string, body: string, ttlSeconds: number): Promise<void>;
-}
+import type { CachedSummary, SummaryCache } from '../../core/ports';
 
 export class DynamoSummaryCache implements SummaryCache {
   constructor(

@@ -14,17 +14,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Scope } from '../../core/api-keys';
+import type { KeyStore } from '../../core/ports';
 import type { AccountRecord, AccountStatus, KeyRecord } from '../../core/tenants';
 import type { Tier } from '../../core/tiers';
 
 export const BY_ACCOUNT_INDEX = 'by-account';
-
-/** What the authorizer needs: look a key hash and its account up, note the key's use. */
-export interface KeyStore {
-  findKey(keyHash: string): Promise<KeyRecord | undefined>;
-  findAccount(accountId: string): Promise<AccountRecord | undefined>;
-  touchKey(keyHash: string, at: string): Promise<void>;
-}
 
 export class AlreadyExistsError extends Error {}
 

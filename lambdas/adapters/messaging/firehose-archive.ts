@@ -4,11 +4,8 @@
  * fails and ingest answers 503: every 202 means the events are in the queue and the archive stream.
  */
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import type { EventArchive } from '../../core/ports';
 import { EnqueueError } from './sqs-event-queue';
-
-export interface EventArchive {
-  put(records: readonly string[]): Promise<void>;
-}
 
 const MAX_RECORDS = 500;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;

@@ -9,10 +9,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-
-export interface EventQueue {
-  send(bodies: readonly string[], groupId: string): Promise<void>;
-}
+import type { EventQueue } from '../../core/ports';
 
 export class EnqueueError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -18,8 +18,7 @@ const TRANSIENT_SQLSTATE_PREFIXES = ['08', '53', '57', '58', '40', 'XX'];
 export function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   if (typeof code !== 'string' || code.length !== 5) return false;
-  // 22: data exception (bad value, NUL byte, bad JSON); 23: integrity constraint; 42: statement
-  // problems caused by input such as an over-long identifier.
+  // 22: data exception (bad value, NUL byte, bad JSON); 23: integrity constraint violation.
   return code.startsWith('22') || code.startsWith('23');
 }
 

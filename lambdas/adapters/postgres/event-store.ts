@@ -11,8 +11,19 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { EventStore, MessageFailure, WriteBatchInput, WriteBatchResult } from '../../core/ports';
+import {
+  type EventStore,
+  type MessageFailure,
+  StoreMissingPartition,
+  StoreRejectedData,
+  type WriteBatchInput,
+  type WriteBatchResult,
+} from '../../core/ports';
 import type { EventRow } from '../../core/writer-batch';
+import { isDataError } from './database-errors';
+
+/** "no partition of relation found for row" */
+const NO_PARTITION_SQLSTATE = '23514';
 
 const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS writer_staging (
   account_id text, event_id text, user_id text, type text, event_time timestamptz,
@@ -95,10 +106,6 @@ export class PostgresEventStore implements EventStore {
     for (const day of stillMissing) this.knownDays.add(day);
   }
 
-  forgetPartitions(): void {
-    this.knownDays.clear();
-  }
-
   async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
@@ -122,12 +129,24 @@ export class PostgresEventStore implements EventStore {
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
-      throw error;
+      throw this.classify(error);
     } finally {
       client.off('error', onError);
       // A connection that broke or cannot even roll back is dropped, not returned to the pool.
       client.release(broken);
     }
+  }
+
+  /** Tells the writer what kind of failure this is, in the port's terms. */
+  private classify(error: unknown): unknown {
+    const code = (error as { code?: unknown }).code;
+    if (code === NO_PARTITION_SQLSTATE) {
+      this.knownDays.clear();
+      return new StoreMissingPartition((error as Error).message, { cause: error });
+    }
+    if (isDataError(error))
+      return new StoreRejectedData(`${String(code)}: ${(error as Error).message}`, { cause: error });
+    return error;
   }
 
   async recordFailures(failures: readonly MessageFailure[]): Promise<void> {

@@ -5,6 +5,7 @@
  * REPEATABLE READ transaction, so totals and top users always come from one snapshot.
  */
 import type pg from 'pg';
+import type { SummaryCounts, SummaryStore } from '../../core/ports';
 import type { DayPiece } from '../../core/summary-window';
 import {
   type DayListBound,
@@ -13,19 +14,6 @@ import {
   topUsersIfExact,
   type UserCount,
 } from '../../core/top-users';
-
-export interface SummaryCounts {
-  readonly totals: Record<string, number>;
-  readonly topUsers: UserCount[];
-  /** How many attempts the top-users search needed (1 almost always). */
-  readonly attempts: number;
-}
-
-export interface SummaryStore {
-  counts(accountId: string, pieces: readonly DayPiece[], top: number): Promise<SummaryCounts>;
-  /** Which of these queue messages are committed (their events are in the rollups). */
-  committedMessages(messageKeys: readonly string[]): Promise<Set<string>>;
-}
 
 const HOUR_COLUMNS = Array.from({ length: 24 }, (_, hour) => `h${String(hour).padStart(2, '0')}`);
 
