@@ -3,8 +3,7 @@
  * key schemas mirror the CDK app's tables (lib/constructs); docs/data-model.md#dynamodb says why.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { PENDING_INDEX } from '../lambdas/adapters/dynamodb/message-ledger';
-import { BY_ACCOUNT_INDEX } from '../lambdas/adapters/dynamodb/tenant-store';
+import { BY_ACCOUNT_INDEX, PENDING_INDEX } from '../lambdas/adapters/dynamodb/table-keys';
 
 export interface TableNames {
   readonly tenantsTable: string;

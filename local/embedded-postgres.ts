@@ -85,7 +85,9 @@ async function stopStaleServer(dataDir: string): Promise<void> {
   throw new Error(`An old PostgreSQL (pid ${pid}) still holds ${dataDir}; stop it and start again.`);
 }
 
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgresHandle> {
   const port = options.port ?? (await freePort());
   // As root, the server runs as the `postgres` user, which must be able to reach the directory:
   // create missing parents world-traversable (existing directories are left as they are).
@@ -106,9 +108,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const { postgres } = await binaries();
   const user = postgresUser();
-  const flags = Object.entries({ listen_addresses: '127.0.0.1', max_connections: '300', ...options.settings }).flatMap(
-    ([name, value]) => ['-c', `${name}=${value}`],
-  );
+  const flags = Object.entries({
+    listen_addresses: '127.0.0.1',
+    max_connections: '300',
+    ...options.settings,
+  }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 
   let server: ChildProcess | undefined;
   const start = () =>
@@ -123,7 +127,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         options.onLog?.(text);
         if (text.includes('database system is ready to accept connections')) resolve();
       });
-      child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start (code ${code}); see its log above.`)));
+      child.once('exit', (code) =>
+        reject(new Error(`PostgreSQL exited during start (code ${code}); see its log above.`)),
+      );
       server = child;
     });
   const stopServer = async () => {

@@ -10,6 +10,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MAX_QUEUE_MESSAGE_BYTES } from '../../lambdas/core/queue-message';
 import { WRITER_DB_USER } from '../config/database';
 import { writerEnvironment } from '../config/function-environment';
 import type { StageConfig } from '../config/stage-config';
@@ -19,7 +20,7 @@ import { grantQueueConsume } from './grants';
 import { grantTableActions } from './pipeline-tables';
 
 /** Ingest packs queue messages under this size; a batch of them must fit one invocation payload. */
-export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;
+export { MAX_QUEUE_MESSAGE_BYTES };
 /** Lambda's synchronous invocation payload limit (6 MB). */
 export const MAX_INVOCATION_PAYLOAD_BYTES = 6 * 1000 * 1000;
 

@@ -95,7 +95,8 @@ export class IngestApi extends Construct {
       awsSdk: 'runtime',
     });
     grantTableActions(this.ingestFunction, props.rateLimits, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    grantTableActions(this.ingestFunction, props.ledger, ['dynamodb:PutItem']);
+    // Writes each message's item before the send and confirms it after (docs/freshness.md).
+    grantTableActions(this.ingestFunction, props.ledger, ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
     // SendMessageBatch is authorized as sqs:SendMessage; a KMS-encrypted queue needs the producer to
     // generate and decrypt data keys.
     grantQueueSend(this.ingestFunction, props.queue);

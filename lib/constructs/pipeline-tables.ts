@@ -7,10 +7,12 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { BY_ACCOUNT_INDEX, PENDING_INDEX, TTL_ATTRIBUTE } from '../../lambdas/adapters/dynamodb/table-keys';
 
-export const TTL_ATTRIBUTE = 'expires_at';
-export const TENANTS_BY_ACCOUNT_INDEX = 'by-account';
-export const LEDGER_PENDING_INDEX = 'pending';
+export { TTL_ATTRIBUTE };
+export const TENANTS_BY_ACCOUNT_INDEX = BY_ACCOUNT_INDEX;
+/** The ledger's sparse index of pending messages (the adapters' name: lambdas/adapters/dynamodb/table-keys.ts). */
+export const LEDGER_PENDING_INDEX = PENDING_INDEX;
 
 export interface PipelineTablesProps {
   /** prod: RETAIN and deletion protection. */

@@ -262,7 +262,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
 
     it.each([
       ['ingest', 'RateLimits', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
-      ['ingest', 'Ledger', ['dynamodb:PutItem']],
+      ['ingest', 'Ledger', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
       ['writer', 'Ledger', ['dynamodb:BatchWriteItem']],
       ['summary', 'SummaryCache', ['dynamodb:GetItem', 'dynamodb:PutItem']],
       ['summary', 'Ledger', ['dynamodb:Query']],

@@ -25,12 +25,14 @@ import type {
   PendingMessages,
   WriterLedger,
 } from '../../core/ports';
+import { PENDING_INDEX } from './table-keys';
 
 /** An item outlives the message it describes: longer than the DLQ's 14 days of retention. */
 export const LEDGER_TTL_SECONDS = 15 * 24 * 60 * 60;
 /** A "sending" item that was never confirmed (the send failed, or ingest died) stops counting after this. */
 const SENDING_TTL_SECONDS = 10 * 60;
-export const PENDING_INDEX = 'pending';
+
+export { PENDING_INDEX };
 
 export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingMessages {
   constructor(

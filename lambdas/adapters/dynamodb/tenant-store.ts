@@ -17,8 +17,9 @@ import type { Scope } from '../../core/api-keys';
 import type { KeyStore } from '../../core/ports';
 import type { AccountRecord, AccountStatus, KeyRecord } from '../../core/tenants';
 import type { Tier } from '../../core/tiers';
+import { BY_ACCOUNT_INDEX } from './table-keys';
 
-export const BY_ACCOUNT_INDEX = 'by-account';
+export { BY_ACCOUNT_INDEX };
 
 export class AlreadyExistsError extends Error {}
 
