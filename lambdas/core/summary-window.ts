@@ -36,12 +36,21 @@ export interface DayPiece {
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-function parseInstant(name: 'from' | 'to', value: string): number {
+/** Bounds of a sensible from/to: nothing was ever stored before 2000 or a year from now. */
+const EARLIEST_MS = Date.parse('2000-01-01T00:00:00Z');
+const LATEST_AHEAD_MS = 366 * DAY_MS;
+
+function parseInstant(name: 'from' | 'to', value: string, nowMs: number): number {
   const ms = ISO_WITH_OFFSET.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(ms))
     throw new ApiError('invalid_range', `"${name}" must be an ISO-8601 time with an offset.`, {
       field: name,
     });
+  if (ms < EARLIEST_MS || ms > nowMs + LATEST_AHEAD_MS) {
+    throw new ApiError('invalid_range', `"${name}" must be between 2000 and a year from now.`, {
+      field: name,
+    });
+  }
   if (ms % HOUR_MS !== 0)
     throw new ApiError('invalid_range', `"${name}" must be on an hour boundary (UTC).`, { field: name });
   return ms;
@@ -74,8 +83,8 @@ export function parseSummaryQuery(
         field: 'window',
       });
     }
-    const fromMs = parseInstant('from', params.from);
-    const toMs = parseInstant('to', params.to);
+    const fromMs = parseInstant('from', params.from, nowMs);
+    const toMs = parseInstant('to', params.to, nowMs);
     if (toMs <= fromMs) throw new ApiError('invalid_range', '"to" must be after "from".', { field: 'to' });
     if (toMs - fromMs > maxRangeDays * DAY_MS) {
       throw new ApiError('invalid_range', `A range may span at most ${maxRangeDays} days.`, { field: 'to' });

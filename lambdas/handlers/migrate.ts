@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type pg from 'pg';
 import { createPool } from '../adapters/postgres/connection';
 import { type MigrationResult, migrate } from '../adapters/postgres/migrate';
+import { withClient } from '../adapters/postgres/with-client';
 import { addDays, utcDay } from '../core/time-buckets';
 import { ENV, type Environment, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability } from '../shared/observability';
@@ -18,8 +19,7 @@ export function createMigrateHandler(
 ) {
   return async (): Promise<MigrationResult> => {
     const { pool, aheadDays } = dependencies();
-    const client = await pool.connect();
-    try {
+    return withClient(pool, async (client) => {
       const result = await migrate(client);
       const today = utcDay(Date.now());
       await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
@@ -31,9 +31,7 @@ export function createMigrateHandler(
         alreadyApplied: result.alreadyApplied.length,
       });
       return result;
-    } finally {
-      client.release();
-    }
+    });
   };
 }
 

@@ -74,7 +74,7 @@ export class SummaryReader {
     }
     const now = (this.deps.now ?? Date.now)();
     const { window, top } = parseSummaryQuery(request.query, now, this.deps.settings.maxRangeDays);
-    const key = `summary#${auth.accountId}#${window.fromMs}#${window.toMs}#${top}`;
+    const key = `summary#${auth.accountId}#${window.name}#${window.fromMs}#${window.toMs}#${top}`;
     let cacheError = false;
     const hit = (body: string): SummaryOutcome => ({
       summary: { ...(JSON.parse(body) as Summary), cached: true },
@@ -82,8 +82,12 @@ export class SummaryReader {
       attempts: 0,
       ledgerError: false,
     });
-    const remembered = this.memory.get(key);
-    if (remembered && remembered.expiresAtMs > now) return hit(remembered.body);
+    const remembered = () => {
+      const entry = this.memory.get(key);
+      return entry && entry.expiresAtMs > now ? entry : undefined;
+    };
+    const inMemory = remembered();
+    if (inMemory) return hit(inMemory.body);
     try {
       const cached = await this.deps.cache.get(key);
       if (cached !== undefined) {
@@ -94,27 +98,31 @@ export class SummaryReader {
       cacheError = true;
       this.deps.log.warn('summary cache unavailable; reading PostgreSQL', { error: String(error) });
     }
+    // The same computation may have finished while the cache was being asked.
+    const justComputed = remembered();
+    if (justComputed) return hit(justComputed.body);
     let computation = this.inFlight.get(key);
     if (!computation) {
       computation = this.compute(auth.accountId, window, top, now);
       this.inFlight.set(key, computation);
-      // Shared until the cache holds the result, so late arrivals of the burst find one or the other.
-      computation
-        .then(
-          ({ summary }) => {
-            const body = JSON.stringify(summary);
-            const ttl = this.deps.settings.cacheTtlSeconds;
-            this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
-            return this.deps.cache
-              .put(key, body, ttl)
-              .catch((error: unknown) =>
-                this.deps.log.warn('could not cache the summary', { error: String(error) }),
-              );
-          },
-          // A failed computation is reported to its callers; nothing to cache.
-          () => undefined,
-        )
-        .finally(() => this.inFlight.delete(key));
+      // Shared while it runs; once it is done, the instance's memory (set at once, with the cache
+      // entry's expiry) answers the late arrivals, and the in-flight entry goes: a Lambda frozen
+      // before the cache write must not serve this computation later as a fresh one.
+      computation.then(
+        ({ summary }) => {
+          this.inFlight.delete(key);
+          const body = JSON.stringify(summary);
+          const ttl = this.deps.settings.cacheTtlSeconds;
+          this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
+          this.deps.cache
+            .put(key, body, ttl)
+            .catch((error: unknown) =>
+              this.deps.log.warn('could not cache the summary', { error: String(error) }),
+            );
+        },
+        // A failed computation is reported to its callers; nothing to cache.
+        () => this.inFlight.delete(key),
+      );
     }
     const { summary, attempts, ledgerError } = await computation;
     return { summary, cacheError, attempts, ledgerError };

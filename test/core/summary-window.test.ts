@@ -63,6 +63,8 @@ describe('Function: parseSummaryQuery', () => {
       'invalid_range',
       'window',
     ],
+    [{ from: '0000-01-01T00:00:00Z', to: '0000-01-02T00:00:00Z' }, 'invalid_range', 'from'],
+    [{ from: '2026-11-01T00:00:00Z', to: '9999-01-01T00:00:00Z' }, 'invalid_range', 'to'],
     [{ top: '0' }, 'invalid_parameter', 'top'],
     [{ top: '101' }, 'invalid_parameter', 'top'],
     [{ top: '1.5' }, 'invalid_parameter', 'top'],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STAGES, stageConfigs } from '../../lib/config/stage-config';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 describe('Migration: function roles', () => {
@@ -60,5 +61,31 @@ describe('Migration: function roles', () => {
     await expect(
       as('firehose_reader', 'SELECT firehose_ensure_partitions(current_date, current_date)'),
     ).rejects.toThrow(/permission denied/);
+  });
+});
+
+describe('Migration: role timeouts', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('bounds each function role statements below its function timeout', async () => {
+    const { rows } = await db.pool.query(
+      `SELECT r.rolname, s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+       WHERE r.rolname IN ('firehose_writer', 'firehose_reader') ORDER BY 1`,
+    );
+    const settings = Object.fromEntries(rows.map((row) => [row.rolname, row.setconfig]));
+    expect(settings.firehose_reader).toContain('statement_timeout=9s');
+    expect(settings.firehose_writer).toContain('statement_timeout=25s');
+    // Below the stage config's function timeouts, so the database stops what Lambda abandoned.
+    for (const stage of STAGES) {
+      expect(stageConfigs[stage].summary.timeoutSeconds).toBeGreaterThan(9);
+      expect(stageConfigs[stage].writer.timeoutSeconds).toBeGreaterThan(25);
+    }
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../../core/ports';
 import type { EventRow } from '../../core/writer-batch';
 import { isDataError } from './database-errors';
+import { inTransaction } from './with-client';
 
 /** "no partition of relation found for row" */
 const NO_PARTITION_SQLSTATE = '23514';
@@ -107,33 +108,19 @@ export class PostgresEventStore implements EventStore {
   }
 
   async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A connection lost while checked out is reported here, not as an uncaught 'error' event.
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
     try {
-      await client.query(`BEGIN; ${CREATE_STAGING_SQL}`);
-      if (input.rows.length > 0) {
-        await pipeline(Readable.from(copyChunks(input.rows)), client.query(copyFrom(COPY_STAGING_SQL)));
-      }
-      const { rows } = await client.query<{ inserted: number }>(WRITE_FROM_STAGING_SQL, [
-        JSON.stringify(input.messages),
-        JSON.stringify(input.skipped),
-      ]);
-      await client.query('COMMIT');
-      return { inserted: rows[0]?.inserted ?? 0 };
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
+      return await inTransaction(this.pool, `BEGIN; ${CREATE_STAGING_SQL}`, async (client) => {
+        if (input.rows.length > 0) {
+          await pipeline(Readable.from(copyChunks(input.rows)), client.query(copyFrom(COPY_STAGING_SQL)));
+        }
+        const { rows } = await client.query<{ inserted: number }>(WRITE_FROM_STAGING_SQL, [
+          JSON.stringify(input.messages),
+          JSON.stringify(input.skipped),
+        ]);
+        return { inserted: rows[0]?.inserted ?? 0 };
       });
+    } catch (error) {
       throw this.classify(error);
-    } finally {
-      client.off('error', onError);
-      // A connection that broke or cannot even roll back is dropped, not returned to the pool.
-      client.release(broken);
     }
   }
 
