@@ -113,6 +113,7 @@ export async function benchIngest(argv: readonly string[]): Promise<void> {
     },
     log: { info() {}, warn() {}, error: console.error },
     answerDeadlineMs: 9_000,
+    defaultTier: 'standard' as const,
   };
   const handler = createIngestHandler(() => deps, createObservability('ingest'));
   const generator = new EventGenerator({ seed: 3, accounts: 1 });

@@ -57,7 +57,8 @@ class Worker {
     this.child = fork(WORKER, [options.handlerModule, options.functionName], {
       env: { ...options.env, NODE_NO_WARNINGS: '1' },
       execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // Its logs (LOG_LEVEL) go where the parent's go.
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', () => resolve());
@@ -143,12 +144,14 @@ export class EventSourceRunner {
   private running = false;
   private readonly workers: (Worker | undefined)[] = [];
   private readonly loops: Promise<void>[] = [];
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
 
   constructor(private readonly options: EventSourceOptions) {}
 
   async start(): Promise<void> {
     this.running = true;
+    this.abort = new AbortController();
+    this.loops.length = 0;
     for (let slot = 0; slot < this.options.maxConcurrency; slot++)
       this.workers[slot] = new Worker(this.options);
     await Promise.all(this.workers.map((worker) => worker!.ready));

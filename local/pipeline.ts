@@ -135,9 +135,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const config = options.config ?? stageConfigs.local;
   const log = options.log ?? (() => undefined);
   const stopping: (() => Promise<void>)[] = [];
+  // Stops what was started, last first; a second call finds nothing left to stop.
   const stopAll = async () => {
-    for (const stop of stopping.reverse())
+    for (let stop = stopping.pop(); stop; stop = stopping.pop()) {
       await stop().catch((error: unknown) => log(`stop: ${String(error)}`));
+    }
   };
   try {
     await mkdir(options.dir, { recursive: true, mode: 0o755 });

@@ -93,13 +93,14 @@ class Rejection {
 
 function verdictFromZod(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): Rejection {
   const field = issue.path.length > 0 ? String(issue.path[0]) : null;
+  if (field !== null && issue.code !== 'unrecognized_keys' && candidate[field] === undefined) {
+    return new Rejection('missing_field', field, `"${field}" is required.`);
+  }
   switch (issue.code) {
     case 'unrecognized_keys':
       return new Rejection('unknown_field', issue.keys[0] ?? null, `Unknown field "${issue.keys[0]}".`);
     case 'invalid_type':
-      return field !== null && candidate[field] === undefined
-        ? new Rejection('missing_field', field, `"${field}" is required.`)
-        : new Rejection('invalid_type', field, `"${field}" must be a ${issue.expected}.`);
+      return new Rejection('invalid_type', field, `"${field}" must be a ${issue.expected}.`);
     case 'invalid_union':
       return new Rejection(
         'invalid_type',

@@ -11,6 +11,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoTenantStore } from '../adapters/dynamodb/tenant-store';
 import { encodeAuthContext } from '../core/tenants';
+import type { Tier } from '../core/tiers';
 import { ENV, type Environment, readEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
@@ -63,6 +64,7 @@ export function buildAuthorizerHandler(env: Environment = process.env) {
   const dependencies = once(
     (): AuthorizeDependencies => ({
       keys: new DynamoTenantStore(createDocumentClient(env), readEnv(ENV.tenantsTable, env)),
+      defaultTier: readEnv(ENV.defaultTier, env) as Tier,
       log: portLog(observability.logger),
     }),
   );

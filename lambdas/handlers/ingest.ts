@@ -111,6 +111,7 @@ export function ingestDependenciesFromEnv(
       maxMetadataDepth: readNumberEnv(ENV.maxMetadataDepth, env),
     },
     tierLimits: readJsonEnv<Record<Tier, TierLimits>>(ENV.tierLimits, env),
+    defaultTier: readEnv(ENV.defaultTier, env) as Tier,
     answerDeadlineMs: ingestAnswerDeadlineMs(readNumberEnv(ENV.ingestTimeoutSeconds, env)),
     log: portLog(observability.logger),
   };

@@ -7,6 +7,7 @@
 import { bearerToken, digestsEqual, hashApiKey, parseApiKey } from '../core/api-keys';
 import type { KeyStore, Log } from '../core/ports';
 import type { AuthContext } from '../core/tenants';
+import { isTier, type Tier } from '../core/tiers';
 
 export class Unauthorized extends Error {
   constructor(readonly reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'account_inactive') {
@@ -17,6 +18,8 @@ export class Unauthorized extends Error {
 
 export interface AuthorizeDependencies {
   readonly keys: KeyStore;
+  /** The tier of an account whose stored tier is unknown (an item edited by hand, an older tier name). */
+  readonly defaultTier: Tier;
   readonly log: Log;
   readonly now?: () => number;
 }
@@ -44,7 +47,7 @@ export async function authorize(
     accountId: key.accountId,
     // A publishable key can only ever ingest, whatever was stored.
     scopes: key.kind === 'publishable' ? key.scopes.filter((scope) => scope === 'ingest') : key.scopes,
-    tier: account.tier,
+    tier: isTier(account.tier) ? account.tier : deps.defaultTier,
     keyKind: key.kind,
     keyPrefix: key.visiblePrefix,
     allowedOrigins: key.allowedOrigins,

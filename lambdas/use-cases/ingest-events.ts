@@ -24,6 +24,8 @@ export interface IngestDependencies {
    */
   readonly answerDeadlineMs: number;
   readonly tierLimits: Readonly<Record<Tier, TierLimits>>;
+  /** Limits for a tier this function does not know (a newer tier during a deploy). */
+  readonly defaultTier: Tier;
   readonly log: Log;
   readonly now?: () => number;
 }
@@ -97,7 +99,7 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     const admission = await deps.limiter.consume(
       auth.accountId,
       { requests: 1, events: accepted.length },
-      deps.tierLimits[auth.tier] ?? deps.tierLimits.free,
+      deps.tierLimits[auth.tier] ?? deps.tierLimits[deps.defaultTier],
     );
     if (!admission.allowed) {
       throw new ApiError(

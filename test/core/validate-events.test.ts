@@ -33,6 +33,11 @@ describe('Function: validateEvents', () => {
     expect(verdict({ ...base, metadata })).toBe(expected);
   });
 
+  it('reports a missing timestamp as missing, not as the wrong type', () => {
+    const { event_id, user_id, type } = base;
+    expect(verdict({ event_id, user_id, type })).toBe('missing_field:timestamp');
+  });
+
   it('accepts timestamps exactly at the future and past limits, and not a millisecond beyond', () => {
     expect(verdict({ ...base, timestamp: NOW + 300_000 })).toBe('accepted');
     expect(verdict({ ...base, timestamp: NOW + 300_001 })).toBe('timestamp_in_future:timestamp');

@@ -28,7 +28,7 @@ describe('Handler: authorizer', () => {
     dynamo = await startTestDynamo();
     store = new DynamoTenantStore(dynamo.documents, dynamo.names.tenantsTable);
     handler = createAuthorizerHandler(
-      () => ({ keys: store, log: silent }),
+      () => ({ keys: store, log: silent, defaultTier: 'standard' }),
       createObservability('authorizer'),
     );
   });

@@ -152,7 +152,7 @@ describe('Handler: ingest under adversarial input and load', () => {
       const account = await createAccount(store, { name: 'Logs', tier: 'standard' });
       const { key } = await createKey(store, { accountId: account.accountId, kind: 'secret' });
       const authorizer = createAuthorizerHandler(
-        () => ({ keys: store, log: silent }),
+        () => ({ keys: store, log: silent, defaultTier: 'standard' }),
         createObservability('authorizer'),
       );
       const ingest = createIngestHandler(dependencies, createObservability('ingest'));

@@ -24,6 +24,7 @@ export function ingestDependencies(dynamo: TestDynamo, now?: () => number): Inge
     ledger: new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable, now),
     rules: config.ingest,
     tierLimits: config.tiers,
+    defaultTier: config.defaultTier,
     log: silentLog,
     answerDeadlineMs: ingestAnswerDeadlineMs(config.ingest.timeoutSeconds),
     ...(now ? { now } : {}),
