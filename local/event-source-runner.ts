@@ -196,15 +196,23 @@ export class EventSourceRunner {
     while (this.running && batch.length < batchSize) {
       const remaining = windowEnds - Date.now();
       if (batch.length > 0 && remaining <= 0) break;
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.min(10, batchSize - batch.length),
-          WaitTimeSeconds: batch.length === 0 ? LONG_POLL_SECONDS : 0,
-          MessageSystemAttributeNames: ['All'],
-        }),
-        { abortSignal: this.abort.signal },
-      );
+      let Messages: Message[] = [];
+      try {
+        ({ Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: Math.min(10, batchSize - batch.length),
+            WaitTimeSeconds: batch.length === 0 ? LONG_POLL_SECONDS : 0,
+            MessageSystemAttributeNames: ['All'],
+          }),
+          { abortSignal: this.abort.signal },
+        ));
+      } catch (error) {
+        // Stopping: hand over what was already received instead of leaving it invisible for a
+        // whole visibility timeout.
+        if (!this.running && batch.length > 0) return batch;
+        throw error;
+      }
       if (Messages.length > 0 && batch.length === 0) windowEnds = Date.now() + batchingWindowMs;
       batch.push(...Messages);
       if (Messages.length === 0 && batch.length > 0)

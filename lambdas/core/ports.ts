@@ -141,4 +141,9 @@ export interface CachedSummary {
 export interface SummaryCache {
   get(key: string): Promise<CachedSummary | undefined>;
   put(key: string, body: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Claims the right to compute `key` for `forMs` (across instances): true for the first caller,
+   * false while another holds it. Lets a burst on many instances reach the database once.
+   */
+  claim(key: string, forMs: number): Promise<boolean>;
 }

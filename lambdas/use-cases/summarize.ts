@@ -5,7 +5,7 @@
  */
 import { ApiError } from '../core/errors';
 import { watermarkFloor } from '../core/freshness';
-import type { Log, PendingMessages, SummaryCache, SummaryStore } from '../core/ports';
+import type { CachedSummary, Log, PendingMessages, SummaryCache, SummaryStore } from '../core/ports';
 import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summary-window';
 import type { AuthContext } from '../core/tenants';
 import type { UserCount } from '../core/top-users';
@@ -53,13 +53,22 @@ export interface SummaryOutcome {
 
 /** Pending ledger entries checked per summary before settling for a conservative watermark. */
 const PENDING_SCAN = 50;
+/** How long one instance may hold the right to compute an entry, and how long the others wait for it. */
+const CLAIM_MS = 3_000;
+const CLAIM_WAIT_MS = 1_000;
+const CLAIM_POLL_MS = 50;
 /** Summaries this instance keeps in memory, in front of DynamoDB, until their cache entry expires. */
 const MEMORY_ENTRIES = 500;
 
 export class SummaryReader {
   private readonly inFlight = new Map<
     string,
-    Promise<{ summary: Summary; attempts: number; ledgerError: boolean }>
+    Promise<{
+      summary: Summary;
+      attempts: number;
+      ledgerError: boolean;
+      fromCache: CachedSummary | undefined;
+    }>
   >();
   /** The same entries as the DynamoDB cache, with the same expiry: a hot dashboard costs no I/O. */
   private readonly memory = new Map<string, { body: string; expiresAtMs: number }>();
@@ -103,14 +112,15 @@ export class SummaryReader {
     if (justComputed) return hit(justComputed.body);
     let computation = this.inFlight.get(key);
     if (!computation) {
-      computation = this.compute(auth.accountId, window, top, now);
+      computation = this.computeOnce(key, auth.accountId, window, top, now, !cacheError);
       this.inFlight.set(key, computation);
       // Shared while it runs; once it is done, the instance's memory (set at once, with the cache
       // entry's expiry) answers the late arrivals, and the in-flight entry goes: a Lambda frozen
       // before the cache write must not serve this computation later as a fresh one.
       computation.then(
-        ({ summary }) => {
+        ({ summary, fromCache }) => {
           this.inFlight.delete(key);
+          if (fromCache) return this.remember(key, fromCache);
           const body = JSON.stringify(summary);
           const ttl = this.deps.settings.cacheTtlSeconds;
           this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
@@ -126,6 +136,32 @@ export class SummaryReader {
     }
     const { summary, attempts, ledgerError } = await computation;
     return { summary, cacheError, attempts, ledgerError };
+  }
+
+  /**
+   * Computes a missing entry once across instances: the first claims it; the others wait a little
+   * for its cache entry, and compute themselves only if it does not come (the claimer died).
+   */
+  private async computeOnce(
+    key: string,
+    accountId: string,
+    window: SummaryWindow,
+    top: number,
+    now: number,
+    cacheUp: boolean,
+  ) {
+    const claimed = cacheUp ? await this.deps.cache.claim(key, CLAIM_MS).catch(() => true) : true;
+    if (!claimed) {
+      for (let waited = 0; waited < CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
+        await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
+        const cached = await this.deps.cache.get(key).catch(() => undefined);
+        if (cached) {
+          const summary: Summary = { ...(JSON.parse(cached.body) as Summary), cached: true };
+          return { summary, attempts: 0, ledgerError: false, fromCache: cached };
+        }
+      }
+    }
+    return { ...(await this.compute(accountId, window, top, now)), fromCache: undefined };
   }
 
   private remember(key: string, entry: { body: string; expiresAtMs: number }): void {

@@ -60,7 +60,7 @@ describe('Use case: SummaryReader exactness', () => {
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
     reader = new SummaryReader({
       store: new PostgresSummaryStore(pool),
-      cache: { get: async () => undefined, put: async () => undefined },
+      cache: { get: async () => undefined, put: async () => undefined, claim: async () => true },
       ledger: new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable),
       settings: { cacheTtlSeconds: 30, maxRangeDays: 90, ingestTimeoutSeconds: 10, queueRetentionDays: 4 },
       log: silent,

@@ -209,6 +209,27 @@ describe('Handler: summary', () => {
     expect(countCalls).toBe(1);
   });
 
+  it('lets a burst on several instances reach the database once, through the shared claim', async () => {
+    await writeEvents(writer(), deliveriesFor([event('acct-herd', 'h1', clock)]));
+    const slow = {
+      counts: async (...args: Parameters<PostgresSummaryStore['counts']>) => {
+        countCalls++;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return store.counts(...args);
+      },
+      committedMessages: (keys: readonly string[]) => store.committedMessages(keys),
+    };
+    const instances = Array.from({ length: 4 }, () => reader({ store: slow }));
+
+    const results = await Promise.all(
+      instances.map((instance) => get(instance, 'acct-herd', { window: 'last_7d' })),
+    );
+
+    expect(results.map((result) => result.statusCode)).toEqual([200, 200, 200, 200]);
+    expect(new Set(results.map((result) => JSON.parse(result.body).total))).toEqual(new Set([1]));
+    expect(countCalls).toBe(1);
+  });
+
   it('keeps as_of before a held-back message until that message is counted', async () => {
     // Prepare: three requests; the middle one is queued and ledgered but not yet written.
     const account = 'acct-fresh';

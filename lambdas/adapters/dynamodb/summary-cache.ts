@@ -1,7 +1,9 @@
 /**
- * The summary cache: one item per account, window and `top`, `{ pk, body, expires_at }`. DynamoDB's
- * TTL deletes expired items only eventually (dynalite never does), so expiry is checked on read.
+ * The summary cache: one item per account, window and `top`, `{ pk, body, expires_at }`, plus short
+ * `claim#<key>` items by which one instance at a time computes a missing entry. DynamoDB's TTL
+ * deletes expired items only eventually (dynalite never does), so expiry is checked on read.
  */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CachedSummary, SummaryCache } from '../../core/ports';
 
@@ -17,6 +19,26 @@ export class DynamoSummaryCache implements SummaryCache {
     const expiresAtMs = Number(Item?.expires_at) * 1000;
     if (!Item || typeof Item.body !== 'string' || !(expiresAtMs > this.now())) return undefined;
     return { body: Item.body, expiresAtMs };
+  }
+
+  async claim(key: string, forMs: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `claim#${key}`, until: now + forMs, expires_at: Math.ceil((now + forMs) / 1000) + 60 },
+          // Free, or left behind by an instance that did not finish in time.
+          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   async put(key: string, body: string, ttlSeconds: number): Promise<void> {
