@@ -146,4 +146,6 @@ export interface SummaryCache {
    * false while another holds it. Lets a burst on many instances reach the database once.
    */
   claim(key: string, forMs: number): Promise<boolean>;
+  /** Gives a claim up once the entry is cached (or the computation failed). */
+  release(key: string): Promise<void>;
 }

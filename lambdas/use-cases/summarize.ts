@@ -120,17 +120,10 @@ export class SummaryReader {
       computation.then(
         ({ summary, fromCache }) => {
           this.inFlight.delete(key);
-          if (fromCache) return this.remember(key, fromCache);
-          const body = JSON.stringify(summary);
           const ttl = this.deps.settings.cacheTtlSeconds;
-          this.remember(key, { body, expiresAtMs: now + ttl * 1000 });
-          this.deps.cache
-            .put(key, body, ttl)
-            .catch((error: unknown) =>
-              this.deps.log.warn('could not cache the summary', { error: String(error) }),
-            );
+          this.remember(key, fromCache ?? { body: JSON.stringify(summary), expiresAtMs: now + ttl * 1000 });
         },
-        // A failed computation is reported to its callers; nothing to cache.
+        // A failed computation is reported to its callers; nothing to remember.
         () => this.inFlight.delete(key),
       );
     }
@@ -161,7 +154,19 @@ export class SummaryReader {
         }
       }
     }
-    return { ...(await this.compute(accountId, window, top, now)), fromCache: undefined };
+    try {
+      const computed = await this.compute(accountId, window, top, now);
+      // Awaited: on Lambda, work left running after the answer is frozen with the instance, and
+      // the other instances wait for this entry.
+      await this.deps.cache
+        .put(key, JSON.stringify(computed.summary), this.deps.settings.cacheTtlSeconds)
+        .catch((error: unknown) =>
+          this.deps.log.warn('could not cache the summary', { error: String(error) }),
+        );
+      return { ...computed, fromCache: undefined };
+    } finally {
+      if (claimed && cacheUp) await this.deps.cache.release(key).catch(() => undefined);
+    }
   }
 
   private remember(key: string, entry: { body: string; expiresAtMs: number }): void {

@@ -71,7 +71,12 @@ export class SummaryApi extends Construct {
       securityGroups: [eventStore.proxyClientSecurityGroup],
       connectsToDatabase: true,
     });
-    grantTableActions(this.summaryFunction, props.summaryCache, ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    // Entries, and the short claims by which one instance computes a missing entry (docs/summary.md).
+    grantTableActions(this.summaryFunction, props.summaryCache, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    ]);
     grantTableActions(this.summaryFunction, props.ledger, ['dynamodb:Query'], LEDGER_PENDING_INDEX);
     eventStore.grantProxyConnect(this.summaryFunction, READER_DB_USER);
 

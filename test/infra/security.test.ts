@@ -264,7 +264,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
       ['ingest', 'RateLimits', ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
       ['ingest', 'Ledger', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
       ['writer', 'Ledger', ['dynamodb:BatchWriteItem']],
-      ['summary', 'SummaryCache', ['dynamodb:GetItem', 'dynamodb:PutItem']],
+      ['summary', 'SummaryCache', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']],
       ['summary', 'Ledger', ['dynamodb:Query']],
     ] as const)('lets %s use the %s table only as its adapter does', (handler, table, actions) => {
       const onTable = statementsOf(handler).filter((st) =>

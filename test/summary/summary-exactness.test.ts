@@ -60,7 +60,12 @@ describe('Use case: SummaryReader exactness', () => {
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
     reader = new SummaryReader({
       store: new PostgresSummaryStore(pool),
-      cache: { get: async () => undefined, put: async () => undefined, claim: async () => true },
+      cache: {
+        get: async () => undefined,
+        put: async () => undefined,
+        claim: async () => true,
+        release: async () => undefined,
+      },
       ledger: new DynamoMessageLedger(dynamo.documents, dynamo.names.ledgerTable),
       settings: { cacheTtlSeconds: 30, maxRangeDays: 90, ingestTimeoutSeconds: 10, queueRetentionDays: 4 },
       log: silent,

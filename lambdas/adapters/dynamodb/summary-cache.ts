@@ -4,7 +4,7 @@
  * deletes expired items only eventually (dynalite never does), so expiry is checked on read.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CachedSummary, SummaryCache } from '../../core/ports';
 
 export class DynamoSummaryCache implements SummaryCache {
@@ -39,6 +39,10 @@ export class DynamoSummaryCache implements SummaryCache {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  async release(key: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `claim#${key}` } }));
   }
 
   async put(key: string, body: string, ttlSeconds: number): Promise<void> {
