@@ -7,6 +7,8 @@
  * - a share of late events (timestamps hours to days before "now") and of verbatim duplicates.
  */
 
+import { seededRandom } from '../lambdas/core/seeded-random';
+
 export interface GeneratedEvent {
   event_id: string;
   account_id: string;
@@ -64,17 +66,7 @@ const AGENTS = [
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
 ];
 
-/** Small, fast, seedable PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Cumulative weights for Zipf(s) over n ranks; draw with `pickIndex`. */
 function zipfCumulative(n: number, s: number): Float64Array {

@@ -5,16 +5,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Log } from '../core/ports';
+import type { FunctionName } from './function-names';
 
 export const METRICS_NAMESPACE = 'Firehose';
 
-export type ServiceName =
-  | 'authorizer'
-  | 'ingest'
-  | 'writer'
-  | 'summary'
-  | 'migrate'
-  | 'partition-maintenance';
+export type ServiceName = FunctionName;
 
 export interface Observability {
   readonly logger: Logger;

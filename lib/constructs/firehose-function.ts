@@ -11,19 +11,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { FunctionName } from '../../lambdas/shared/function-names';
 import type { StageConfig } from '../config/stage-config';
 
 /** The repository root: entries, the lockfile and tsconfig are found from here. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Handler entry files under lambdas/handlers/ (each exports `handler`). */
-export type HandlerName =
-  | 'authorizer'
-  | 'ingest'
-  | 'writer'
-  | 'summary'
-  | 'migrate'
-  | 'partition-maintenance';
+export type HandlerName = FunctionName;
 
 /** Lambda's newest Node.js runtime in this aws-cdk-lib; the bundle targets node22 so it also runs there. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;

@@ -4,6 +4,8 @@
  * The decision for a call is pure given the random source, so it can be tested without a server.
  */
 
+import { seededRandom } from '../../../lambdas/core/seeded-random';
+
 export interface FaultSettings {
   /** Every call is answered 503 with the service's "unavailable" error. */
   readonly down: boolean;
@@ -107,17 +109,7 @@ export function parseFaultSettings(input: unknown): Partial<FaultSettings> {
   return result as Partial<FaultSettings>;
 }
 
-/** A small seeded PRNG (mulberry32): reproducible chaos runs without a dependency. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom };
 
 export class FaultController {
   private settings: FaultSettings = NO_FAULTS;

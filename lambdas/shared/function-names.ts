@@ -1,0 +1,10 @@
+/** The functions of the pipeline: one handler file each under lambdas/handlers/. */
+export const FUNCTION_NAMES = [
+  'authorizer',
+  'ingest',
+  'writer',
+  'summary',
+  'migrate',
+  'partition-maintenance',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
