@@ -3,7 +3,11 @@
  * (`npm start`'s pipeline: local API gateway, real handlers, stand-ins, writer workers, PostgreSQL),
  * with p50/p99 of POST /events and freshness p95 (received → committed and counted).
  *
- *   npm run bench -- e2e [--seconds 30] [--clients 8] [--batch 100] [--check]
+ *   npm run bench -- e2e [--seconds 30] [--clients 8] [--batch 100] [--rate <events/s>] [--check]
+ *
+ * Without --rate, `clients` closed loops send as fast as they are answered (the most the machine
+ * takes). With --rate, requests leave on a fixed schedule (open loop) and latency counts from the
+ * scheduled time: the latency a client sees at that offered load.
  *
  * --check (CI's load smoke) fails unless every request got a 202 and the counted events equal the
  * distinct accepted ones.
@@ -30,10 +34,12 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   const clients = option(argv, 'clients', 8);
   const batch = option(argv, 'batch', 100);
   const accounts = 50;
+  const rateIndex = argv.indexOf('--rate');
+  const rate = rateIndex >= 0 ? Number(argv[rateIndex + 1]) : undefined;
   const check = argv.includes('--check');
   const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
   console.log(
-    `bench/e2e: ${clients} clients sending ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
+    `bench/e2e: ${rate === undefined ? `${clients} clients sending` : `${formatRate(rate)} events/s offered in`} ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
   );
   const pipeline = await startLocalPipeline({ dir, port: 0, demo: false });
   try {
@@ -54,7 +60,15 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, NODE_NO_WARNINGS: '1' },
     });
-    const request: LoadRequest = { endpoint: pipeline.endpoint, keys, clients, batch, seconds, accounts };
+    const request: LoadRequest = {
+      endpoint: pipeline.endpoint,
+      keys,
+      clients,
+      batch,
+      seconds,
+      accounts,
+      rate,
+    };
     const result = await new Promise<LoadResult>((resolve, reject) => {
       child.on(
         'message',

@@ -27,7 +27,7 @@ import { inTransaction } from './with-client';
 const NO_PARTITION_SQLSTATE = '23514';
 
 const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS writer_staging (
-  account_id text, event_id text, user_id text, type text, event_time timestamptz,
+  account_id text COLLATE "C", event_id text COLLATE "C", user_id text COLLATE "C", type text COLLATE "C", event_time timestamptz,
   received_at timestamptz, metadata jsonb, day date, hour_of_day smallint
 ) ON COMMIT DELETE ROWS`;
 

@@ -6,10 +6,10 @@
 -- block creating that day's partition later. Partitions are created ahead by maintenance and on
 -- demand by the writer (firehose_ensure_partitions).
 CREATE TABLE events (
-  account_id  text        NOT NULL,
-  event_id    text        NOT NULL,
-  user_id     text        NOT NULL,
-  type        text        NOT NULL,
+  account_id  text COLLATE "C"        NOT NULL,
+  event_id    text COLLATE "C"        NOT NULL,
+  user_id     text COLLATE "C"        NOT NULL,
+  type        text COLLATE "C"        NOT NULL,
   event_time  timestamptz NOT NULL,
   received_at timestamptz NOT NULL,
   metadata    jsonb
@@ -20,8 +20,8 @@ CREATE TABLE events (
 -- are inserted by the same statement), so keys are pruned by joining the partition being dropped.
 -- An event_id keeps its first timestamp: a later delivery with another timestamp is a duplicate.
 CREATE TABLE event_keys (
-  account_id text NOT NULL,
-  event_id   text NOT NULL,
+  account_id text COLLATE "C" NOT NULL,
+  event_id   text COLLATE "C" NOT NULL,
   PRIMARY KEY (account_id, event_id)
 );
 
@@ -33,8 +33,8 @@ CREATE TABLE event_keys (
 -- totals are bigint. Not partitioned (tuple routing costs ~15% of the writer's time); 400 days of
 -- rollups expire by a daily DELETE found through small BRIN indexes.
 CREATE TABLE rollup_user_day (
-  account_id text   NOT NULL,
-  user_id    text   NOT NULL,
+  account_id text COLLATE "C"   NOT NULL,
+  user_id    text COLLATE "C"   NOT NULL,
   day        date   NOT NULL,
   events     bigint NOT NULL,
   h00 integer NOT NULL DEFAULT 0,
@@ -68,9 +68,9 @@ CREATE INDEX rollup_user_day_top ON rollup_user_day (account_id, day, events DES
 CREATE INDEX rollup_user_day_expiry ON rollup_user_day USING brin (day);
 
 CREATE TABLE rollup_type_day (
-  account_id text   NOT NULL,
+  account_id text COLLATE "C"   NOT NULL,
   day        date   NOT NULL,
-  type       text   NOT NULL,
+  type       text COLLATE "C"   NOT NULL,
   events     bigint NOT NULL,
   h00 integer NOT NULL DEFAULT 0,
   h01 integer NOT NULL DEFAULT 0,
@@ -104,8 +104,8 @@ CREATE INDEX rollup_type_day_expiry ON rollup_type_day USING brin (day);
 -- freshness watermark (docs/freshness.md) uses it to tell a committed message from one still in
 -- flight when the DynamoDB ledger could not be updated; it also short-cuts full redeliveries.
 CREATE TABLE committed_messages (
-  message_key  text        PRIMARY KEY,
-  account_id   text        NOT NULL,
+  message_key  text COLLATE "C"        PRIMARY KEY,
+  account_id   text COLLATE "C"        NOT NULL,
   received_at  timestamptz NOT NULL,
   committed_at timestamptz NOT NULL DEFAULT now()
 );
@@ -127,11 +127,11 @@ CREATE INDEX message_failures_message ON message_failures (message_id, failed_at
 -- raw retention, or beyond the partitions kept ahead). They stay in the S3 archive; they are not
 -- counted in rollups. Recorded once per (account, event, reason).
 CREATE TABLE skipped_events (
-  account_id text        NOT NULL,
-  event_id   text        NOT NULL,
+  account_id text COLLATE "C"        NOT NULL,
+  event_id   text COLLATE "C"        NOT NULL,
   event_time timestamptz NOT NULL,
-  reason     text        NOT NULL,
-  message_id text        NOT NULL,
+  reason     text COLLATE "C"        NOT NULL,
+  message_id text COLLATE "C"        NOT NULL,
   skipped_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (account_id, event_id, reason)
 );
