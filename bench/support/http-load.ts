@@ -4,7 +4,7 @@
  * events/s (open loop) POSTing generated batches to /events until the deadline. Reports latencies,
  * statuses and the distinct accepted events to the parent over IPC.
  *
- * Input (IPC): { endpoint, keys: {account, key}[], clients, batch, seconds, accounts, rate? }
+ * Input (IPC): { endpoint, keys: {account, key}[], clients, batch, seconds, accounts, rate?, warmupSeconds }
  */
 import { EventGenerator } from '../../ops/event-generator';
 
@@ -17,6 +17,8 @@ export interface LoadRequest {
   readonly accounts: number;
   /** Offered load in events/s (open loop); closed loop with `clients` when absent. */
   readonly rate?: number;
+  /** Requests sent in the first `warmupSeconds` count as accepted but not in the latencies. */
+  readonly warmupSeconds: number;
 }
 
 /** An open-loop sender stops adding connections here; later requests wait (and count as late). */
@@ -52,6 +54,10 @@ async function run(request: LoadRequest): Promise<LoadResult> {
     1000,
   );
 
+  // Every process starts cold (JIT, connections, first pages): the first second's latencies are
+  // 5-10x the steady state's and would be all of p99 in a short run.
+  const measureFrom = performance.now() + request.warmupSeconds * 1000;
+
   /** One POST; its latency counts from `intendedStart` (performance.now() time). */
   const post = async (intendedStart: number) => {
     // A request goes to the account of its first event (Zipf-skewed, a whale near 30%); all its
@@ -68,7 +74,7 @@ async function run(request: LoadRequest): Promise<LoadResult> {
         body,
       });
       const result = (await response.json()) as { accepted?: number; rejected?: { index: number }[] };
-      latencies.push(performance.now() - intendedStart);
+      if (intendedStart >= measureFrom) latencies.push(performance.now() - intendedStart);
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       if (response.status === 202) {
         accepted += result.accepted ?? 0;
