@@ -23,7 +23,7 @@ import { ENV, type Environment, readEnv, readJsonEnv, readNumberEnv } from '../s
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
 import { once } from '../shared/once';
-import { type IngestDependencies, ingestEvents } from '../use-cases/ingest-events';
+import { type IngestDependencies, ingestEvents, LedgerUnavailableError } from '../use-cases/ingest-events';
 
 export function createIngestHandler(
   dependencies: () => IngestDependencies,
@@ -37,16 +37,16 @@ export function createIngestHandler(
     const auth = decodeAuthContext(event.requestContext?.authorizer);
     // Errors of a browser request from an allowed origin must be readable by that page too.
     const cors = auth ? corsVerdict(auth, origin) : undefined;
-    const context = { requestId, headers: cors?.allowed ? cors.headers : {} };
+    const headers = cors?.allowed ? cors.headers : {};
     logger.appendKeys({ request_id: requestId, account_id: auth?.accountId });
     try {
       if (event.httpMethod !== 'POST') throw new ApiError('method_not_allowed', 'Use POST to send events.');
-      if (!auth) throw new ApiError('unauthorized', 'Missing or invalid API key.');
+      if (!auth || !cors) throw new ApiError('unauthorized', 'Missing or invalid API key.');
       const result = await ingestEvents(dependencies(), {
         auth,
         requestId,
         contentType: headerValue(event.headers, 'content-type'),
-        origin,
+        cors,
         body: event.body,
         base64: event.isBase64Encoded === true,
       });
@@ -55,7 +55,6 @@ export function createIngestHandler(
       metrics.addMetric('BatchSize', MetricUnit.Count, result.accepted + result.rejected.length);
       metrics.addMetric('EnqueueLatency', MetricUnit.Milliseconds, result.stats.enqueueMs);
       if (result.stats.limiterFailedOpen) metrics.addMetric('LimiterFailOpen', MetricUnit.Count, 1);
-      if (result.stats.ledgerFailed) metrics.addMetric('LedgerWriteErrors', MetricUnit.Count, 1);
       for (const rejection of result.rejected) countByCode(metrics, 'EventsRejectedByCode', rejection.code);
       logger.info('events accepted', {
         accepted: result.accepted,
@@ -65,11 +64,13 @@ export function createIngestHandler(
       return jsonResponse(
         202,
         { accepted: result.accepted, rejected: result.rejected, request_id: requestId },
-        { requestId, headers: result.headers },
+        { requestId, headers },
       );
     } catch (error) {
       if (error instanceof ApiError) {
         if (error.code === 'rate_limited') metrics.addMetric('Throttled', MetricUnit.Count, 1);
+        if (error instanceof LedgerUnavailableError)
+          metrics.addMetric('LedgerWriteErrors', MetricUnit.Count, 1);
         countByCode(metrics, 'RequestsRefused', error.code);
         for (const rejection of error.details.rejected ?? [])
           countByCode(metrics, 'EventsRejectedByCode', rejection.code);
@@ -78,7 +79,7 @@ export function createIngestHandler(
         countByCode(metrics, 'RequestsRefused', 'internal_error');
         logger.error('unexpected error', { error: error instanceof Error ? error.message : String(error) });
       }
-      return errorResponse(error, context);
+      return errorResponse(error, { requestId, headers });
     } finally {
       logger.removeKeys(['request_id', 'account_id']);
     }

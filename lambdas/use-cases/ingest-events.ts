@@ -4,7 +4,7 @@
  * in-flight ledger knows its messages (docs/freshness.md); never touches the database.
  */
 import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/archive-records';
-import { corsVerdict } from '../core/cors';
+import type { CorsVerdict } from '../core/cors';
 import { ApiError, type EventRejection } from '../core/errors';
 import type { EventArchive, EventQueue, IngestLedger, LedgerEntry, Log, RateLimiter } from '../core/ports';
 import { packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
@@ -34,7 +34,8 @@ export interface IngestRequest {
   readonly auth: AuthContext;
   readonly requestId: string;
   readonly contentType: string | undefined;
-  readonly origin: string | undefined;
+  /** The handler's verdict on the request's Origin for this key (it also shapes error answers). */
+  readonly cors: CorsVerdict;
   /** The body as received; `base64` when API Gateway encoded it. */
   readonly body: string | null;
   readonly base64: boolean;
@@ -43,19 +44,22 @@ export interface IngestRequest {
 export interface IngestResult {
   readonly accepted: number;
   readonly rejected: EventRejection[];
-  readonly request_id: string;
-  /** CORS headers for the response. */
-  readonly headers: Readonly<Record<string, string>>;
   /** What happened, for metrics. */
   readonly stats: {
     readonly limiterFailedOpen: boolean;
-    readonly ledgerFailed: boolean;
     readonly enqueueMs: number;
     readonly messages: number;
   };
 }
 
+/**
+ * A 503 because the in-flight ledger could not be written: nothing may be answered 202 that the
+ * freshness watermark cannot see (docs/freshness.md). Counted apart (LedgerWriteErrors).
+ */
+export class LedgerUnavailableError extends ApiError {}
+
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body as text, checked for size before anything parses it. */
 function bodyText(request: IngestRequest, rules: IngestRules): string {
@@ -70,7 +74,7 @@ function bodyText(request: IngestRequest, rules: IngestRules): string {
   }
   if (!bytes) return raw;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     throw new ApiError('invalid_body', 'The body is not valid UTF-8.');
   }
@@ -81,8 +85,7 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   const { auth, rules } = { auth: request.auth, rules: deps.rules };
   if (!auth.scopes.includes('ingest'))
     throw new ApiError('forbidden', 'This key cannot send events (no "ingest" scope).');
-  const cors = corsVerdict(auth, request.origin);
-  if (!cors.allowed) throw new ApiError('forbidden', cors.reason);
+  if (!request.cors.allowed) throw new ApiError('forbidden', request.cors.reason);
   if (!request.contentType || !JSON_MEDIA_TYPE.test(request.contentType)) {
     throw new ApiError('unsupported_media_type', 'Send the events as application/json.', {
       field: 'content-type',
@@ -132,29 +135,26 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     receivedAt,
   }));
   const started = performance.now();
-  let ledgerFailed = false;
-  const unavailable = (what: string, error: unknown) => {
+  const unavailable = (what: string, error: unknown, ErrorClass = ApiError) => {
     deps.log.error(`${what}; answering 503`, { error: String(error) });
-    return new ApiError(
+    return new ErrorClass(
       'unavailable',
       'The events could not be stored durably; retry (event_id makes it safe).',
-      {
-        retryAfterSeconds: 1,
-      },
+      { retryAfterSeconds: 1 },
     );
   };
   // The ledger first: a message may only be in the queue if the watermark can see it.
   try {
     await deps.ledger.markSending(entries);
   } catch (error) {
-    ledgerFailed = true;
-    throw unavailable('could not record the messages in the in-flight ledger', error);
+    throw unavailable('could not record the messages in the in-flight ledger', error, LedgerUnavailableError);
   }
+  let confirmFailed = false;
   try {
     await Promise.all([
       deps.queue.send(bodies, auth.accountId).then(() =>
         deps.ledger.markSent(entries).catch((error: unknown) => {
-          ledgerFailed = true;
+          confirmFailed = true;
           throw error;
         }),
       ),
@@ -162,10 +162,9 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     ]);
   } catch (error) {
     // Whatever was sent will still be counted; the client's retry is deduplicated by event_id.
-    throw unavailable(
-      ledgerFailed ? 'could not confirm the messages in the ledger' : 'enqueue failed',
-      error,
-    );
+    throw confirmFailed
+      ? unavailable('could not confirm the messages in the ledger', error, LedgerUnavailableError)
+      : unavailable('enqueue failed', error);
   }
   if ((deps.now ?? Date.now)() - now > deps.answerDeadlineMs) {
     throw unavailable(
@@ -176,11 +175,8 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   return {
     accepted: accepted.length,
     rejected,
-    request_id: request.requestId,
-    headers: cors.headers,
     stats: {
       limiterFailedOpen,
-      ledgerFailed,
       enqueueMs: performance.now() - started,
       messages: bodies.length,
     },

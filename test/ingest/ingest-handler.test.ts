@@ -2,20 +2,18 @@ import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose'
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseArchiveLines } from '../../lambdas/core/archive-records';
 import { parseQueueMessage } from '../../lambdas/core/queue-message';
 import { createIngestHandler } from '../../lambdas/handlers/ingest';
 import { createObservability } from '../../lambdas/shared/observability';
 import type { IngestDependencies } from '../../lambdas/use-cases/ingest-events';
-import { stageConfigs } from '../../lib/config/stage-config';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
 import { acceptEverything, ingestDependencies, silentLog as silent } from '../support/ingest-dependencies';
 
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
-const _config = stageConfigs.local;
 const NOW = Date.parse('2026-11-22T12:00:00.000Z');
 
 function validEvent(i: number, overrides: Record<string, unknown> = {}) {
@@ -394,23 +392,38 @@ describe('Handler: ingest', () => {
       expect(attempts).toEqual([1, 1]);
     });
 
+    /** The handler with its metrics recorded: name → values added. */
+    function meteredHandler() {
+      const observability = createObservability('ingest');
+      const added: Record<string, number[]> = {};
+      vi.spyOn(observability.metrics, 'addMetric').mockImplementation((name, _unit, value) => {
+        (added[name] ??= []).push(value);
+        return observability.metrics;
+      });
+      return { handle: createIngestHandler(() => dependencies, observability), added };
+    }
+
     it('answers 503 when Firehose keeps failing records, and when it is down', async () => {
       firehose
         .on(PutRecordBatchCommand)
         .resolves({ FailedPutCount: 1, RequestResponses: [{ ErrorCode: 'InternalFailure' }] });
       expect((await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }))).statusCode).toBe(503);
       firehose.on(PutRecordBatchCommand).rejects(new Error('ServiceUnavailableException'));
-      expect((await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }))).statusCode).toBe(503);
+      const { handle, added } = meteredHandler();
+      expect((await handle(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }))).statusCode).toBe(503);
+      expect(added.LedgerWriteErrors).toBeUndefined();
     });
 
     it('answers 503 and sends nothing when the in-flight ledger cannot record the messages', async () => {
       dependencies = { ...dependencies, limiter: { consume: async () => ({ allowed: true }) } };
       dynamo.standin.faults.set({ down: true });
+      const { handle, added } = meteredHandler();
 
-      const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
+      const result = await handle(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
 
       expect(result.statusCode).toBe(503);
       expect(queuedMessages()).toHaveLength(0);
+      expect(added.LedgerWriteErrors).toEqual([1]);
     });
 
     it('answers 503 when the messages are sent but the ledger cannot confirm them', async () => {
@@ -421,11 +434,13 @@ describe('Handler: ingest', () => {
           markSent: async () => Promise.reject(new Error('throttled')),
         },
       };
+      const { handle, added } = meteredHandler();
 
-      const result = await handler(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
+      const result = await handle(proxyEvent({ auth: auth(), body: body([validEvent(1)]) }));
 
       expect(result.statusCode).toBe(503);
       expect(queuedMessages()).toHaveLength(1);
+      expect(added.LedgerWriteErrors).toEqual([1]);
     });
 
     it('answers 503 rather than a 202 past its deadline (the watermark relies on it)', async () => {

@@ -12,7 +12,6 @@ import { API_ERRORS } from '../../lambdas/core/errors';
 import { createAuthorizerHandler } from '../../lambdas/handlers/authorizer';
 import { createIngestHandler } from '../../lambdas/handlers/ingest';
 import { createObservability } from '../../lambdas/shared/observability';
-import { stageConfigs } from '../../lib/config/stage-config';
 import { createAccount, createKey } from '../../ops/tenants';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
@@ -20,7 +19,6 @@ import { acceptEverything, ingestDependencies, silentLog as silent } from '../su
 
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
-const _config = stageConfigs.local;
 
 describe('Handler: ingest under adversarial input and load', () => {
   let dynamo: TestDynamo;
