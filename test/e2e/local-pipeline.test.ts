@@ -3,7 +3,7 @@
  * events are counted exactly; a restart loses nothing; a poison message reaches the DLQ after
  * maxReceiveCount and a move task brings messages back.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -94,6 +94,7 @@ describe('Local pipeline end to end', () => {
 
   afterAll(async () => {
     await pipeline?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('counts the distinct valid events of several accounts exactly, through duplicates, retries and invalid events', async () => {
