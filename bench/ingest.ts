@@ -23,6 +23,7 @@ import { createObservability } from '../lambdas/shared/observability';
 import { stageConfigs } from '../lib/config/stage-config';
 import { EventGenerator } from '../ops/event-generator';
 import { ingestAuth, proxyEvent } from '../test/support/api-gateway-events';
+import { quietLog } from './support/quiet-log';
 import { formatMs, formatRate, percentile } from './support/stats';
 
 /** Answers every AWS call locally with a well-formed success, after the SDK serialised it. */
@@ -111,7 +112,7 @@ export async function benchIngest(argv: readonly string[]): Promise<void> {
       ...config.tiers,
       standard: { requestsPerSecond: 1e9, eventsPerSecond: 1e12, burstSeconds: 10 },
     },
-    log: { info() {}, warn() {}, error: console.error },
+    log: quietLog,
     answerDeadlineMs: 9_000,
     defaultTier: 'standard' as const,
   };

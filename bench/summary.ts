@@ -18,6 +18,7 @@ import { ingestAuth } from '../test/support/api-gateway-events';
 import { startTestDynamo } from '../test/support/dynamodb';
 import { loadGeneratedEvents } from './support/load-events';
 import { startBenchServer } from './support/postgres';
+import { quietLog } from './support/quiet-log';
 import { endProgress, formatMs, percentile, ratio } from './support/stats';
 
 function option(argv: readonly string[], name: string, fallback: number): number {
@@ -85,7 +86,7 @@ export async function benchSummary(argv: readonly string[]): Promise<void> {
       cache: new DynamoSummaryCache(dynamo.documents, dynamo.names.summaryCacheTable),
       ledger: { oldestPending: async () => [] },
       settings: { cacheTtlSeconds: 3600, maxRangeDays: 90, ingestTimeoutSeconds: 10, queueRetentionDays: 4 },
-      log: { info() {}, warn() {}, error: console.error },
+      log: quietLog,
       now: () => now,
     };
     const reader = new SummaryReader(readerDependencies);

@@ -20,6 +20,7 @@ import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
 import { ignoredLedger } from '../test/support/ledgers';
 import { batchesOf } from './support/load-events';
 import { startBenchServer } from './support/postgres';
+import { quietLog } from './support/quiet-log';
 import { endProgress, formatRate, median, progress, ratio } from './support/stats';
 
 interface Options {
@@ -45,8 +46,6 @@ function parseOptions(argv: readonly string[]): Options {
     eventsPerRequest: value('request', 250),
   };
 }
-
-const quietLog = { info: () => undefined, warn: () => undefined, error: console.error };
 
 async function runWriter(
   url: string,

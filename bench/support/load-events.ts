@@ -8,9 +8,8 @@ import { packQueueMessages, serializeQueuedEvent } from '../../lambdas/core/queu
 import { type IncomingMessage, writeEvents } from '../../lambdas/use-cases/write-events';
 import { EventGenerator, type EventGeneratorOptions, type GeneratedEvent } from '../../ops/event-generator';
 import { ignoredLedger } from '../../test/support/ledgers';
+import { quietLog } from './quiet-log';
 import { progress } from './stats';
-
-const quiet = { info() {}, warn() {}, error: console.error };
 
 /** Per-account requests of up to `perRequest` events, packed as ingest sends them, in SQS batches. */
 export function* batchesOf(
@@ -63,7 +62,7 @@ export async function loadGeneratedEvents(
     store: new PostgresEventStore(pool),
     ledger: ignoredLedger,
     settings,
-    log: quiet,
+    log: quietLog,
     now: () => now,
   }));
   const started = performance.now();

@@ -36,13 +36,16 @@ export async function authorize(
   const key = await deps.keys.findKey(hash);
   if (!(key && digestsEqual(key.keyHash, hash))) throw new Unauthorized('unknown');
   if (key.status !== 'active') throw new Unauthorized('revoked');
-  const account = await deps.keys.findAccount(key.accountId);
-  if (account?.status !== 'active') throw new Unauthorized('account_inactive');
   const now = new Date((deps.now ?? Date.now)()).toISOString();
-  // Last-used time is informative; failing to record it must not fail the request.
-  deps.keys.touchKey(hash, now).catch((error: unknown) => {
-    deps.log.warn('could not record key use', { keyPrefix: key.visiblePrefix, error: String(error) });
-  });
+  // Last-used time is informative: written alongside the account lookup (no added latency), and a
+  // failure to write it must not fail the request. Awaited: Lambda freezes work left running.
+  const [account] = await Promise.all([
+    deps.keys.findAccount(key.accountId),
+    deps.keys.touchKey(hash, now).catch((error: unknown) => {
+      deps.log.warn('could not record key use', { keyPrefix: key.visiblePrefix, error: String(error) });
+    }),
+  ]);
+  if (account?.status !== 'active') throw new Unauthorized('account_inactive');
   return {
     accountId: key.accountId,
     // A publishable key can only ever ingest, whatever was stored.

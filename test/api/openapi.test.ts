@@ -27,13 +27,13 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
 import { acceptEverything, ingestDependencies } from '../support/ingest-dependencies';
 import { ignoredLedger } from '../support/ledgers';
+import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
 
 const document = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addFormat('date-time', (value: string) => !Number.isNaN(Date.parse(value)));
 ajv.addSchema(document, 'openapi');
-const silent = { info() {}, warn() {}, error() {} };
 
 function pointer(...parts: string[]): string {
   return `openapi#/${parts.map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`;

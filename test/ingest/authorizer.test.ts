@@ -7,9 +7,9 @@ import { createAuthorizerHandler, wholeApiArn } from '../../lambdas/handlers/aut
 import { createObservability } from '../../lambdas/shared/observability';
 import { createAccount, createKey, revokeKey } from '../../ops/tenants';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { silentLog as silent } from '../support/logs';
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/POST/events';
-const silent = { info() {}, warn() {}, error() {} };
 
 function authorizerEvent(authorization?: string): APIGatewayRequestAuthorizerEvent {
   return {
@@ -61,7 +61,6 @@ describe('Handler: authorizer', () => {
       keyPrefix: record.visiblePrefix,
       allowedOrigins: [],
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await store.findKey(hashApiKey(key)))?.lastUsedAt).toBeDefined();
   });
 

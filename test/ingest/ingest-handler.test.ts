@@ -10,7 +10,8 @@ import { createObservability } from '../../lambdas/shared/observability';
 import type { IngestDependencies } from '../../lambdas/use-cases/ingest-events';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
-import { acceptEverything, ingestDependencies, silentLog as silent } from '../support/ingest-dependencies';
+import { acceptEverything, ingestDependencies } from '../support/ingest-dependencies';
+import { silentLog as silent } from '../support/logs';
 
 const sqs = mockClient(SQSClient);
 const firehose = mockClient(FirehoseClient);
@@ -397,7 +398,7 @@ describe('Handler: ingest', () => {
       const observability = createObservability('ingest');
       const added: Record<string, number[]> = {};
       vi.spyOn(observability.metrics, 'addMetric').mockImplementation((name, _unit, value) => {
-        (added[name] ??= []).push(value);
+        added[name] = [...(added[name] ?? []), value];
         return observability.metrics;
       });
       return { handle: createIngestHandler(() => dependencies, observability), added };

@@ -15,11 +15,11 @@ import { ingestAuth } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
 import { ignoredLedger } from '../support/ledgers';
+import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
 import type { StoredEvent } from '../support/store-state';
 
 const NOW = Date.now();
-const silent = { info() {}, warn() {}, error() {} };
 
 /** The expected summary, computed from the events themselves (first delivery of an id wins). */
 function expectedSummary(

@@ -16,9 +16,8 @@ import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { ingestAuth, proxyEvent } from '../support/api-gateway-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
+import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
-
-const silent = { info() {}, warn() {}, error() {} };
 
 describe('Handler: summary', () => {
   let db: TestDatabase;
@@ -169,7 +168,6 @@ describe('Handler: summary', () => {
     await writeEvents(writer(), deliveriesFor([event('acct-shared', 's1', clock)]));
 
     const first = JSON.parse((await get(reader(), 'acct-shared')).body);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the cache write follows the answer
     const other = JSON.parse((await get(reader(), 'acct-shared')).body);
 
     expect([first.cached, other.cached]).toEqual([false, true]);

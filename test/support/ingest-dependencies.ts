@@ -12,8 +12,7 @@ import { ingestAnswerDeadlineMs } from '../../lambdas/core/freshness';
 import type { IngestDependencies } from '../../lambdas/use-cases/ingest-events';
 import { stageConfigs } from '../../lib/config/stage-config';
 import type { TestDynamo } from './dynamodb';
-
-export const silentLog = { info() {}, warn() {}, error() {} };
+import { silentLog } from './logs';
 
 export function ingestDependencies(dynamo: TestDynamo, now?: () => number): IngestDependencies {
   const config = stageConfigs.local;

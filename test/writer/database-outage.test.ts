@@ -11,6 +11,7 @@ import { migrate } from '../../lambdas/adapters/postgres/migrate';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from '../../local/embedded-postgres';
 import { ignoredLedger } from '../support/ledgers';
+import { silentLog } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { expectedStoreState, readStoreState } from '../support/store-state';
 
@@ -97,7 +98,7 @@ describe('Use case: writeEvents when the database goes away', () => {
           store: new PostgresEventStore(pool),
           ledger: ignoredLedger,
           settings,
-          log: { info() {}, warn() {}, error() {} },
+          log: silentLog,
         },
         deliveries,
       );

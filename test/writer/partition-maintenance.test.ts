@@ -6,9 +6,8 @@ import { addDays, DAY_MS, utcDay } from '../../lambdas/core/time-buckets';
 import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ignoredLedger } from '../support/ledgers';
+import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
-
-const silent = { info() {}, warn() {}, error() {} };
 
 describe('Function: maintainPartitions', () => {
   let db: TestDatabase;

@@ -7,10 +7,10 @@ import { DAY_MS } from '../../lambdas/core/time-buckets';
 import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { RecordingLedger } from '../support/ledgers';
+import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
 
 describe('Use case: writeEvents', () => {
