@@ -7,7 +7,7 @@
  * 09:00-11:00. `from`/`to` must both be given, hour-aligned, with to - from <= the maximum range.
  */
 import { ApiError } from './errors';
-import { DAY_MS, floorToHour, HOUR_MS, utcDay } from './time-buckets';
+import { DAY_MS, floorToDay, floorToHour, HOUR_MS, parseIsoInstant, utcDay } from './time-buckets';
 
 export const NAMED_WINDOWS = { last_1h: 1, last_24h: 24, last_7d: 7 * 24, last_30d: 30 * 24 } as const;
 export type NamedWindow = keyof typeof NAMED_WINDOWS;
@@ -34,15 +34,13 @@ export interface DayPiece {
   readonly toHour: number;
 }
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** Bounds of a sensible from/to: nothing was ever stored before 2000 or a year from now. */
 const EARLIEST_MS = Date.parse('2000-01-01T00:00:00Z');
 const LATEST_AHEAD_MS = 366 * DAY_MS;
 
 function parseInstant(name: 'from' | 'to', value: string, nowMs: number): number {
-  const ms = ISO_WITH_OFFSET.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms))
+  const ms = parseIsoInstant(value, { requireSeconds: false });
+  if (ms === undefined)
     throw new ApiError('invalid_range', `"${name}" must be an ISO-8601 time with an offset.`, {
       field: name,
     });
@@ -107,11 +105,7 @@ export function parseSummaryQuery(
 /** The UTC days a window touches, each with the hours of it that are inside the window. */
 export function dayPieces(window: SummaryWindow): DayPiece[] {
   const pieces: DayPiece[] = [];
-  for (
-    let dayStart = Math.floor(window.fromMs / DAY_MS) * DAY_MS;
-    dayStart < window.toMs;
-    dayStart += DAY_MS
-  ) {
+  for (let dayStart = floorToDay(window.fromMs); dayStart < window.toMs; dayStart += DAY_MS) {
     const from = Math.max(window.fromMs, dayStart);
     const to = Math.min(window.toMs, dayStart + DAY_MS);
     pieces.push({

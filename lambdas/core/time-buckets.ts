@@ -24,9 +24,39 @@ export function floorToDay(epochMs: number): number {
   return Math.floor(epochMs / DAY_MS) * DAY_MS;
 }
 
-/** Every day from `from` to `to` inclusive. */
-export function daysBetween(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let day = from; day <= to; day = addDays(day, 1)) days.push(day);
-  return days;
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch milliseconds of an ISO-8601 time with an offset (`Z` or `±hh:mm`), or undefined. Calendar
+ * fields are checked, not normalised as Date.parse does (Feb 30 is not Mar 2; 24:00 is refused).
+ */
+export function parseIsoInstant(value: string, { requireSeconds = true } = {}): number | undefined {
+  const match = ISO_WITH_OFFSET.exec(value);
+  if (!match || (requireSeconds && match[6] === undefined)) return undefined;
+  const [year, month, day, hour, minute] = match.slice(1, 6).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const second = Number(match[6] ?? 0);
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetMinutes =
+    match[8] === 'Z' ? 0 : (match[8]!.startsWith('-') ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
+  if (
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    Math.abs(offsetMinutes) > 18 * 60
+  ) {
+    return undefined;
+  }
+  const millis = Number((match[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
 }

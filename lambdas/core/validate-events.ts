@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { ApiError, type EventRejection, type EventRejectionCode } from './errors';
 import type { QueuedEvent } from './queue-message';
+import { parseIsoInstant } from './time-buckets';
 
 export interface IngestRules {
   readonly maxEventsPerRequest: number;
@@ -66,8 +67,6 @@ export function parseEventsBody(body: string, rules: IngestRules): unknown[] {
 const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 // NUL cannot be stored by PostgreSQL; a lone surrogate is not valid Unicode and cannot be encoded.
 const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const ISO_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-](\d{2}):(\d{2}))$/;
 
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 const eventSchema = z.strictObject({
@@ -134,39 +133,13 @@ export function parseTimestamp(value: string | number): number | Rejection {
       '"timestamp" as a number must be integer epoch milliseconds.',
     );
   }
-  const match = ISO_WITH_OFFSET.exec(value);
-  if (!match) {
-    return new Rejection(
-      'invalid_format',
-      'timestamp',
-      '"timestamp" must be ISO-8601 with an offset, e.g. 2026-11-22T10:00:00Z.',
-    );
-  }
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const offsetMinutes =
-    match[8] === 'Z' ? 0 : (match[8]!.startsWith('-') ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysInMonth ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    Math.abs(offsetMinutes) > 18 * 60
-  ) {
-    return new Rejection('invalid_format', 'timestamp', '"timestamp" is not a valid date and time.');
-  }
-  const millis = Number((match[7] ?? '0').padEnd(3, '0').slice(0, 3));
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  const ms = parseIsoInstant(value);
+  if (ms !== undefined) return ms;
+  return new Rejection(
+    'invalid_format',
+    'timestamp',
+    '"timestamp" must be a valid ISO-8601 time with an offset, e.g. 2026-11-22T10:00:00Z.',
+  );
 }
 
 /** Whether metadata nests deeper than `maxDepth` (objects and arrays both count as a level). */

@@ -64,6 +64,9 @@ describe('Function: parseSummaryQuery', () => {
       'window',
     ],
     [{ from: '0000-01-01T00:00:00Z', to: '0000-01-02T00:00:00Z' }, 'invalid_range', 'from'],
+    // Impossible calendar dates are refused, not rolled over (Feb 30 is not Mar 2).
+    [{ from: '2026-02-30T00:00:00Z', to: '2026-03-05T00:00:00Z' }, 'invalid_range', 'from'],
+    [{ from: '2026-11-01T00:00:00Z', to: '2026-11-01T24:00Z' }, 'invalid_range', 'to'],
     [{ from: '2026-11-01T00:00:00Z', to: '9999-01-01T00:00:00Z' }, 'invalid_range', 'to'],
     [{ top: '0' }, 'invalid_parameter', 'top'],
     [{ top: '101' }, 'invalid_parameter', 'top'],
