@@ -52,4 +52,39 @@ describe('Adapter: DynamoRateLimiter', () => {
     clock += 1_000;
     expect((await instance.consume('acct-noisy', { requests: 1, events: 200 }, limits)).allowed).toBe(true);
   });
+
+  it('still admits a smaller request that fits after a larger one was refused', async () => {
+    const instance = limiter();
+    // 4 x 200 events and 1 x 150 events: the TAT is 1.9 s ahead, 0.1 s of the 2 s burst is left.
+    for (let i = 0; i < 4; i++) await instance.consume('acct-mixed', { requests: 1, events: 200 }, limits);
+    expect((await instance.consume('acct-mixed', { requests: 1, events: 150 }, limits)).allowed).toBe(true);
+
+    const large = await instance.consume('acct-mixed', { requests: 1, events: 200 }, limits);
+    const small = await instance.consume('acct-mixed', { requests: 1, events: 1 }, limits);
+
+    expect(large).toMatchObject({ allowed: false, dimension: 'events', retryAfterMs: 300 });
+    expect(small.allowed).toBe(true);
+  });
+
+  it('makes one DynamoDB call per admitted request, for an idle account as for a busy one', async () => {
+    let calls = 0;
+    const counted = new Proxy(dynamo.documents, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return (...args: Parameters<typeof target.send>) => {
+          calls++;
+          return target.send(...args);
+        };
+      },
+    });
+    const instance = new DynamoRateLimiter(counted, dynamo.names.rateLimitTable, () => clock);
+    const one = { requests: 1, events: 1 };
+
+    await instance.consume('acct-calls', one, limits); // new account
+    clock += 10_000;
+    await instance.consume('acct-calls', one, limits); // idle again
+    await instance.consume('acct-calls', one, limits); // busy (TAT ahead of now)
+
+    expect(calls).toBe(3);
+  });
 });

@@ -7,15 +7,24 @@
  * If neither condition holds the account is over its limit; only then is the item read, to say
  * when to retry. A race between the two paths (the account turning busy in between) is retried.
  *
- * A refusal is remembered in the instance until its retry time, so a tenant hammering past its
- * limit costs no DynamoDB writes at all meanwhile. If the account's item itself is throttled (one
+ * Each instance remembers the latest TAT it saw per account. The stored TAT never decreases, so that
+ * is a lower bound: a request it already refuses is refused without any DynamoDB call (a tenant
+ * hammering past its limit costs no writes), and it tells which write to try first (an idle account
+ * takes the idle path at once). If the account's item itself is throttled (one
  * item takes ~1,000 writes/s), the request is refused, not admitted: only an unreachable store makes
  * the caller fail open (StoreUnavailable), and it says so in a metric.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RateLimiter } from '../../core/ports';
-import { type Admission, admissionCeiling, costMs, decideLimit, type LimitCost } from '../../core/rate-limit';
+import {
+  type Admission,
+  admissionCeiling,
+  burstMs,
+  costMs,
+  decideLimit,
+  type LimitCost,
+} from '../../core/rate-limit';
 import type { TierLimits } from '../../core/tiers';
 
 const MAX_ATTEMPTS = 4;
@@ -27,14 +36,20 @@ const THROTTLING_ERRORS = new Set([
 ]);
 /** How long a request refused because its item was throttled waits, in ms. */
 const THROTTLED_RETRY_MS = 1_000;
-/** Refusals remembered per instance (one per account, the latest). */
-const REMEMBERED_REFUSALS = 10_000;
+/** Accounts whose latest TAT an instance remembers. */
+const REMEMBERED_ACCOUNTS = 10_000;
 /** Items outlive the longest burst; an expired item reads as an idle account. */
 const STATE_TTL_SECONDS = 3600;
 
+/** The decision and the latest TAT known for the account after it. */
+interface Decision {
+  readonly admission: Admission;
+  readonly tat: number;
+}
+
 export class DynamoRateLimiter implements RateLimiter {
-  /** account → when its last refusal ends (epoch ms), and which limit it hit. */
-  private readonly refusedUntil = new Map<string, { until: number; dimension: 'requests' | 'events' }>();
+  /** account → the latest TAT this instance saw (a lower bound of the stored one). */
+  private readonly knownTat = new Map<string, number>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -43,38 +58,41 @@ export class DynamoRateLimiter implements RateLimiter {
   ) {}
 
   async consume(accountId: string, cost: LimitCost, limits: TierLimits): Promise<Admission> {
-    const remembered = this.refusedUntil.get(accountId);
+    const known = this.knownTat.get(accountId) ?? 0;
     const nowMs = this.now();
-    if (remembered && remembered.until > nowMs) {
-      return { allowed: false, dimension: remembered.dimension, retryAfterMs: remembered.until - nowMs };
-    }
-    let admission: Admission;
+    const local = decideLimit(known, cost, limits, nowMs);
+    if (!local.admission.allowed) return local.admission;
+    let decision: Decision;
     try {
-      admission = await this.decide(accountId, cost, limits);
+      decision = await this.decide(accountId, cost, limits, known < nowMs);
     } catch (error) {
       if (!THROTTLING_ERRORS.has((error as { name?: string }).name ?? '')) throw error;
-      admission = { allowed: false, dimension: 'requests', retryAfterMs: THROTTLED_RETRY_MS };
+      decision = refusedBriefly(nowMs, limits);
     }
-    if (!admission.allowed) {
-      this.refusedUntil.delete(accountId);
-      this.refusedUntil.set(accountId, {
-        until: this.now() + admission.retryAfterMs,
-        dimension: admission.dimension,
-      });
-      if (this.refusedUntil.size > REMEMBERED_REFUSALS)
-        this.refusedUntil.delete(this.refusedUntil.keys().next().value!);
-    }
-    return admission;
+    this.remember(accountId, decision.tat);
+    return decision.admission;
   }
 
-  private async decide(accountId: string, cost: LimitCost, limits: TierLimits): Promise<Admission> {
+  private remember(accountId: string, tat: number): void {
+    this.knownTat.delete(accountId);
+    this.knownTat.set(accountId, tat);
+    if (this.knownTat.size > REMEMBERED_ACCOUNTS) this.knownTat.delete(this.knownTat.keys().next().value!);
+  }
+
+  private async decide(
+    accountId: string,
+    cost: LimitCost,
+    limits: TierLimits,
+    idleHint: boolean,
+  ): Promise<Decision> {
+    let idleFirst = idleHint;
     const key = { pk: `rate#${accountId}` };
     const increment = costMs(cost, limits);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const nowMs = this.now();
       const expiresAt = Math.ceil(nowMs / 1000) + STATE_TTL_SECONDS;
-      if (
-        await this.conditionalUpdate({
+      const busy = async () => {
+        const updated = await this.conditionalUpdate({
           TableName: this.tableName,
           Key: key,
           UpdateExpression: 'SET tat = tat + :cost, expires_at = :exp',
@@ -85,39 +103,57 @@ export class DynamoRateLimiter implements RateLimiter {
             ':ceiling': admissionCeiling(cost, limits, nowMs),
             ':exp': expiresAt,
           },
-        })
-      ) {
-        return { allowed: true };
-      }
-      if (
-        await this.conditionalUpdate({
+          ReturnValues: 'UPDATED_NEW',
+        });
+        return updated && Number(updated.tat);
+      };
+      const idle = async () => {
+        const tat = nowMs + increment;
+        const updated = await this.conditionalUpdate({
           TableName: this.tableName,
           Key: key,
           UpdateExpression: 'SET tat = :tat, expires_at = :exp',
           ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
-          ExpressionAttributeValues: { ':tat': nowMs + increment, ':now': nowMs, ':exp': expiresAt },
-        })
-      ) {
-        return { allowed: true };
-      }
+          ExpressionAttributeValues: { ':tat': tat, ':now': nowMs, ':exp': expiresAt },
+        });
+        return updated && tat;
+      };
+      const [first, second] = idleFirst ? [idle, busy] : [busy, idle];
+      const admittedTat = (await first()) || (await second());
+      if (admittedTat) return { admission: { allowed: true }, tat: admittedTat };
       // Neither idle nor within the burst: refused, unless it became idle in between.
       const { Item } = await this.client.send(
         new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
-      const decision = decideLimit(Number(Item?.tat ?? 0), cost, limits, this.now());
-      if (!decision.admission.allowed) return decision.admission;
+      const storedTat = Number(Item?.tat ?? 0);
+      const decision = decideLimit(storedTat, cost, limits, this.now());
+      if (!decision.admission.allowed) return { admission: decision.admission, tat: storedTat };
+      idleFirst = storedTat < this.now();
     }
     // The account's state changed under every attempt: it is that busy. Refuse briefly.
-    return { allowed: false, dimension: 'requests', retryAfterMs: THROTTLED_RETRY_MS };
+    return refusedBriefly(this.now(), limits);
   }
 
-  private async conditionalUpdate(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
+  /** The updated attributes, or undefined when the condition did not hold. */
+  private async conditionalUpdate(
+    input: ConstructorParameters<typeof UpdateCommand>[0],
+  ): Promise<Record<string, unknown> | undefined> {
     try {
-      await this.client.send(new UpdateCommand(input));
-      return true;
+      return (await this.client.send(new UpdateCommand(input))).Attributes ?? {};
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
+}
+
+/**
+ * A refusal for THROTTLED_RETRY_MS when the item is too hot to write or keeps changing: remembered
+ * as a TAT that far past the burst, so the instance refuses locally meanwhile.
+ */
+function refusedBriefly(nowMs: number, limits: TierLimits): Decision {
+  return {
+    admission: { allowed: false, dimension: 'requests', retryAfterMs: THROTTLED_RETRY_MS },
+    tat: nowMs + burstMs(limits) + THROTTLED_RETRY_MS,
+  };
 }
