@@ -314,6 +314,20 @@ describe('Handler: summary', () => {
     expect(Date.parse(counted.as_of)).toBe(clock - 12_000);
   });
 
+  it('records a message SQS delivered twice in one batch (BatchWriteItem refuses a key named twice)', async () => {
+    const entry = {
+      messageKey: 'twice:0',
+      accountId: 'acct-twice',
+      receivedAt: new Date(clock).toISOString(),
+    };
+    await ledger.markSending([entry]);
+
+    await ledger.markDead([entry, entry]);
+    await ledger.markCommitted([entry.messageKey, entry.messageKey]);
+
+    expect(await ledger.oldestPending('acct-twice', 10)).toEqual([]);
+  });
+
   it('falls back to the queue retention as as_of when the ledger is unreachable', async () => {
     const result = await get(
       reader({

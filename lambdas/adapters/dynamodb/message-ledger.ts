@@ -9,7 +9,6 @@
  * "sending" item whose send failed expires within minutes; readers skip expired items themselves
  * (DynamoDB deletes them late, dynalite never).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -25,14 +24,13 @@ import type {
   PendingMessages,
   WriterLedger,
 } from '../../core/ports';
+import { ifConditionHolds } from './conditional-write';
 import { PENDING_INDEX } from './table-keys';
 
 /** An item outlives the message it describes: longer than the DLQ's 14 days of retention. */
 export const LEDGER_TTL_SECONDS = 15 * 24 * 60 * 60;
 /** A "sending" item that was never confirmed (the send failed, or ingest died) stops counting after this. */
 const SENDING_TTL_SECONDS = 10 * 60;
-
-export { PENDING_INDEX };
 
 export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingMessages {
   constructor(
@@ -48,20 +46,22 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
   async markSending(entries: readonly LedgerEntry[]): Promise<void> {
     await Promise.all(
       entries.map((entry) =>
-        this.ignoringConditionFailure(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              pk: `msg#${entry.messageKey}`,
-              account_id: entry.accountId,
-              pending_since: Date.parse(entry.receivedAt),
-              received_at: entry.receivedAt,
-              state: 'sending',
-              expires_at: this.seconds() + SENDING_TTL_SECONDS,
-            },
-            // The writer may already have committed it: never turn that back into pending.
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
+        ifConditionHolds(
+          this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                pk: `msg#${entry.messageKey}`,
+                account_id: entry.accountId,
+                pending_since: Date.parse(entry.receivedAt),
+                received_at: entry.receivedAt,
+                state: 'sending',
+                expires_at: this.seconds() + SENDING_TTL_SECONDS,
+              },
+              // The writer may already have committed it: never turn that back into pending.
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          ),
         ),
       ),
     );
@@ -70,16 +70,18 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
   async markSent(entries: readonly LedgerEntry[]): Promise<void> {
     await Promise.all(
       entries.map((entry) =>
-        this.ignoringConditionFailure(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: `msg#${entry.messageKey}` },
-            UpdateExpression: 'SET #state = :sent, expires_at = :expires',
-            // Only while still pending: a writer faster than this must not be undone.
-            ConditionExpression: 'attribute_exists(pending_since)',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':sent': 'sent', ':expires': this.seconds() + LEDGER_TTL_SECONDS },
-          }),
+        ifConditionHolds(
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: `msg#${entry.messageKey}` },
+              UpdateExpression: 'SET #state = :sent, expires_at = :expires',
+              // Only while still pending: a writer faster than this must not be undone.
+              ConditionExpression: 'attribute_exists(pending_since)',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: { ':sent': 'sent', ':expires': this.seconds() + LEDGER_TTL_SECONDS },
+            }),
+          ),
         ),
       ),
     );
@@ -87,7 +89,7 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
 
   markCommitted(messageKeys: readonly string[]): Promise<void> {
     return this.overwrite(
-      [...new Set(messageKeys)].map((key) => ({
+      messageKeys.map((key) => ({
         pk: `msg#${key}`,
         state: 'committed',
         expires_at: this.seconds() + LEDGER_TTL_SECONDS,
@@ -147,41 +149,38 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
         }),
       );
       for (const item of page.Items ?? []) {
-        const revivedNow = await this.ignoringConditionFailure(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: item.pk },
-            UpdateExpression:
-              'SET #state = :sent, pending_since = :since, expires_at = :expires REMOVE dead_at',
-            ConditionExpression: '#state = :dead',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: {
-              ':sent': 'sent',
-              ':dead': 'dead',
-              ':since': Date.parse(String(item.received_at)),
-              ':expires': this.seconds() + LEDGER_TTL_SECONDS,
-            },
-          }),
+        const revivedNow = await ifConditionHolds(
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: item.pk },
+              UpdateExpression:
+                'SET #state = :sent, pending_since = :since, expires_at = :expires REMOVE dead_at',
+              ConditionExpression: '#state = :dead',
+              ExpressionAttributeNames: { '#state': 'state' },
+              ExpressionAttributeValues: {
+                ':sent': 'sent',
+                ':dead': 'dead',
+                ':since': Date.parse(String(item.received_at)),
+                ':expires': this.seconds() + LEDGER_TTL_SECONDS,
+              },
+            }),
+          ),
         );
-        if (revivedNow) revived++;
+        if (revivedNow !== undefined) revived++;
       }
       start = page.LastEvaluatedKey;
     } while (start);
     return revived;
   }
 
-  private async ignoringConditionFailure(command: PutCommand | UpdateCommand): Promise<boolean> {
-    try {
-      await this.client.send(command as PutCommand);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
-
-  /** Overwrites items without `pending_since`, which removes them from the pending index. */
-  private async overwrite(items: readonly Record<string, unknown>[]): Promise<void> {
+  /**
+   * Overwrites items without `pending_since`, which removes them from the pending index. One item
+   * per key (the last): BatchWriteItem refuses a batch naming a key twice, and SQS may deliver the
+   * same message twice in one batch.
+   */
+  private async overwrite(all: readonly Record<string, unknown>[]): Promise<void> {
+    const items = [...new Map(all.map((item) => [item.pk, item])).values()];
     for (let start = 0; start < items.length; start += 25) {
       let requests = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {

@@ -14,7 +14,6 @@
  * item takes ~1,000 writes/s), the request is refused, not admitted: only an unreachable store makes
  * the caller fail open (StoreUnavailable), and it says so in a metric.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RateLimiter } from '../../core/ports';
 import {
@@ -26,6 +25,7 @@ import {
   type LimitCost,
 } from '../../core/rate-limit';
 import type { TierLimits } from '../../core/tiers';
+import { ifConditionHolds } from './conditional-write';
 
 const MAX_ATTEMPTS = 4;
 /** DynamoDB's answers for a key or table past its throughput: the item is hot, the store is fine. */
@@ -138,12 +138,8 @@ export class DynamoRateLimiter implements RateLimiter {
   private async conditionalUpdate(
     input: ConstructorParameters<typeof UpdateCommand>[0],
   ): Promise<Record<string, unknown> | undefined> {
-    try {
-      return (await this.client.send(new UpdateCommand(input))).Attributes ?? {};
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const output = await ifConditionHolds(this.client.send(new UpdateCommand(input)));
+    return output && (output.Attributes ?? {});
   }
 }
 

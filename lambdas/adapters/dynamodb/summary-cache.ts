@@ -3,9 +3,9 @@
  * `claim#<key>` items by which one instance at a time computes a missing entry. DynamoDB's TTL
  * deletes expired items only eventually (dynalite never does), so expiry is checked on read.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CachedSummary, SummaryCache } from '../../core/ports';
+import { ifConditionHolds } from './conditional-write';
 
 export class DynamoSummaryCache implements SummaryCache {
   constructor(
@@ -23,8 +23,8 @@ export class DynamoSummaryCache implements SummaryCache {
 
   async claim(key: string, forMs: number): Promise<boolean> {
     const now = this.now();
-    try {
-      await this.client.send(
+    const written = await ifConditionHolds(
+      this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: `claim#${key}`, until: now + forMs, expires_at: Math.ceil((now + forMs) / 1000) + 60 },
@@ -33,12 +33,9 @@ export class DynamoSummaryCache implements SummaryCache {
           ExpressionAttributeNames: { '#until': 'until' },
           ExpressionAttributeValues: { ':now': now },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
+    return written !== undefined;
   }
 
   async release(key: string): Promise<void> {

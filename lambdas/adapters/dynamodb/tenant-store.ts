@@ -4,7 +4,6 @@
  *   key#<sha256 of key> { account_id, visible_prefix, kind, scopes, allowed_origins, status, ... }
  * The GSI `by-account` (account_id, pk) lists an account's items for the ops CLI.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -17,11 +16,12 @@ import type { Scope } from '../../core/api-keys';
 import type { KeyStore } from '../../core/ports';
 import type { AccountRecord, AccountStatus, KeyRecord } from '../../core/tenants';
 import type { Tier } from '../../core/tiers';
+import { ifConditionHolds } from './conditional-write';
 import { BY_ACCOUNT_INDEX } from './table-keys';
 
-export { BY_ACCOUNT_INDEX };
-
-export class AlreadyExistsError extends Error {}
+export class AlreadyExistsError extends Error {
+  override readonly name = 'AlreadyExistsError';
+}
 
 type Item = Record<string, unknown>;
 
@@ -76,8 +76,9 @@ export class DynamoTenantStore implements KeyStore {
   }
 
   async touchKey(keyHash: string, at: string): Promise<void> {
-    await this.client
-      .send(
+    // A key deleted meanwhile is not recreated.
+    await ifConditionHolds(
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `key#${keyHash}` },
@@ -85,10 +86,8 @@ export class DynamoTenantStore implements KeyStore {
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':at': at },
         }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
+      ),
+    );
   }
 
   async createAccount(account: AccountRecord): Promise<void> {
@@ -177,18 +176,15 @@ export class DynamoTenantStore implements KeyStore {
   }
 
   private async putNew(item: Item): Promise<void> {
-    try {
-      await this.client.send(
+    const written = await ifConditionHolds(
+      this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: item,
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException)
-        throw new AlreadyExistsError(`${String(item.pk)} already exists`);
-      throw error;
-    }
+      ),
+    );
+    if (written === undefined) throw new AlreadyExistsError(`${String(item.pk)} already exists`);
   }
 }
