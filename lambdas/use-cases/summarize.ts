@@ -8,7 +8,13 @@ import { watermarkFloor } from '../core/freshness';
 import type { CachedSummary, Log, PendingMessages, SummaryCache, SummaryStore } from '../core/ports';
 import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summary-window';
 import type { AuthContext } from '../core/tenants';
+import { DAY_MS } from '../core/time-buckets';
 import type { UserCount } from '../core/top-users';
+
+/** A cache entry, parsed. */
+function parsed(cached: CachedSummary): Remembered {
+  return { summary: JSON.parse(cached.body) as Summary, expiresAtMs: cached.expiresAtMs };
+}
 
 export interface SummaryDependencies {
   readonly store: SummaryStore;
@@ -60,18 +66,24 @@ const CLAIM_POLL_MS = 50;
 /** Summaries this instance keeps in memory, in front of DynamoDB, until their cache entry expires. */
 const MEMORY_ENTRIES = 500;
 
+/** A summary as this instance keeps it: parsed once, until its cache entry expires. */
+interface Remembered {
+  readonly summary: Summary;
+  readonly expiresAtMs: number;
+}
+
+interface Computation extends Remembered {
+  readonly attempts: number;
+  readonly ledgerError: boolean;
+}
+
 export class SummaryReader {
-  private readonly inFlight = new Map<
-    string,
-    Promise<{
-      summary: Summary;
-      attempts: number;
-      ledgerError: boolean;
-      fromCache: CachedSummary | undefined;
-    }>
-  >();
-  /** The same entries as the DynamoDB cache, with the same expiry: a hot dashboard costs no I/O. */
-  private readonly memory = new Map<string, { body: string; expiresAtMs: number }>();
+  private readonly inFlight = new Map<string, Promise<Computation>>();
+  /**
+   * The same entries as the DynamoDB cache, with the same expiry, kept parsed: a hot dashboard
+   * costs no I/O and no parsing.
+   */
+  private readonly memory = new Map<string, Remembered>();
 
   constructor(private readonly deps: SummaryDependencies) {}
 
@@ -85,8 +97,8 @@ export class SummaryReader {
     const { window, top } = parseSummaryQuery(request.query, now, this.deps.settings.maxRangeDays);
     const key = `summary#${auth.accountId}#${window.name}#${window.fromMs}#${window.toMs}#${top}`;
     let cacheError = false;
-    const hit = (body: string): SummaryOutcome => ({
-      summary: { ...(JSON.parse(body) as Summary), cached: true },
+    const hit = ({ summary }: Remembered): SummaryOutcome => ({
+      summary: { ...summary, cached: true },
       cacheError: false,
       attempts: 0,
       ledgerError: false,
@@ -96,20 +108,17 @@ export class SummaryReader {
       return entry && entry.expiresAtMs > now ? entry : undefined;
     };
     const inMemory = remembered();
-    if (inMemory) return hit(inMemory.body);
+    if (inMemory) return hit(inMemory);
     try {
       const cached = await this.deps.cache.get(key);
-      if (cached !== undefined) {
-        this.remember(key, cached);
-        return hit(cached.body);
-      }
+      if (cached !== undefined) return hit(this.remember(key, parsed(cached)));
     } catch (error) {
       cacheError = true;
       this.deps.log.warn('summary cache unavailable; reading PostgreSQL', { error: String(error) });
     }
     // The same computation may have finished while the cache was being asked.
     const justComputed = remembered();
-    if (justComputed) return hit(justComputed.body);
+    if (justComputed) return hit(justComputed);
     let computation = this.inFlight.get(key);
     if (!computation) {
       computation = this.computeOnce(key, auth.accountId, window, top, now, !cacheError);
@@ -118,10 +127,9 @@ export class SummaryReader {
       // entry's expiry) answers the late arrivals, and the in-flight entry goes: a Lambda frozen
       // before the cache write must not serve this computation later as a fresh one.
       computation.then(
-        ({ summary, fromCache }) => {
+        (done) => {
           this.inFlight.delete(key);
-          const ttl = this.deps.settings.cacheTtlSeconds;
-          this.remember(key, fromCache ?? { body: JSON.stringify(summary), expiresAtMs: now + ttl * 1000 });
+          this.remember(key, done);
         },
         // A failed computation is reported to its callers; nothing to remember.
         () => this.inFlight.delete(key),
@@ -142,38 +150,42 @@ export class SummaryReader {
     top: number,
     now: number,
     cacheUp: boolean,
-  ) {
+  ): Promise<Computation> {
     const claimed = cacheUp ? await this.deps.cache.claim(key, CLAIM_MS).catch(() => true) : true;
     if (!claimed) {
       for (let waited = 0; waited < CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
         await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
         const cached = await this.deps.cache.get(key).catch(() => undefined);
         if (cached) {
-          const summary: Summary = { ...(JSON.parse(cached.body) as Summary), cached: true };
-          return { summary, attempts: 0, ledgerError: false, fromCache: cached };
+          // Computed by the instance that holds the claim: a cached answer for this one too.
+          const entry = parsed(cached);
+          return { ...entry, summary: { ...entry.summary, cached: true }, attempts: 0, ledgerError: false };
         }
       }
     }
     try {
       const computed = await this.compute(accountId, window, top, now);
+      const ttlSeconds = this.deps.settings.cacheTtlSeconds;
       // Awaited: on Lambda, work left running after the answer is frozen with the instance, and
       // the other instances wait for this entry.
       await this.deps.cache
-        .put(key, JSON.stringify(computed.summary), this.deps.settings.cacheTtlSeconds)
+        .put(key, JSON.stringify(computed.summary), ttlSeconds)
         .catch((error: unknown) =>
           this.deps.log.warn('could not cache the summary', { error: String(error) }),
         );
-      return { ...computed, fromCache: undefined };
+      return { ...computed, expiresAtMs: now + ttlSeconds * 1000 };
     } finally {
       if (claimed && cacheUp) await this.deps.cache.release(key).catch(() => undefined);
     }
   }
 
-  private remember(key: string, entry: { body: string; expiresAtMs: number }): void {
+  private remember(key: string, { summary, expiresAtMs }: Remembered): Remembered {
+    const entry = { summary, expiresAtMs };
     this.memory.delete(key);
     this.memory.set(key, entry);
     // Maps iterate in insertion order: the first key is the least recently stored.
     if (this.memory.size > MEMORY_ENTRIES) this.memory.delete(this.memory.keys().next().value!);
+    return entry;
   }
 
   private async compute(accountId: string, window: SummaryWindow, top: number, now: number) {
@@ -185,7 +197,7 @@ export class SummaryReader {
     } catch (error) {
       // Without the ledger, the queue's retention still bounds what can be in flight.
       ledgerError = true;
-      asOf = now - this.deps.settings.queueRetentionDays * 86_400_000;
+      asOf = now - this.deps.settings.queueRetentionDays * DAY_MS;
       this.deps.log.warn('in-flight ledger unavailable; as_of falls back to the queue retention', {
         error: String(error),
       });
