@@ -53,6 +53,13 @@ export interface WriteOutcome {
   readonly ledgerErrors: number;
 }
 
+/** A message of the batch that parsed, with what its failure record would need. */
+interface Delivered extends ParsedMessage {
+  readonly receiveCount: number;
+  /** The body as received, for the failure record's excerpt. */
+  readonly body: string;
+}
+
 /** A failed message, with its ledger entry when it could be parsed. */
 type Failure = MessageFailure & { readonly entry?: LedgerEntry };
 
@@ -66,13 +73,14 @@ export async function writeEvents(
 ): Promise<WriteOutcome> {
   const now = deps.now ?? Date.now;
   const failures: Failure[] = [];
-  const parsed: (ParsedMessage & { receiveCount: number })[] = [];
+  const parsed: Delivered[] = [];
   for (const message of incoming) {
     try {
       parsed.push({
         messageId: message.messageId,
         message: parseQueueMessage(message.body),
         receiveCount: message.receiveCount,
+        body: message.body,
       });
     } catch (error) {
       const reason = error instanceof MalformedMessageError ? error.message : String(error);
@@ -87,14 +95,14 @@ export async function writeEvents(
   }
   const malformed = failures.length;
 
-  let committed: (ParsedMessage & { receiveCount: number })[] = [];
+  let committed: Delivered[] = [];
   let inserted = 0;
   let total = 0;
   let skipped = 0;
   try {
-    const result = await writeGroup(deps, parsed, now());
+    // A batch of nothing but malformed messages has nothing to write.
+    if (parsed.length > 0) ({ inserted, total, skipped } = await writeGroup(deps, parsed, now));
     committed = parsed;
-    ({ inserted, total, skipped } = result);
   } catch (error) {
     if (!(error instanceof StoreRejectedData) || parsed.length === 1) {
       // The database is unreachable or failing: nothing of this batch is stored; all of it retries.
@@ -113,7 +121,7 @@ export async function writeEvents(
       deps.log.warn('batch rejected for its data; isolating the message', { error: describe(error) });
       for (const message of parsed) {
         try {
-          const result = await writeGroup(deps, [message], now());
+          const result = await writeGroup(deps, [message], now);
           committed.push(message);
           inserted += result.inserted;
           total += result.total;
@@ -124,7 +132,7 @@ export async function writeEvents(
             receiveCount: message.receiveCount,
             errorCode: single instanceof StoreRejectedData ? 'rejected_by_database' : 'database_unavailable',
             error: describe(single),
-            bodyExcerpt: JSON.stringify(message.message),
+            bodyExcerpt: message.body,
             entry: ledgerEntry(message.message),
           });
         }
@@ -166,12 +174,12 @@ interface GroupResult {
 async function writeGroup(
   deps: WriterDependencies,
   messages: readonly ParsedMessage[],
-  nowMs: number,
+  now: () => number,
 ): Promise<GroupResult> {
   const { settings, store } = deps;
   const plan = planBatch(
     messages,
-    writableDays(nowMs, settings.rawRetentionDays, settings.partitionsAheadDays),
+    writableDays(now(), settings.rawRetentionDays, settings.partitionsAheadDays),
   );
   const total = messages.reduce((sum, { message }) => sum + message.events.length, 0);
   await store.ensurePartitions(plan.days);
@@ -185,7 +193,7 @@ async function writeGroup(
     // aside, not written into a recreated partition) and retry once.
     const fresh = planBatch(
       messages,
-      writableDays((deps.now ?? Date.now)(), settings.rawRetentionDays, settings.partitionsAheadDays),
+      writableDays(now(), settings.rawRetentionDays, settings.partitionsAheadDays),
     );
     await store.ensurePartitions(fresh.days);
     const { inserted } = await store.writeBatch(fresh);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
-import type { WriterLedger } from '../../lambdas/core/ports';
+import type { EventStore, WriterLedger } from '../../lambdas/core/ports';
 import { DAY_MS } from '../../lambdas/core/time-buckets';
 import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -145,8 +145,34 @@ describe('Use case: writeEvents', () => {
     expect(outcome.failedMessageIds).toEqual([poison[0]!.messageId]);
     await expectStoreToHold(good);
     expect(ledger.dead).toHaveLength(1);
-    const { rows } = await db.pool.query('SELECT error_code FROM message_failures');
-    expect(rows).toEqual([{ error_code: 'rejected_by_database' }]);
+    const { rows } = await db.pool.query('SELECT error_code, body_excerpt FROM message_failures');
+    // The excerpt is the body as received (NUL made storable), cut to 500 characters.
+    expect(rows).toEqual([
+      {
+        error_code: 'rejected_by_database',
+        body_excerpt: poison[0]!.body.slice(0, 500).replaceAll('\u0000', '\uFFFD'),
+      },
+    ]);
+  });
+
+  it('writes nothing when every message of the batch is malformed', async () => {
+    let writes = 0;
+    const store = new PostgresEventStore(db.pool);
+    const counting: EventStore = {
+      ensurePartitions: (days) => store.ensurePartitions(days),
+      writeBatch: (input) => {
+        writes++;
+        return store.writeBatch(input);
+      },
+      recordFailures: (failures) => store.recordFailures(failures),
+    };
+
+    const outcome = await writeEvents({ ...writer(), store: counting }, [
+      { messageId: 'poison-only', body: 'not json', receiveCount: 1 },
+    ]);
+
+    expect(outcome).toMatchObject({ failedMessageIds: ['poison-only'], inserted: 0, malformed: 1 });
+    expect(writes).toBe(0);
   });
 
   it('stores a late event in its own (older) day partition and rollup', async () => {

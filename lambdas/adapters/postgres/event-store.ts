@@ -19,6 +19,7 @@ import {
   type WriteBatchInput,
   type WriteBatchResult,
 } from '../../core/ports';
+import { utcDayOfIso } from '../../core/time-buckets';
 import type { EventRow } from '../../core/writer-batch';
 import { isDataError } from './database-errors';
 import { inTransaction } from './with-client';
@@ -172,7 +173,7 @@ function* copyChunks(rows: readonly EventRow[]): Generator<string> {
     const metadata = row.metadata === null ? '\\N' : copyText(JSON.stringify(row.metadata));
     chunk +=
       `${copyText(row.account_id)}\t${copyText(row.event_id)}\t${copyText(row.user_id)}\t${copyText(row.type)}\t` +
-      `${row.event_time}\t${row.received_at}\t${metadata}\t${row.event_time.slice(0, 10)}\t${row.event_time.slice(11, 13)}\n`;
+      `${row.event_time}\t${row.received_at}\t${metadata}\t${utcDayOfIso(row.event_time)}\t${row.event_time.slice(11, 13)}\n`;
     if (i % 1000 === 999) {
       yield chunk;
       chunk = '';
