@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PostgresEventStore } from '../lambdas/adapters/postgres/event-store';
+import { ensureEventPartitions } from '../lambdas/adapters/postgres/partition-maintenance';
 import { type IncomingMessage, writeEvents } from '../lambdas/use-cases/write-events';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
 import { ignoredLedger } from '../test/support/ledgers';
@@ -88,10 +89,7 @@ async function ensureDays(url: string, events: readonly GeneratedEvent[]): Promi
   const days = events.map((event) => event.timestamp.slice(0, 10)).sort();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
-    days[0],
-    days[days.length - 1],
-  ]);
+  await ensureEventPartitions(client, days[0]!, days.at(-1)!);
   await client.end();
 }
 

@@ -4,6 +4,13 @@
  * `as_of` come closer to now than that deadline plus the pending index's propagation lag.
  */
 
+/**
+ * How long the record of a message is kept, in the ledger and in PostgreSQL's bookkeeping
+ * (committed_messages, message_failures, skipped_events): longer than the DLQ keeps a message
+ * (14 days), so a re-driven message is still known.
+ */
+export const MESSAGE_RECORD_DAYS = 15;
+
 /** Margin for the secondary index of the ledger to show a new item (usually well under a second). */
 export const INDEX_LAG_MARGIN_MS = 2_000;
 

@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type pg from 'pg';
 import { createPool } from '../adapters/postgres/connection';
 import { type MigrationResult, migrate } from '../adapters/postgres/migrate';
+import { ensureEventPartitions } from '../adapters/postgres/partition-maintenance';
 import { withClient } from '../adapters/postgres/with-client';
 import { addDays, utcDay } from '../core/time-buckets';
 import { ENV, type Environment, readNumberEnv } from '../shared/env';
@@ -22,10 +23,7 @@ export function createMigrateHandler(
     return withClient(pool, async (client) => {
       const result = await migrate(client);
       const today = utcDay(Date.now());
-      await client.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
-        today,
-        addDays(today, aheadDays),
-      ]);
+      await ensureEventPartitions(client, today, addDays(today, aheadDays));
       logger.info('migrations applied', {
         applied: result.applied,
         alreadyApplied: result.alreadyApplied.length,

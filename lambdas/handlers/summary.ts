@@ -17,6 +17,7 @@ import { PostgresSummaryStore } from '../adapters/postgres/summary-store';
 import { ApiError } from '../core/errors';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
+import { CONNECTIONS_PER_INSTANCE } from '../shared/database-connections';
 import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
 import { once } from '../shared/once';
@@ -69,7 +70,9 @@ export function summaryDependenciesFromEnv(
 ): SummaryDependencies {
   const documents = createDocumentClient(env);
   return {
-    store: new PostgresSummaryStore(createPool({ max: 1, applicationName: 'firehose-summary' }, env)),
+    store: new PostgresSummaryStore(
+      createPool({ max: CONNECTIONS_PER_INSTANCE, applicationName: 'firehose-summary' }, env),
+    ),
     cache: new DynamoSummaryCache(documents, readEnv(ENV.summaryCacheTable, env)),
     ledger: new DynamoMessageLedger(documents, readEnv(ENV.ledgerTable, env)),
     settings: {

@@ -11,6 +11,7 @@ import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { createPool } from '../adapters/postgres/connection';
 import { PostgresEventStore } from '../adapters/postgres/event-store';
+import { CONNECTIONS_PER_INSTANCE } from '../shared/database-connections';
 import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
 import { once } from '../shared/once';
@@ -57,7 +58,9 @@ export function writerDependenciesFromEnv(
   env: Environment = process.env,
 ): WriterDependencies {
   return {
-    store: new PostgresEventStore(createPool({ max: 1, applicationName: 'firehose-writer' }, env)),
+    store: new PostgresEventStore(
+      createPool({ max: CONNECTIONS_PER_INSTANCE, applicationName: 'firehose-writer' }, env),
+    ),
     ledger: new DynamoMessageLedger(createDocumentClient(env), readEnv(ENV.ledgerTable, env)),
     settings: {
       rawRetentionDays: readNumberEnv(ENV.rawRetentionDays, env),

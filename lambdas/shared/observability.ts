@@ -11,6 +11,11 @@ export const METRICS_NAMESPACE = 'Firehose';
 
 export type ServiceName = FunctionName;
 
+/** The `service` of a function's logs and the `service` dimension of its metrics. */
+export function serviceName(service: ServiceName): string {
+  return `firehose-${service}`;
+}
+
 export interface Observability {
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -22,10 +27,10 @@ export function createObservability(
 ): Observability {
   const stage = env.STAGE ?? 'local';
   return {
-    logger: new Logger({ serviceName: `firehose-${service}`, persistentLogAttributes: { stage } }),
+    logger: new Logger({ serviceName: serviceName(service), persistentLogAttributes: { stage } }),
     metrics: new Metrics({
       namespace: METRICS_NAMESPACE,
-      serviceName: `firehose-${service}`,
+      serviceName: serviceName(service),
       defaultDimensions: { stage },
     }),
   };

@@ -17,6 +17,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_RECORD_DAYS } from '../../core/freshness';
 import type {
   IngestLedger,
   LedgerEntry,
@@ -27,8 +28,8 @@ import type {
 import { ifConditionHolds } from './conditional-write';
 import { PENDING_INDEX } from './table-keys';
 
-/** An item outlives the message it describes: longer than the DLQ's 14 days of retention. */
-export const LEDGER_TTL_SECONDS = 15 * 24 * 60 * 60;
+/** An item outlives the message it describes (core/freshness.ts). */
+const LEDGER_TTL_SECONDS = MESSAGE_RECORD_DAYS * 24 * 60 * 60;
 /** A "sending" item that was never confirmed (the send failed, or ingest died) stops counting after this. */
 const SENDING_TTL_SECONDS = 10 * 60;
 

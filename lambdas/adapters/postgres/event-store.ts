@@ -22,6 +22,7 @@ import {
 import { utcDayOfIso } from '../../core/time-buckets';
 import type { EventRow } from '../../core/writer-batch';
 import { isDataError } from './database-errors';
+import { ensureEventPartitions } from './partition-maintenance';
 import { inTransaction } from './with-client';
 
 /** "no partition of relation found for row" */
@@ -101,10 +102,7 @@ export class PostgresEventStore implements EventStore {
     }
     const stillMissing = missing.filter((day) => !this.knownDays.has(day)).sort();
     if (stillMissing.length === 0) return;
-    await this.pool.query('SELECT firehose_ensure_partitions($1::date, $2::date)', [
-      stillMissing[0],
-      stillMissing[stillMissing.length - 1],
-    ]);
+    await ensureEventPartitions(this.pool, stillMissing[0]!, stillMissing.at(-1)!);
     for (const day of stillMissing) this.knownDays.add(day);
   }
 

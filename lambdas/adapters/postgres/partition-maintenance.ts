@@ -7,14 +7,27 @@
  * Every step is idempotent: a run that dies half-way is finished by the next one.
  */
 import type pg from 'pg';
-import { addDays, utcDay } from '../../core/time-buckets';
+import { MESSAGE_RECORD_DAYS } from '../../core/freshness';
+import { addDays, DAY_MS, utcDay } from '../../core/time-buckets';
+import { writableDays } from '../../core/writer-batch';
+
+/** Creates the missing day partitions of `events` for [from, to] (days, inclusive); returns how many. */
+export async function ensureEventPartitions(
+  db: Pick<pg.ClientBase, 'query'>,
+  from: string,
+  to: string,
+): Promise<number> {
+  const { rows } = await db.query<{ created: number }>(
+    'SELECT firehose_ensure_partitions($1::date, $2::date) AS created',
+    [from, to],
+  );
+  return rows[0]?.created ?? 0;
+}
 
 export interface MaintenanceSettings {
   readonly rawRetentionDays: number;
   readonly rollupRetentionDays: number;
   readonly aheadDays: number;
-  /** Committed-message keys, failures and skipped events are kept this long (the ledger's TTL). */
-  readonly bookkeepingDays?: number;
 }
 
 export interface MaintenanceResult {
@@ -34,11 +47,9 @@ export async function maintainPartitions(
   onProgress: (message: string) => void = () => undefined,
 ): Promise<MaintenanceResult> {
   const today = utcDay(nowMs);
-  const { rows: createdRows } = await pool.query<{ created: number }>(
-    'SELECT firehose_ensure_partitions($1::date, $2::date) AS created',
-    [addDays(today, -1), addDays(today, settings.aheadDays)],
-  );
-  const firstKeptDay = addDays(today, -(settings.rawRetentionDays - 1));
+  const created = await ensureEventPartitions(pool, addDays(today, -1), addDays(today, settings.aheadDays));
+  // The writer stores exactly these days; everything before them goes.
+  const firstKeptDay = writableDays(nowMs, settings.rawRetentionDays, settings.aheadDays).first;
   const expired = await expiredPartitions(pool, firstKeptDay);
   let keysDeleted = 0;
   for (const { name, attached } of expired) {
@@ -54,12 +65,12 @@ export async function maintainPartitions(
     const result = await pool.query(`DELETE FROM ${table} WHERE day < $1::date`, [rollupCutoff]);
     rollupRowsDeleted += result.rowCount ?? 0;
   }
-  const bookkeepingCutoff = new Date(nowMs - (settings.bookkeepingDays ?? 15) * 86_400_000).toISOString();
+  const bookkeepingCutoff = new Date(nowMs - MESSAGE_RECORD_DAYS * DAY_MS).toISOString();
   await pool.query('DELETE FROM committed_messages WHERE committed_at < $1', [bookkeepingCutoff]);
   await pool.query('DELETE FROM message_failures WHERE failed_at < $1', [bookkeepingCutoff]);
   await pool.query('DELETE FROM skipped_events WHERE skipped_at < $1', [bookkeepingCutoff]);
   return {
-    created: createdRows[0]?.created ?? 0,
+    created,
     dropped: expired.map((p) => p.name),
     keysDeleted,
     rollupRowsDeleted,
