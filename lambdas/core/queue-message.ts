@@ -32,26 +32,32 @@ export interface QueueMessage {
 /** The canonical form Date#toISOString produces; the writer derives hour and day buckets from it. */
 export const CANONICAL_UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** Longest event_id, user_id and account_id; longest event type. Ingest enforces them (design §2). */
+export const MAX_ID_LENGTH = 128;
+export const MAX_TYPE_LENGTH = 64;
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A non-empty string of at most `max` characters. */
+export const boundedText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
 const isoUtc = z.string().check(z.regex(CANONICAL_UTC_TIMESTAMP, 'must be a canonical UTC timestamp'));
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 // The writer parses thousands of events per batch: a custom object check costs a third of z.record.
 const queuedEventSchema = z.object({
-  event_id: text(128),
-  user_id: text(128),
-  type: text(64),
+  event_id: boundedText(MAX_ID_LENGTH),
+  user_id: boundedText(MAX_ID_LENGTH),
+  type: boundedText(MAX_TYPE_LENGTH),
   timestamp: isoUtc,
   metadata: z.optional(z.custom<Record<string, unknown>>(isPlainObject, 'must be a JSON object')),
 });
 // Unknown fields are ignored (not rejected): a newer ingest may add fields during a deploy.
 const queueMessageSchema = z.object({
   v: z.literal(QUEUE_MESSAGE_VERSION),
-  message_key: text(300),
-  account_id: text(128),
-  request_id: text(200),
+  message_key: boundedText(300),
+  account_id: boundedText(MAX_ID_LENGTH),
+  request_id: boundedText(200),
   received_at: isoUtc,
   events: z.array(queuedEventSchema).check(z.minLength(1)),
 });

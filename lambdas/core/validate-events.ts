@@ -5,8 +5,14 @@
 // zod/mini: the same validation as classic zod, tree-shakable (the classic build adds 440 KB).
 import * as z from 'zod/mini';
 import { ApiError, type EventRejection, type EventRejectionCode } from './errors';
-import type { QueuedEvent } from './queue-message';
-import { parseIsoInstant } from './time-buckets';
+import {
+  boundedText,
+  isPlainObject,
+  MAX_ID_LENGTH,
+  MAX_TYPE_LENGTH,
+  type QueuedEvent,
+} from './queue-message';
+import { DAY_MS, parseIsoInstant } from './time-buckets';
 
 export interface IngestRules {
   readonly maxEventsPerRequest: number;
@@ -64,23 +70,18 @@ export function parseEventsBody(body: string, rules: IngestRules): unknown[] {
   return events;
 }
 
-const TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const TYPE_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${MAX_TYPE_LENGTH}}$`);
 // NUL cannot be stored by PostgreSQL; a lone surrogate is not valid Unicode and cannot be encoded.
 const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 const eventSchema = z.strictObject({
-  event_id: text(128),
-  account_id: z.optional(text(128)),
-  user_id: text(128),
+  event_id: boundedText(MAX_ID_LENGTH),
+  account_id: z.optional(boundedText(MAX_ID_LENGTH)),
+  user_id: boundedText(MAX_ID_LENGTH),
   type: z.string().check(z.regex(TYPE_PATTERN)),
   timestamp: z.union([z.string(), z.number()]),
   metadata: z.optional(z.custom<Record<string, unknown>>(isPlainObject)),
 });
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 class Rejection {
   constructor(
@@ -118,7 +119,11 @@ function verdictFromZod(issue: z.core.$ZodIssue, candidate: Record<string, unkno
       );
     default:
       return field === 'type'
-        ? new Rejection('invalid_format', field, '"type" must be 1-64 characters of A-Z a-z 0-9 _ . : -')
+        ? new Rejection(
+            'invalid_format',
+            field,
+            `"type" must be 1-${MAX_TYPE_LENGTH} characters of A-Z a-z 0-9 _ . : -`,
+          )
         : new Rejection('invalid_format', field, `"${field}" is not valid.`);
   }
 }
@@ -209,7 +214,7 @@ function checkEvent(
       ),
     );
   }
-  if (time < nowMs - rules.maxEventAgeDays * 86_400_000) {
+  if (time < nowMs - rules.maxEventAgeDays * DAY_MS) {
     return reject(
       new Rejection(
         'timestamp_too_old',

@@ -23,6 +23,7 @@ import { utcDayOfIso } from '../../core/time-buckets';
 import type { EventRow } from '../../core/writer-batch';
 import { isDataError } from './database-errors';
 import { ensureEventPartitions } from './partition-maintenance';
+import { HOUR_COLUMNS } from './rollup-columns';
 import { inTransaction } from './with-client';
 
 /** "no partition of relation found for row" */
@@ -36,10 +37,9 @@ const CREATE_STAGING_SQL = `CREATE TEMP TABLE IF NOT EXISTS writer_staging (
 const COPY_STAGING_SQL =
   'COPY writer_staging (account_id, event_id, user_id, type, event_time, received_at, metadata, day, hour_of_day) FROM STDIN';
 
-const HOURS = Array.from({ length: 24 }, (_, hour) => `h${String(hour).padStart(2, '0')}`);
 /** The rollup columns of a group: its total and its 24 hourly counts. */
-const COUNT_COLUMNS = `count(*), ${HOURS.map((_, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour})`).join(', ')}`;
-const ADD_COUNTS = ['events', ...HOURS]
+const COUNT_COLUMNS = `count(*), ${HOUR_COLUMNS.map((_, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour})`).join(', ')}`;
+const ADD_COUNTS = ['events', ...HOUR_COLUMNS]
   .map((column) => `${column} = r.${column} + excluded.${column}`)
   .join(', ');
 
@@ -61,12 +61,12 @@ stored AS (
   SELECT account_id, event_id, user_id, type, event_time, received_at, metadata FROM fresh
 ),
 by_user AS (
-  INSERT INTO rollup_user_day AS r (account_id, user_id, day, events, ${HOURS.join(', ')})
+  INSERT INTO rollup_user_day AS r (account_id, user_id, day, events, ${HOUR_COLUMNS.join(', ')})
   SELECT account_id, user_id, day, ${COUNT_COLUMNS} FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (account_id, user_id, day) DO UPDATE SET ${ADD_COUNTS}
 ),
 by_type AS (
-  INSERT INTO rollup_type_day AS r (account_id, day, type, events, ${HOURS.join(', ')})
+  INSERT INTO rollup_type_day AS r (account_id, day, type, events, ${HOUR_COLUMNS.join(', ')})
   SELECT account_id, day, type, ${COUNT_COLUMNS} FROM fresh GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (account_id, day, type) DO UPDATE SET ${ADD_COUNTS}
 ),

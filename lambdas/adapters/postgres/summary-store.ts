@@ -14,6 +14,7 @@ import {
   topUsersIfExact,
   type UserCount,
 } from '../../core/top-users';
+import { HOUR_COLUMNS } from './rollup-columns';
 import { inTransaction } from './with-client';
 
 /**
@@ -21,8 +22,6 @@ import { inTransaction } from './with-client';
  * list is complete long before, which makes the answer exact. The cap only guards against a bug.
  */
 const MAX_ATTEMPTS = 8;
-
-const HOUR_COLUMNS = Array.from({ length: 24 }, (_, hour) => `h${String(hour).padStart(2, '0')}`);
 
 /** SQL for a row's contribution to the window: whole days count `events`, edge days some hours. */
 function contribution(pieces: readonly DayPiece[], params: unknown[]): string {
