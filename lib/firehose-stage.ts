@@ -6,7 +6,7 @@
 import { Aspects, Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { stackNames } from './config/stack-outputs';
-import type { StageConfig } from './config/stage-config';
+import { type StageConfig, validateStageConfig } from './config/stage-config';
 import { EnforceFirehoseFunctions } from './constructs/enforce-firehose-functions';
 import { StatefulStack } from './stacks/stateful-stack';
 import { StatelessStack } from './stacks/stateless-stack';
@@ -21,6 +21,7 @@ export class FirehoseStage extends Stage {
 
   constructor(scope: Construct, id: string, props: FirehoseStageProps) {
     const { config } = props;
+    validateStageConfig(config);
     super(scope, id, { ...props, env: { account: config.env.account, region: config.env.region } });
     const names = stackNames(config.stage);
 

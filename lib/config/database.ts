@@ -2,6 +2,7 @@
  * PostgreSQL names shared by the CDK app and the migrations, and the connection arithmetic that
  * keeps design promise 5 (the database's connection count is bounded whatever the traffic).
  */
+import { CONNECTIONS_PER_INSTANCE } from '../../lambdas/shared/database-connections';
 import type { StageConfig } from './stage-config';
 
 export const DATABASE_NAME = 'firehose';
@@ -18,9 +19,6 @@ export const READER_DB_USER = 'firehose_reader';
  * the budget true while the instance is scaled down.
  */
 export const MIN_SERVERLESS_V2_MAX_CONNECTIONS = 189;
-
-/** Connections each Lambda instance of the writer and the summary function may hold. */
-export const CONNECTIONS_PER_INSTANCE = 1;
 
 export interface ConnectionBudget {
   /** Writer: SQS event source maximumConcurrency x 1. */

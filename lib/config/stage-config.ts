@@ -4,11 +4,12 @@
  * derived from it by `function-environment.ts`.
  */
 
+import { MAX_QUEUE_MESSAGE_BYTES } from '../../lambdas/core/queue-message';
 // Tiers are shared with the handlers, which receive their limits from this config (TIER_LIMITS).
-import { TIERS, type Tier, type TierLimits } from '../../lambdas/core/tiers';
+import type { Tier, TierLimits } from '../../lambdas/core/tiers';
 import type { IngestRules } from '../../lambdas/core/validate-events';
 
-export { TIERS, type Tier, type TierLimits };
+// test/core/rate-limit.test.ts reads the tier names from here.
 
 export const STAGES = ['local', 'dev', 'staging', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -73,8 +74,8 @@ export interface StageConfig {
     /** Share of Aurora's max_connections the RDS Proxy may open. */
     readonly proxyMaxConnectionsPercent: number;
     readonly backupRetentionDays: number;
-    /** Aurora Serverless v2 readers kept as failover targets in another AZ (default 0). */
-    readonly readerInstances?: number;
+    /** Aurora Serverless v2 readers kept as failover targets in another AZ. */
+    readonly readerInstances: number;
   };
 
   readonly archive: {
@@ -157,8 +158,6 @@ export interface AlarmThresholds {
   readonly auroraConnections: number;
 }
 
-const DAY = 24 * 60 * 60;
-
 const tiers: Record<Tier, TierLimits> = {
   free: { requestsPerSecond: 10, eventsPerSecond: 500, burstSeconds: 2 },
   standard: { requestsPerSecond: 100, eventsPerSecond: 5_000, burstSeconds: 2 },
@@ -195,6 +194,7 @@ const base: Omit<StageConfig, 'stage' | 'env'> = {
     maxCapacityAcu: 4,
     proxyMaxConnectionsPercent: 50,
     backupRetentionDays: 7,
+    readerInstances: 0,
   },
   archive: { bufferIntervalSeconds: 60, bufferSizeMiB: 64 },
   observability: {
@@ -292,17 +292,50 @@ export function stageConfig(name: string): StageConfig {
   return stageConfigs[name];
 }
 
+/** Lambda's synchronous invocation payload limit (6 MB): a batch of queue messages must fit in it. */
+export const MAX_INVOCATION_PAYLOAD_BYTES = 6 * 1000 * 1000;
+
+/** The SQS event source's `maximumConcurrency` range. */
+const EVENT_SOURCE_MAX_CONCURRENCY = { min: 2, max: 1000 } as const;
+
+/**
+ * Fails on settings AWS would refuse at deploy time, or that would break a design promise, with the
+ * setting's name: called before any stack of the stage is built.
+ */
+export function validateStageConfig(config: StageConfig): void {
+  const { batchSize, maxConcurrency } = config.writer;
+  // Ingest packs queue messages under MAX_QUEUE_MESSAGE_BYTES; a batch of them is one invocation.
+  if (batchSize * MAX_QUEUE_MESSAGE_BYTES > MAX_INVOCATION_PAYLOAD_BYTES) {
+    throw new Error(
+      `writer.batchSize ${batchSize} x ${MAX_QUEUE_MESSAGE_BYTES / 1024} KiB messages exceeds the 6 MB invocation payload`,
+    );
+  }
+  const { min, max } = EVENT_SOURCE_MAX_CONCURRENCY;
+  if (maxConcurrency < min || maxConcurrency > max) {
+    throw new Error(
+      `writer.maxConcurrency must be ${min}-${max} (SQS event source limit), got ${maxConcurrency}`,
+    );
+  }
+}
+
+/**
+ * The writer's event source batching window as deployed: CloudFormation takes whole seconds, and
+ * batches above 10 messages need a window of at least 1 s.
+ */
+export function writerBatchingWindowSeconds(config: StageConfig): number {
+  const { batchSize, batchingWindowSeconds } = config.writer;
+  return Math.max(Math.ceil(batchingWindowSeconds), batchSize > 10 ? 1 : 0);
+}
+
 /**
  * SQS visibility timeout for the event queue: AWS asks for at least 6 x the function timeout plus
  * the batching window, so that a retried invocation never overlaps a still-running one.
  */
 export function queueVisibilityTimeoutSeconds(config: StageConfig): number {
-  return 6 * config.writer.timeoutSeconds + Math.ceil(config.writer.batchingWindowSeconds);
+  return 6 * config.writer.timeoutSeconds + writerBatchingWindowSeconds(config);
 }
 
 /** The longest database outage that sends nothing to the DLQ (design promise 6). */
 export function outageToleranceSeconds(config: StageConfig): number {
   return queueVisibilityTimeoutSeconds(config) * config.queue.maxReceiveCount;
 }
-
-export const SECONDS_PER_DAY = DAY;

@@ -3,14 +3,14 @@
  * writes them GZIP-compressed to an encrypted, private S3 bucket, partitioned by arrival hour. It is
  * the source for replays and the copy kept when the database prunes raw events.
  */
-import { type CfnResource, Duration, RemovalPolicy, type Size, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, type Size, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { retentionDays } from './firehose-function';
+import { removalPolicy, stageLogGroup } from './retention';
 
 export const ARCHIVE_DATA_PREFIX = 'events/!{timestamp:yyyy/MM/dd/HH}/';
 export const ARCHIVE_ERROR_PREFIX = 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/';
@@ -36,9 +36,8 @@ export class Archive extends Construct {
 
   constructor(scope: Construct, id: string, props: ArchiveProps) {
     super(scope, id);
-    const removal = props.retain
-      ? { removalPolicy: RemovalPolicy.RETAIN }
-      : { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
+    // Disposable stages empty the buckets so the stack can delete them.
+    const removal = { removalPolicy: removalPolicy(props.retain), autoDeleteObjects: !props.retain };
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       // S3 server access logging cannot deliver to SSE-KMS buckets.
@@ -79,10 +78,7 @@ export class Archive extends Construct {
       ...removal,
     });
 
-    this.deliveryErrorLogGroup = new logs.LogGroup(this, 'DeliveryErrors', {
-      retention: retentionDays(props.logRetentionDays),
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
+    this.deliveryErrorLogGroup = stageLogGroup(this, 'DeliveryErrors', props);
 
     this.deliveryRole = new iam.Role(this, 'DeliveryRole', {
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com'),

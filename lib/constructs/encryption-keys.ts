@@ -2,9 +2,10 @@
  * Customer managed KMS keys, one per blast radius: queue messages (read by producers and the
  * writer) and data at rest (archive, Firehose buffer, Aurora storage, the master user's secret).
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { removalPolicy } from './retention';
 
 export interface EncryptionKeysProps {
   /** Prefix of the key aliases, e.g. `firehose-dev`. */
@@ -23,7 +24,7 @@ export class EncryptionKeys extends Construct {
       enableKeyRotation: true,
       // A deleted key makes everything encrypted with it unreadable: wait the longest in prod.
       pendingWindow: Duration.days(props.retain ? 30 : 7),
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(props.retain),
     };
     this.queueKey = new kms.Key(this, 'QueueKey', {
       ...common,

@@ -3,10 +3,11 @@
  * tenants comes from `MessageGroupId = account_id` on every message (SQS fair queues), not from a
  * queue setting. Both queues are KMS-encrypted with a customer managed key and refuse plain HTTP.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { removalPolicy } from './retention';
 
 /** SQS asks for at least 5 receives before a message moves to the DLQ (Lambda retries need room). */
 export const MIN_MAX_RECEIVE_COUNT = 5;
@@ -40,7 +41,7 @@ export class EventQueue extends Construct {
       encryptionMasterKey: props.encryptionKey,
       dataKeyReuse: Duration.minutes(5),
       enforceSSL: true,
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(props.retain),
     };
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...common,

@@ -10,20 +10,41 @@
  * Network: the proxy is reachable only from `proxyClientSecurityGroup`, the cluster only from the
  * proxy and from `adminClientSecurityGroup`.
  */
-import { ArnFormat, type Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseEndpoint } from '../config/function-environment';
-import { retentionDays } from './firehose-function';
+import type { FirehoseFunctionProps } from './firehose-function';
+import { grantSecretRead } from './grants';
+import { removalPolicy, stageLogGroup } from './retention';
 
 export const AURORA_ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7;
 
+/**
+ * How a function logs in: through the proxy as one of the proxied roles (IAM token), or to the
+ * cluster endpoint as the master user (password read from the secret at run time).
+ */
+export type DatabaseAccess = { readonly proxyUser: string } | 'master';
+
+/** What a Lambda function needs to reach the database with one kind of access. */
+export interface DatabaseClient {
+  /** Placement in the VPC, the client security group and the RDS CA bundle: spread into the function's props. */
+  readonly functionProps: Required<
+    Pick<FirehoseFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups' | 'connectsToDatabase'>
+  >;
+  /** For the function's environment (lib/config/function-environment.ts). */
+  readonly endpoint: DatabaseEndpoint;
+  /** `rds-db:connect` as the proxy user, or reading the master secret. */
+  grant(grantee: iam.IGrantable): void;
+}
+
 export interface EventStoreProps {
+  /** Where the cluster, the proxy and their client functions run. */
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;
   readonly encryptionKey: kms.IKey;
@@ -62,12 +83,18 @@ export class EventStore extends Construct {
   public readonly databaseName: string;
   public readonly port: number;
   public readonly masterUsername: string;
+  private readonly vpc: ec2.IVpc;
+  private readonly subnets: ec2.SubnetSelection;
+  private readonly proxyUsers: readonly string[];
 
   constructor(scope: Construct, id: string, props: EventStoreProps) {
     super(scope, id);
+    this.vpc = props.vpc;
+    this.subnets = props.subnets;
     this.databaseName = props.databaseName;
     this.port = props.port;
     this.masterUsername = props.masterUsername;
+    this.proxyUsers = props.proxyUsers;
     const { vpc } = props;
     const postgres = ec2.Port.tcp(props.port);
     const https = ec2.Port.tcp(443);
@@ -105,10 +132,11 @@ export class EventStore extends Construct {
     );
     this.adminClientSecurityGroup.addEgressRule(this.clusterSecurityGroup, postgres, 'to the cluster');
 
-    this.logGroup = new logs.LogGroup(this, 'PostgresLogs', {
+    // The name RDS exports the cluster's logs to: created here for its retention and removal policy.
+    this.logGroup = stageLogGroup(this, 'PostgresLogs', {
       logGroupName: `/aws/rds/cluster/${props.clusterIdentifier}/postgresql`,
-      retention: retentionDays(props.logRetentionDays),
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRetentionDays: props.logRetentionDays,
+      retain: props.retain,
     });
 
     const readers = Array.from({ length: props.readerInstances }, (_, i) =>
@@ -142,7 +170,7 @@ export class EventStore extends Construct {
       backup: { retention: props.backupRetention },
       copyTagsToSnapshot: true,
       deletionProtection: props.retain,
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(props.retain),
     });
     this.cluster.node.addDependency(this.logGroup);
     this.masterSecret = this.cluster.secret!;
@@ -194,33 +222,45 @@ export class EventStore extends Construct {
     });
   }
 
-  /** `rds-db:connect` through the proxy as one database user, for one function. */
-  public grantProxyConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant {
-    return this.proxy.grantConnect(grantee, dbUser);
-  }
-
-  /** How a function logs in through the proxy as `user` (IAM token). */
-  public proxyEndpoint(user: string): DatabaseEndpoint {
+  /**
+   * A database client function's placement, endpoint and grant: through the proxy as `proxyUser`
+   * (the writer, the summary), or to the cluster as the master user (migrations, maintenance).
+   */
+  public client(access: DatabaseAccess): DatabaseClient {
+    const region = Stack.of(this).region;
+    const placement = { vpc: this.vpc, vpcSubnets: this.subnets, connectsToDatabase: true };
+    if (access === 'master') {
+      return {
+        functionProps: { ...placement, securityGroups: [this.adminClientSecurityGroup] },
+        endpoint: {
+          kind: 'secret',
+          host: this.cluster.clusterEndpoint.hostname,
+          port: this.port,
+          database: this.databaseName,
+          user: this.masterUsername,
+          region,
+          secretArn: this.masterSecret.secretArn,
+        },
+        grant: (grantee) => grantSecretRead(grantee, this.masterSecret),
+      };
+    }
+    const user = access.proxyUser;
+    if (!this.proxyUsers.includes(user)) {
+      throw new Error(`${user} is not a proxied database user (${this.proxyUsers.join(', ')})`);
+    }
     return {
-      kind: 'iam',
-      host: this.proxy.endpoint,
-      port: this.port,
-      database: this.databaseName,
-      user,
-      region: Stack.of(this).region,
-    };
-  }
-
-  /** How migrations and maintenance log in to the cluster as the master user (password in the secret). */
-  public masterEndpoint(): DatabaseEndpoint {
-    return {
-      kind: 'secret',
-      host: this.cluster.clusterEndpoint.hostname,
-      port: this.port,
-      database: this.databaseName,
-      user: this.masterUsername,
-      region: Stack.of(this).region,
-      secretArn: this.masterSecret.secretArn,
+      functionProps: { ...placement, securityGroups: [this.proxyClientSecurityGroup] },
+      endpoint: {
+        kind: 'iam',
+        host: this.proxy.endpoint,
+        port: this.port,
+        database: this.databaseName,
+        user,
+        region,
+      },
+      grant: (grantee) => {
+        this.proxy.grantConnect(grantee, user);
+      },
     };
   }
 }

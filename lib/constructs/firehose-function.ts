@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -13,12 +13,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { FunctionName } from '../../lambdas/shared/function-names';
 import type { StageConfig } from '../config/stage-config';
+import { logGroupRemovalPolicy, retentionDays } from './retention';
 
 /** The repository root: entries, the lockfile and tsconfig are found from here. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Handler entry files under lambdas/handlers/ (each exports `handler`). */
-export type HandlerName = FunctionName;
 
 /** Lambda's newest Node.js runtime in this aws-cdk-lib; the bundle targets node22 so it also runs there. */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -71,7 +69,8 @@ type FixedProps =
   | 'awsSdkConnectionReuse';
 
 export interface FirehoseFunctionProps extends Omit<NodejsFunctionProps, FixedProps> {
-  readonly handlerName: HandlerName;
+  /** The handler entry file under lambdas/handlers/ (each exports `handler`). */
+  readonly handlerName: FunctionName;
   readonly config: StageConfig;
   /** From lib/config/function-environment.ts only. */
   readonly environment: Readonly<Record<string, string>>;
@@ -150,19 +149,19 @@ export class FirehoseFunction extends NodejsFunction {
 
     this.awsSdk = awsSdk;
 
-    // With @aws-cdk/aws-lambda:useCdkManagedLogGroup the base class already made the default group.
+    // cdk.json's @aws-cdk/aws-lambda:useCdkManagedLogGroup makes the base class create the group.
     const managed = this.node.tryFindChild('LogGroup');
-    this.functionLogGroup =
-      managed instanceof logs.LogGroup
-        ? managed
-        : new logs.LogGroup(this, 'LogGroup', { logGroupName: `/aws/lambda/${functionName}` });
+    if (!(managed instanceof logs.LogGroup)) {
+      throw new Error(
+        `${this.node.path}: FirehoseFunction needs the @aws-cdk/aws-lambda:useCdkManagedLogGroup feature flag (cdk.json)`,
+      );
+    }
+    this.functionLogGroup = managed;
     const cfnLogGroup = this.functionLogGroup.node.defaultChild as logs.CfnLogGroup;
     // The literal name, not a Ref to the function: the function must depend on its log group.
     cfnLogGroup.logGroupName = `/aws/lambda/${functionName}`;
     cfnLogGroup.retentionInDays = retentionDays(config.observability.logRetentionDays);
-    this.functionLogGroup.applyRemovalPolicy(
-      config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    );
+    this.functionLogGroup.applyRemovalPolicy(logGroupRemovalPolicy(config.retainData));
     const cfn = this.node.defaultChild as lambda.CfnFunction;
     // The role cannot create log groups, so the group must exist before the first invocation.
     cfn.addResourceDependency(cfnLogGroup);
@@ -218,14 +217,4 @@ export class FirehoseFunction extends NodejsFunction {
       });
     }
   }
-}
-
-/** CloudWatch Logs accepts only certain retention periods: the smallest one holding `days`. */
-export function retentionDays(days: number): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays)
-    .filter((value): value is logs.RetentionDays => typeof value === 'number' && value > 0)
-    .sort((a, b) => a - b);
-  const match = allowed.find((value) => value >= days);
-  if (match === undefined) throw new Error(`No CloudWatch Logs retention holds ${days} days`);
-  return match;
 }

@@ -8,33 +8,19 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import {
-  GATEWAY_ERRORS,
-  type GatewayError,
-  gatewayErrorBody,
-  gatewayErrorHeaders,
-} from '../../lambdas/core/gateway-errors';
+import { GATEWAY_ERRORS, gatewayErrorBody, gatewayErrorHeaders } from '../../lambdas/core/gateway-errors';
 import { authorizerEnvironment, ingestEnvironment } from '../config/function-environment';
 import type { StageConfig } from '../config/stage-config';
-import { FirehoseFunction, retentionDays } from './firehose-function';
+import { FirehoseFunction } from './firehose-function';
 import { grantQueueSend } from './grants';
 import { grantTableActions } from './pipeline-tables';
+import { stageLogGroup } from './retention';
 
 /** The API path prefix clients call: `<ApiUrl>events`, ApiUrl ending in `/v1/`. */
 export const API_STAGE_NAME = 'v1';
-
-/** API Gateway's own response type for an entry of the shared table (lambdas/core/gateway-errors.ts). */
-export function gatewayResponseType(error: GatewayError): apigw.ResponseType {
-  return apigw.ResponseType.of(error.type);
-}
-
-/** The Gateway Response template: the contract's error body with API Gateway's request id. */
-export function gatewayErrorTemplate(error: GatewayError): string {
-  return gatewayErrorBody(error, '$context.requestId');
-}
 
 /**
  * Stage-wide throttle: a backstop above the largest tier (per-account limits live in the limiter),
@@ -102,9 +88,9 @@ export class IngestApi extends Construct {
     grantQueueSend(this.ingestFunction, props.queue);
     props.archiveStream.grant(this.ingestFunction, 'firehose:PutRecordBatch');
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: retentionDays(config.observability.logRetentionDays),
-      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    this.accessLogGroup = stageLogGroup(this, 'AccessLogs', {
+      logRetentionDays: config.observability.logRetentionDays,
+      retain: config.retainData,
     });
 
     this.api = new apigw.RestApi(this, 'Api', {
@@ -139,14 +125,15 @@ export class IngestApi extends Construct {
         'The account-level role API Gateway itself uses to write access and execution logs; AWS maintains its policy.',
     });
 
-    // The same table the local API gateway answers from; header values are static ('quoted').
+    // The same table the local API gateway answers from (lambdas/core/gateway-errors.ts): the
+    // contract's error body with API Gateway's request id; header values are static ('quoted').
     for (const error of GATEWAY_ERRORS) {
       const headers = Object.entries(gatewayErrorHeaders(error)).map(([name, value]) => [name, `'${value}'`]);
       this.api.addGatewayResponse(`Error${error.type}`, {
-        type: gatewayResponseType(error),
+        type: apigw.ResponseType.of(error.type),
         ...(error.status !== undefined ? { statusCode: String(error.status) } : {}),
         responseHeaders: Object.fromEntries(headers),
-        templates: { 'application/json': gatewayErrorTemplate(error) },
+        templates: { 'application/json': gatewayErrorBody(error, '$context.requestId') },
       });
     }
 
@@ -165,16 +152,7 @@ export class IngestApi extends Construct {
     });
 
     this.eventsResource = this.api.root.addResource('events');
-    this.postEvents = this.eventsResource.addMethod(
-      'POST',
-      new apigw.LambdaIntegration(this.ingestFunction),
-      {
-        authorizer: this.authorizer,
-        authorizationType: apigw.AuthorizationType.CUSTOM,
-        requestValidator: this.requestValidator,
-        requestParameters: { 'method.request.header.Authorization': true },
-      },
-    );
+    this.postEvents = this.addAuthorizedMethod(this.eventsResource, 'POST', this.ingestFunction);
 
     // Preflight answered by API Gateway itself (no Lambda, no key: browsers send none). Any origin may
     // ask; the ingest handler enforces each publishable key's allowed origins on the real request.
@@ -195,11 +173,6 @@ export class IngestApi extends Construct {
         reason: 'CORS preflight (OPTIONS) carries no credentials by design; it is a mock integration.',
       },
     );
-    Validations.of(this.postEvents.node.defaultChild!).acknowledge({
-      id: 'AwsSolutions-COG4',
-      reason:
-        'Callers are tenants holding API keys, checked by the Lambda REQUEST authorizer, not Cognito users.',
-    });
   }
 
   /** Adds a route behind the key authorizer, requiring the Authorization header. */

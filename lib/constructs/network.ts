@@ -4,14 +4,12 @@
  * through endpoints: DynamoDB (gateway endpoint, free) for the ledger and the summary cache, and
  * Secrets Manager (interface endpoint) for the master user's password. Nothing else is reachable.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { retentionDays } from './firehose-function';
+import { stageLogGroup } from './retention';
 
 export interface NetworkProps {
-  readonly cidr?: string;
   readonly logRetentionDays: number;
   readonly retain: boolean;
 }
@@ -26,12 +24,9 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
-    this.flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
-      retention: retentionDays(props.logRetentionDays),
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    });
+    this.flowLogGroup = stageLogGroup(this, 'FlowLogs', props);
     this.vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(props.cidr ?? '10.40.0.0/16'),
+      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
       // Aurora and RDS Proxy need subnets in at least two AZs.
       maxAzs: 2,
       natGateways: 0,

@@ -4,20 +4,16 @@
  * idempotent, so a missed or repeated run is harmless (the writer also creates a missing partition).
  */
 import { Duration } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
-import { maintenanceEnvironment } from '../config/function-environment';
 import type { StageConfig } from '../config/stage-config';
+import { adminFunction } from './admin-function';
 import type { EventStore } from './event-store';
-import { FirehoseFunction } from './firehose-function';
-import { grantSecretRead } from './grants';
+import type { FirehoseFunction } from './firehose-function';
 
 export interface PartitionMaintenanceProps {
   readonly config: StageConfig;
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
   readonly eventStore: EventStore;
 }
 
@@ -29,20 +25,13 @@ export class PartitionMaintenance extends Construct {
     super(scope, id);
     const { config, eventStore } = props;
 
-    this.maintenanceFunction = new FirehoseFunction(this, 'MaintenanceFunction', {
+    this.maintenanceFunction = adminFunction(this, 'MaintenanceFunction', {
       handlerName: 'partition-maintenance',
       config,
+      eventStore,
       description: 'Creates event partitions ahead and drops those past retention',
-      environment: maintenanceEnvironment(config, eventStore.masterEndpoint()),
       timeout: Duration.minutes(5),
-      memorySize: 512,
-      reservedConcurrentExecutions: 1,
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [eventStore.adminClientSecurityGroup],
-      connectsToDatabase: true,
     });
-    grantSecretRead(this.maintenanceFunction, eventStore.masterSecret);
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: 'Partition maintenance',

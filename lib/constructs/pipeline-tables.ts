@@ -3,16 +3,12 @@
  * ledger behind the freshness watermark, and the summary cache. On-demand, encrypted, string key `pk`,
  * point-in-time recovery on all four (cheap at these sizes, and the ledger and tenants matter).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+// The adapters' names of the indexes and the TTL attribute (lambdas/adapters/dynamodb/table-keys.ts).
 import { BY_ACCOUNT_INDEX, PENDING_INDEX, TTL_ATTRIBUTE } from '../../lambdas/adapters/dynamodb/table-keys';
-
-export { TTL_ATTRIBUTE };
-export const TENANTS_BY_ACCOUNT_INDEX = BY_ACCOUNT_INDEX;
-/** The ledger's sparse index of pending messages (the adapters' name: lambdas/adapters/dynamodb/table-keys.ts). */
-export const LEDGER_PENDING_INDEX = PENDING_INDEX;
+import { removalPolicy } from './retention';
 
 export interface PipelineTablesProps {
   /** prod: RETAIN and deletion protection. */
@@ -35,12 +31,12 @@ export class PipelineTables extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.retain,
-      removalPolicy: props.retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      removalPolicy: removalPolicy(props.retain),
     };
 
     this.tenants = new dynamodb.Table(this, 'Tenants', common);
     this.tenants.addGlobalSecondaryIndex({
-      indexName: TENANTS_BY_ACCOUNT_INDEX,
+      indexName: BY_ACCOUNT_INDEX,
       partitionKey: { name: 'account_id', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
@@ -53,7 +49,7 @@ export class PipelineTables extends Construct {
 
     this.ledger = new dynamodb.Table(this, 'Ledger', { ...common, timeToLiveAttribute: TTL_ATTRIBUTE });
     this.ledger.addGlobalSecondaryIndex({
-      indexName: LEDGER_PENDING_INDEX,
+      indexName: PENDING_INDEX,
       partitionKey: { name: 'account_id', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pending_since', type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.ALL,

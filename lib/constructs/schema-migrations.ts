@@ -8,14 +8,12 @@
  * a changed migration changes the bundle hash, hence the function version, hence re-runs the Trigger.
  */
 import { Duration } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { maintenanceEnvironment } from '../config/function-environment';
 import type { StageConfig } from '../config/stage-config';
+import { adminFunction } from './admin-function';
 import type { EventStore } from './event-store';
-import { FirehoseFunction } from './firehose-function';
-import { grantSecretRead } from './grants';
+import type { FirehoseFunction } from './firehose-function';
 
 export const MIGRATIONS_SOURCE_DIR = 'lambdas/adapters/postgres/migrations';
 export const MIGRATIONS_BUNDLE_DIR = 'migrations';
@@ -23,8 +21,6 @@ export const MIGRATE_TIMEOUT = Duration.minutes(5);
 
 export interface SchemaMigrationsProps {
   readonly config: StageConfig;
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
   readonly eventStore: EventStore;
 }
 
@@ -36,22 +32,14 @@ export class SchemaMigrations extends Construct {
     super(scope, id);
     const { config, eventStore } = props;
 
-    this.migrateFunction = new FirehoseFunction(this, 'MigrateFunction', {
+    this.migrateFunction = adminFunction(this, 'MigrateFunction', {
       handlerName: 'migrate',
       config,
+      eventStore,
       description: 'Applies the SQL migrations as the master user (run on deploy by a CDK Trigger)',
-      environment: maintenanceEnvironment(config, eventStore.masterEndpoint()),
       timeout: MIGRATE_TIMEOUT,
-      memorySize: 512,
-      // Migrations take an advisory lock; one at a time is also the only sensible concurrency.
-      reservedConcurrentExecutions: 1,
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [eventStore.adminClientSecurityGroup],
-      connectsToDatabase: true,
       bundleDirectories: [{ source: MIGRATIONS_SOURCE_DIR, target: MIGRATIONS_BUNDLE_DIR }],
     });
-    grantSecretRead(this.migrateFunction, eventStore.masterSecret);
 
     this.trigger = new triggers.Trigger(this, 'RunMigrations', {
       handler: this.migrateFunction,

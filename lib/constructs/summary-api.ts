@@ -7,15 +7,15 @@
 import { Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { PENDING_INDEX } from '../../lambdas/adapters/dynamodb/table-keys';
 import { READER_DB_USER } from '../config/database';
 import { summaryEnvironment } from '../config/function-environment';
 import type { StageConfig } from '../config/stage-config';
 import type { EventStore } from './event-store';
 import { FirehoseFunction } from './firehose-function';
 import type { IngestApi } from './ingest-api';
-import { grantTableActions, LEDGER_PENDING_INDEX } from './pipeline-tables';
+import { grantTableActions } from './pipeline-tables';
 
 /** Requests per second one summary instance can serve from the cache (~100 ms each). */
 export const SUMMARY_REQUESTS_PER_INSTANCE = 10;
@@ -37,8 +37,6 @@ export function summaryMethodOptions(reservedConcurrency: number): apigw.MethodD
 export interface SummaryApiProps {
   readonly config: StageConfig;
   readonly api: IngestApi;
-  readonly vpc: ec2.IVpc;
-  readonly subnets: ec2.SubnetSelection;
   readonly eventStore: EventStore;
   readonly summaryCache: dynamodb.ITable;
   readonly ledger: dynamodb.ITable;
@@ -52,6 +50,7 @@ export class SummaryApi extends Construct {
   constructor(scope: Construct, id: string, props: SummaryApiProps) {
     super(scope, id);
     const { config, eventStore } = props;
+    const database = eventStore.client({ proxyUser: READER_DB_USER });
 
     this.summaryFunction = new FirehoseFunction(this, 'SummaryFunction', {
       handlerName: 'summary',
@@ -60,16 +59,13 @@ export class SummaryApi extends Construct {
       environment: summaryEnvironment(
         config,
         { summaryCacheTable: props.summaryCache.tableName, ledgerTable: props.ledger.tableName },
-        eventStore.proxyEndpoint(READER_DB_USER),
+        database.endpoint,
       ),
       timeout: Duration.seconds(config.summary.timeoutSeconds),
       memorySize: config.summary.memoryMb,
       // Bounds its database connections (design promise 5), whatever the request rate.
       reservedConcurrentExecutions: config.summary.reservedConcurrency,
-      vpc: props.vpc,
-      vpcSubnets: props.subnets,
-      securityGroups: [eventStore.proxyClientSecurityGroup],
-      connectsToDatabase: true,
+      ...database.functionProps,
     });
     // Entries, and the short claims by which one instance computes a missing entry (docs/summary.md).
     grantTableActions(this.summaryFunction, props.summaryCache, [
@@ -77,8 +73,8 @@ export class SummaryApi extends Construct {
       'dynamodb:PutItem',
       'dynamodb:DeleteItem',
     ]);
-    grantTableActions(this.summaryFunction, props.ledger, ['dynamodb:Query'], LEDGER_PENDING_INDEX);
-    eventStore.grantProxyConnect(this.summaryFunction, READER_DB_USER);
+    grantTableActions(this.summaryFunction, props.ledger, ['dynamodb:Query'], PENDING_INDEX);
+    database.grant(this.summaryFunction);
 
     const account = props.api.api.root.addResource('accounts').addResource('{id}');
     this.summaryResource = account.addResource('summary');

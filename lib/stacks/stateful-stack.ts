@@ -3,7 +3,7 @@
  * the event queue and its DLQ, the archive (bucket and its Firehose stream: the stream buffers up to
  * a few minutes of events, so it is not recreated with the functions) and the event store.
  */
-import { CfnOutput, Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
   DATABASE_NAME,
@@ -20,6 +20,7 @@ import { EventQueue } from '../constructs/event-queue';
 import { EventStore } from '../constructs/event-store';
 import { Network } from '../constructs/network';
 import { PipelineTables } from '../constructs/pipeline-tables';
+import { addStackOutputs } from './stack-outputs';
 
 export interface StatefulStackProps extends StackProps {
   readonly config: StageConfig;
@@ -78,7 +79,7 @@ export class StatefulStack extends Stack {
       proxyUsers: [WRITER_DB_USER, READER_DB_USER],
       minCapacityAcu: config.database.minCapacityAcu,
       maxCapacityAcu: config.database.maxCapacityAcu,
-      readerInstances: config.database.readerInstances ?? 0,
+      readerInstances: config.database.readerInstances,
       proxyMaxConnectionsPercent: config.database.proxyMaxConnectionsPercent,
       // Half the summary function's timeout: a client gives up waiting for a pooled connection
       // while it still has time to answer.
@@ -91,39 +92,37 @@ export class StatefulStack extends Stack {
     // Only migrations and maintenance read the master secret.
     this.network.allowSecretsManagerFrom(this.eventStore.adminClientSecurityGroup);
 
-    const output = (id: string, value: string, description: string) =>
-      new CfnOutput(this, id, { value, description });
-    output(DATA_OUTPUTS.eventQueueUrl, this.eventQueue.queue.queueUrl, 'Event queue URL');
-    output(DATA_OUTPUTS.eventQueueArn, this.eventQueue.queue.queueArn, 'Event queue ARN');
-    output(
-      DATA_OUTPUTS.deadLetterQueueUrl,
-      this.eventQueue.deadLetterQueue.queueUrl,
-      'Dead-letter queue URL',
-    );
-    output(
-      DATA_OUTPUTS.deadLetterQueueArn,
-      this.eventQueue.deadLetterQueue.queueArn,
-      'Dead-letter queue ARN',
-    );
-    output(DATA_OUTPUTS.tenantsTable, this.tables.tenants.tableName, 'Tenants and API keys table');
-    output(DATA_OUTPUTS.rateLimitTable, this.tables.rateLimits.tableName, 'Per-account rate limiter table');
-    output(DATA_OUTPUTS.ledgerTable, this.tables.ledger.tableName, 'In-flight message ledger table');
-    output(DATA_OUTPUTS.summaryCacheTable, this.tables.summaryCache.tableName, 'Summary cache table');
-    output(DATA_OUTPUTS.archiveBucket, this.archive.bucket.bucketName, 'Event archive bucket');
-    output(
-      DATA_OUTPUTS.archiveStream,
-      this.archive.deliveryStream.deliveryStreamName,
-      'Archive Firehose stream',
-    );
-    output(
-      DATA_OUTPUTS.databaseProxyEndpoint,
-      this.eventStore.proxy.endpoint,
-      'RDS Proxy endpoint (IAM auth)',
-    );
-    output(
-      DATA_OUTPUTS.databaseSecretArn,
-      this.eventStore.masterSecret.secretArn,
-      'Master user secret (RDS-managed)',
-    );
+    addStackOutputs(this, DATA_OUTPUTS, {
+      eventQueueUrl: { value: this.eventQueue.queue.queueUrl, description: 'Event queue URL' },
+      eventQueueArn: { value: this.eventQueue.queue.queueArn, description: 'Event queue ARN' },
+      deadLetterQueueUrl: {
+        value: this.eventQueue.deadLetterQueue.queueUrl,
+        description: 'Dead-letter queue URL',
+      },
+      deadLetterQueueArn: {
+        value: this.eventQueue.deadLetterQueue.queueArn,
+        description: 'Dead-letter queue ARN',
+      },
+      tenantsTable: { value: this.tables.tenants.tableName, description: 'Tenants and API keys table' },
+      rateLimitTable: {
+        value: this.tables.rateLimits.tableName,
+        description: 'Per-account rate limiter table',
+      },
+      ledgerTable: { value: this.tables.ledger.tableName, description: 'In-flight message ledger table' },
+      summaryCacheTable: { value: this.tables.summaryCache.tableName, description: 'Summary cache table' },
+      archiveBucket: { value: this.archive.bucket.bucketName, description: 'Event archive bucket' },
+      archiveStream: {
+        value: this.archive.deliveryStream.deliveryStreamName,
+        description: 'Archive Firehose stream',
+      },
+      databaseProxyEndpoint: {
+        value: this.eventStore.proxy.endpoint,
+        description: 'RDS Proxy endpoint (IAM auth)',
+      },
+      databaseSecretArn: {
+        value: this.eventStore.masterSecret.secretArn,
+        description: 'Master user secret (RDS-managed)',
+      },
+    });
   }
 }

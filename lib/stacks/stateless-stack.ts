@@ -3,7 +3,7 @@
  * source mapping, migrations run on deploy, partition maintenance, and the optional WAF. Deleting and
  * recreating this stack loses no data.
  */
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { SERVICE_OUTPUTS } from '../config/stack-outputs';
 import type { StageConfig } from '../config/stage-config';
@@ -14,11 +14,12 @@ import { Observability } from '../constructs/observability/observability';
 import { PartitionMaintenance } from '../constructs/partition-maintenance';
 import { SchemaMigrations } from '../constructs/schema-migrations';
 import { SUMMARY_METHOD_PATH, SummaryApi, summaryMethodOptions } from '../constructs/summary-api';
+import { addStackOutputs } from './stack-outputs';
 import type { StatefulStack } from './stateful-stack';
 
 export interface StatelessStackProps extends StackProps {
   readonly config: StageConfig;
-  readonly data: Pick<StatefulStack, 'network' | 'tables' | 'eventQueue' | 'archive' | 'eventStore'>;
+  readonly data: Pick<StatefulStack, 'tables' | 'eventQueue' | 'archive' | 'eventStore'>;
 }
 
 export class StatelessStack extends Stack {
@@ -33,7 +34,6 @@ export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { config, data } = props;
-    const { vpc, subnets } = data.network;
     const { tables, eventStore } = data;
 
     this.ingestApi = new IngestApi(this, 'IngestApi', {
@@ -49,8 +49,6 @@ export class StatelessStack extends Stack {
     this.summaryApi = new SummaryApi(this, 'SummaryApi', {
       config,
       api: this.ingestApi,
-      vpc,
-      subnets,
       eventStore,
       summaryCache: tables.summaryCache,
       ledger: tables.ledger,
@@ -60,12 +58,10 @@ export class StatelessStack extends Stack {
       config,
       queue: data.eventQueue.queue,
       ledger: tables.ledger,
-      vpc,
-      subnets,
       eventStore,
     });
 
-    this.migrations = new SchemaMigrations(this, 'Migrations', { config, vpc, subnets, eventStore });
+    this.migrations = new SchemaMigrations(this, 'Migrations', { config, eventStore });
     // New code that reads or writes the database starts only once this deploy's migrations ran.
     this.migrations.runBefore(
       this.writer.eventSourceMapping,
@@ -73,12 +69,7 @@ export class StatelessStack extends Stack {
       this.summaryApi.summaryFunction,
     );
 
-    this.maintenance = new PartitionMaintenance(this, 'PartitionMaintenance', {
-      config,
-      vpc,
-      subnets,
-      eventStore,
-    });
+    this.maintenance = new PartitionMaintenance(this, 'PartitionMaintenance', { config, eventStore });
     this.migrations.runBefore(this.maintenance.schedule);
 
     if (config.wafEnabled) {
@@ -109,17 +100,13 @@ export class StatelessStack extends Stack {
       tables,
     });
 
-    new CfnOutput(this, SERVICE_OUTPUTS.apiUrl, {
-      value: this.ingestApi.api.url,
-      description: 'API base URL (ends in /v1/)',
-    });
-    new CfnOutput(this, SERVICE_OUTPUTS.writerFunction, {
-      value: this.writer.writerFunction.functionName,
-      description: 'Writer function name',
-    });
-    new CfnOutput(this, SERVICE_OUTPUTS.migrateFunction, {
-      value: this.migrations.migrateFunction.functionName,
-      description: 'Migrate function name (invoke to re-run migrations)',
+    addStackOutputs(this, SERVICE_OUTPUTS, {
+      apiUrl: { value: this.ingestApi.api.url, description: 'API base URL (ends in /v1/)' },
+      writerFunction: { value: this.writer.writerFunction.functionName, description: 'Writer function name' },
+      migrateFunction: {
+        value: this.migrations.migrateFunction.functionName,
+        description: 'Migrate function name (invoke to re-run migrations)',
+      },
     });
   }
 }

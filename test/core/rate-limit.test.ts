@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { burstHoldsRequest, costMs, decideLimit } from '../../lambdas/core/rate-limit';
-import { STAGES, stageConfigs, TIERS } from '../../lib/config/stage-config';
+import { TIERS } from '../../lambdas/core/tiers';
+import { STAGES, stageConfigs } from '../../lib/config/stage-config';
 
 const limits = { requestsPerSecond: 10, eventsPerSecond: 500, burstSeconds: 2 };
 const NOW = 1_000_000;

@@ -5,10 +5,17 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_QUEUE_MESSAGE_BYTES } from '../../lambdas/core/queue-message';
 import { connectionBudget, connectionBudgetHolds } from '../../lib/config/database';
-import { queueVisibilityTimeoutSeconds, stageConfig } from '../../lib/config/stage-config';
-import { MAX_INVOCATION_PAYLOAD_BYTES, MAX_QUEUE_MESSAGE_BYTES } from '../../lib/constructs/event-writer';
-import { type SynthesizedStage, stageTemplates } from './support/synth';
+import {
+  MAX_INVOCATION_PAYLOAD_BYTES,
+  outageToleranceSeconds,
+  queueVisibilityTimeoutSeconds,
+  type StageConfig,
+  stageConfig,
+} from '../../lib/config/stage-config';
+import { FirehoseStage } from '../../lib/firehose-stage';
+import { buildApp, type SynthesizedStage, stageTemplates } from './support/synth';
 import { dependsOn, functionOf, mentions, only, resources } from './support/template-queries';
 
 const STAGES = ['dev', 'staging', 'prod'] as const;
@@ -58,6 +65,13 @@ describe.each(STAGES)('stage %s: queue, writer and migrations', (name) => {
       6 * Number(writer.Properties?.Timeout) + Number(mapping.Properties?.MaximumBatchingWindowInSeconds);
     expect(visibility).toBeGreaterThanOrEqual(minimum);
     expect(visibility).toBe(queueVisibilityTimeoutSeconds(config));
+  });
+
+  it('loses nothing to an outage shorter than visibility x maxReceiveCount (promise 6)', () => {
+    const { source } = queues();
+    const visibility = Number(source[1].Properties?.VisibilityTimeout);
+    const redrive = source[1].Properties?.RedrivePolicy as { maxReceiveCount: number };
+    expect(visibility * redrive.maxReceiveCount).toBe(outageToleranceSeconds(config));
   });
 
   it('maps the queue to the writer with partial batch failures, bounded concurrency and batch size', () => {
@@ -146,5 +160,23 @@ describe.each(STAGES)('stage %s: queue, writer and migrations', (name) => {
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [maintenanceId, 'Arn'] } })],
     });
+  });
+});
+
+describe('writer settings AWS would refuse', () => {
+  const dev = stageConfig('dev');
+  const withWriter = (writer: Partial<StageConfig['writer']>): StageConfig => ({
+    ...dev,
+    writer: { ...dev.writer, ...writer },
+  });
+  const build = (config: StageConfig) => () => new FirehoseStage(buildApp(), 'firehose-dev', { config });
+
+  it('refuses a batch of packed messages over the 6 MB invocation payload', () => {
+    const batchSize = Math.floor(MAX_INVOCATION_PAYLOAD_BYTES / MAX_QUEUE_MESSAGE_BYTES) + 1;
+    expect(build(withWriter({ batchSize }))).toThrow(/writer\.batchSize/);
+  });
+
+  it.each([1, 1001])('refuses maxConcurrency %i (the SQS event source takes 2-1000)', (maxConcurrency) => {
+    expect(build(withWriter({ maxConcurrency }))).toThrow(/writer\.maxConcurrency/);
   });
 });

@@ -21,6 +21,7 @@ import { App, Aspects, Duration, Stack, Stage } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_NAMES, type FunctionName } from '../../lambdas/shared/function-names';
 import {
   authorizerEnvironment,
   type DatabaseEndpoint,
@@ -37,26 +38,16 @@ import {
 import {
   type AwsSdkSource,
   FirehoseFunction,
-  type HandlerName,
   PROJECT_ROOT,
   RDS_CA_BUNDLE,
 } from '../../lib/constructs/firehose-function';
 import { MIGRATIONS_SOURCE_DIR } from '../../lib/constructs/schema-migrations';
 import { FirehoseStage } from '../../lib/firehose-stage';
-import { buildApp, type SynthesizedStage, stageTemplates, synthStage } from './support/synth';
+import { buildApp, cdkJsonContext, type SynthesizedStage, stageTemplates, synthStage } from './support/synth';
 import { environmentOf, functionOf, resources } from './support/template-queries';
 
-const HANDLERS: readonly HandlerName[] = [
-  'authorizer',
-  'ingest',
-  'writer',
-  'summary',
-  'migrate',
-  'partition-maintenance',
-];
-
 /** The hot path outside the VPC takes the Lambda runtime's SDK; the in-VPC functions bundle theirs. */
-const SDK_SOURCE: Record<HandlerName, AwsSdkSource> = {
+const SDK_SOURCE: Record<FunctionName, AwsSdkSource> = {
   authorizer: 'runtime',
   ingest: 'runtime',
   writer: 'bundled',
@@ -105,7 +96,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
     s = stageTemplates(name);
   });
 
-  it.each(HANDLERS)('runs %s on the newest Node.js runtime, arm64, with JSON logs', (handler) => {
+  it.each(FUNCTION_NAMES)('runs %s on the newest Node.js runtime, arm64, with JSON logs', (handler) => {
     const [, fn] = functionOf(s.service, handler);
     expect(fn.Properties).toMatchObject({
       Runtime: 'nodejs24.x',
@@ -116,7 +107,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
     });
   });
 
-  it.each(HANDLERS)('writes %s logs to its own log group with the stage retention', (handler) => {
+  it.each(FUNCTION_NAMES)('writes %s logs to its own log group with the stage retention', (handler) => {
     const [id, fn] = functionOf(s.service, handler);
     const logGroupName = `/aws/lambda/${fn.Properties?.FunctionName}`;
     const logGroup = resources(s.service, 'AWS::Logs::LogGroup').find(
@@ -130,7 +121,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   });
 
   it('attaches no AWS managed policy to any function role', () => {
-    for (const handler of HANDLERS) {
+    for (const handler of FUNCTION_NAMES) {
       const [, fn] = functionOf(s.service, handler);
       const roleId = (fn.Properties!.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
       const [, role] = resources(s.service, 'AWS::IAM::Role').find(([rid]) => rid === roleId)!;
@@ -149,7 +140,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
     };
     const iam: DatabaseEndpoint = { kind: 'iam', host: 'h', port: 1, database: 'd', user: 'u', region: 'r' };
     const secret: DatabaseEndpoint = { ...iam, kind: 'secret', secretArn: 'arn' };
-    const expected: Record<HandlerName, Record<string, string>> = {
+    const expected: Record<FunctionName, Record<string, string>> = {
       authorizer: authorizerEnvironment(config, names),
       ingest: ingestEnvironment(config, names),
       writer: writerEnvironment(config, names, iam),
@@ -157,7 +148,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
       migrate: maintenanceEnvironment(config, secret),
       'partition-maintenance': maintenanceEnvironment(config, secret),
     };
-    for (const handler of HANDLERS) {
+    for (const handler of FUNCTION_NAMES) {
       const actual = environmentOf(functionOf(s.service, handler)[1]);
       const runtimeFlags = ['NODE_OPTIONS', 'NODE_EXTRA_CA_CERTS'];
       expect(
@@ -176,7 +167,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
 
   it('takes the AWS SDK from the Lambda runtime only for the ingest and authorizer functions', () => {
     const { ingestApi, summaryApi, writer, migrations, maintenance } = s.stage.service;
-    const actual: Record<HandlerName, AwsSdkSource> = {
+    const actual: Record<FunctionName, AwsSdkSource> = {
       authorizer: ingestApi.authorizerFunction.awsSdk,
       ingest: ingestApi.ingestFunction.awsSdk,
       writer: writer.writerFunction.awsSdk,
@@ -188,7 +179,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   });
 
   it('trusts the RDS certificate authorities only in functions that talk to PostgreSQL', () => {
-    for (const handler of HANDLERS) {
+    for (const handler of FUNCTION_NAMES) {
       const env = environmentOf(functionOf(s.service, handler)[1]);
       const talksToDatabase = ['writer', 'summary', 'migrate', 'partition-maintenance'].includes(handler);
       expect(env.NODE_EXTRA_CA_CERTS, handler).toBe(talksToDatabase ? RDS_CA_BUNDLE : undefined);
@@ -196,7 +187,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   });
 
   it('points the writer and the summary at the proxy as their own users, migrations at the cluster', () => {
-    const env = (handler: HandlerName) => environmentOf(functionOf(s.service, handler)[1]);
+    const env = (handler: FunctionName) => environmentOf(functionOf(s.service, handler)[1]);
     expect(env('writer')).toMatchObject({
       DB_USER: 'firehose_writer',
       DB_PORT: '5432',
@@ -234,8 +225,9 @@ describe('Aspect: EnforceFirehoseFunctions', () => {
   });
 
   it('accepts a FirehoseFunction', () => {
+    // cdk.json's feature flags: the wrapper takes over the log group the Lambda construct makes.
     const app = new App({
-      context: { 'aws:cdk:bundling-stacks': [] },
+      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
       builtinCloudFormationValidation: false,
     });
     const stage = new Stage(app, 'Test');
@@ -261,12 +253,14 @@ describe('Aspect: EnforceFirehoseFunctions', () => {
 
 describe('bundling (real esbuild, dev service stack)', () => {
   let outdir: string;
-  let bundles: Map<HandlerName, string>;
+  let bundles: Map<FunctionName, string>;
+  let service: SynthesizedStage['service'];
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'firehose-bundle-'));
     const s = synthStage('dev', { bundlingStacks: ['firehose-dev/Service'], outdir });
+    service = s.service;
     bundles = new Map();
-    for (const handler of HANDLERS) {
+    for (const handler of FUNCTION_NAMES) {
       // The code's S3 key is the asset hash; the staged bundle sits in asset.<hash>/ of the outdir.
       const code = functionOf(s.service, handler)[1].Properties?.Code as { S3Key: string };
       bundles.set(handler, join(outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`));
@@ -275,7 +269,15 @@ describe('bundling (real esbuild, dev service stack)', () => {
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('bundles every handler as one ESM file with a source map', () => {
-    expect(new Set(bundles.keys())).toEqual(new Set(HANDLERS));
+    // Every handler file is a function of the stack, and every function of the stack has a bundle.
+    const handlerFiles = readdirSync(join(PROJECT_ROOT, 'lambdas', 'handlers'))
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+      .map((file) => file.replace(/\.ts$/, ''));
+    expect(new Set(bundles.keys())).toEqual(new Set(handlerFiles));
+    const functionNames = resources(service, 'AWS::Lambda::Function')
+      .map(([, fn]) => String(fn.Properties?.FunctionName ?? ''))
+      .filter((name) => name.startsWith('firehose-dev-'));
+    expect(new Set(functionNames)).toEqual(new Set(handlerFiles.map((file) => `firehose-dev-${file}`)));
     for (const [handler, dir] of bundles) {
       expect(existsSync(join(dir, 'index.mjs')), handler).toBe(true);
       expect(existsSync(join(dir, 'index.mjs.map')), handler).toBe(true);

@@ -6,10 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { METRICS_NAMESPACE as HANDLER_NAMESPACE } from '../../lambdas/shared/observability';
+import { createObservability, METRICS_NAMESPACE } from '../../lambdas/shared/observability';
 import { connectionBudget } from '../../lib/config/database';
 import {
   type BurnRateAlarm,
@@ -19,11 +20,7 @@ import {
 } from '../../lib/config/stage-config';
 import { PROJECT_ROOT } from '../../lib/constructs/firehose-function';
 import { DASHBOARD_COLUMNS } from '../../lib/constructs/observability/pipeline-dashboard';
-import {
-  DERIVED_METRICS,
-  HANDLER_METRICS,
-  METRICS_NAMESPACE,
-} from '../../lib/constructs/observability/pipeline-metrics';
+import { DERIVED_METRICS, HANDLER_METRICS } from '../../lib/constructs/observability/pipeline-metrics';
 import { FirehoseStage } from '../../lib/firehose-stage';
 import { buildApp, type SynthesizedStage, stageTemplates } from './support/synth';
 import { type CfnResource, only, resources } from './support/template-queries';
@@ -356,8 +353,23 @@ describe('alarm e-mail', () => {
 });
 
 describe('metric names', () => {
-  it('uses the namespace the handlers publish in', () => {
-    expect(METRICS_NAMESPACE).toBe(HANDLER_NAMESPACE);
+  it('reads the namespace and dimensions the handlers publish in', () => {
+    // What the writer's EMF line carries, as Powertools writes it.
+    const { metrics } = createObservability('writer', { STAGE: 'dev' });
+    metrics.addMetric('FreshnessLag', MetricUnit.Milliseconds, 1);
+    const emf = metrics.serializeMetrics() as unknown as {
+      _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
+    } & Record<string, unknown>;
+    const [published] = emf._aws.CloudWatchMetrics;
+    const dimensions = published!.Dimensions.flat().map((name) => ({ Name: name, Value: emf[name] }));
+    expect(dimensions.map((d) => d.Name).sort()).toEqual(['service', 'stage']);
+    // What the alarm on it reads.
+    const [, freshness] = resources(stageTemplates('dev').service, 'AWS::CloudWatch::Alarm').find(
+      ([, r]) => r.Properties?.AlarmName === 'firehose-dev-freshness-lag-p95',
+    )!;
+    expect(freshness.Properties?.Namespace).toBe(published!.Namespace);
+    expect(freshness.Properties?.MetricName).toBe('FreshnessLag');
+    expect(new Set(freshness.Properties?.Dimensions as unknown[])).toEqual(new Set(dimensions));
   });
 
   it.each(Object.entries(HANDLER_METRICS).filter(([, names]) => names.length > 0))(
@@ -380,5 +392,16 @@ describe('docs/runbook.md', () => {
   it('has a section for every alarm that notifies, and only those', () => {
     const sections = [...readDoc('runbook.md').matchAll(/^## ([a-z0-9-]+)$/gm)].map((m) => m[1]!);
     expect(sections.sort()).toEqual([...documentedAlarms().notify].sort());
+  });
+
+  it('queries only custom metrics a handler or a metric filter publishes', () => {
+    const pattern = new RegExp(`--namespace ${METRICS_NAMESPACE} --metric-name (\\w+)`, 'g');
+    const queried = [...readDoc('runbook.md').matchAll(pattern)].map((m) => m[1]!);
+    expect(queried.length).toBeGreaterThan(0);
+    const published = new Set<string>([
+      ...Object.values(HANDLER_METRICS).flat(),
+      ...Object.values(DERIVED_METRICS),
+    ]);
+    for (const metric of queried) expect(published.has(metric), metric).toBe(true);
   });
 });

@@ -4,8 +4,8 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { FunctionName } from '../../lambdas/shared/function-names';
 import { READER_DB_USER, WRITER_DB_USER } from '../../lib/config/database';
-import type { HandlerName } from '../../lib/constructs/firehose-function';
 import { type SynthesizedStage, stageTemplates } from './support/synth';
 import {
   actionsOf,
@@ -17,8 +17,8 @@ import {
   statementsAllowing,
 } from './support/template-queries';
 
-const IN_VPC: readonly HandlerName[] = ['writer', 'summary', 'migrate', 'partition-maintenance'];
-const OUTSIDE_VPC: readonly HandlerName[] = ['ingest', 'authorizer'];
+const IN_VPC: readonly FunctionName[] = ['writer', 'summary', 'migrate', 'partition-maintenance'];
+const OUTSIDE_VPC: readonly FunctionName[] = ['ingest', 'authorizer'];
 
 describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
   let s: SynthesizedStage;
@@ -26,7 +26,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
     s = stageTemplates(name);
   });
 
-  const statementsOf = (handler: HandlerName): Statement[] =>
+  const statementsOf = (handler: FunctionName): Statement[] =>
     roleStatements(s.service, functionOf(s.service, handler)[1]);
   const logicalIdOf = (type: string, pathFragment: string): string => {
     const found = resources(s.data, type).filter(([id]) => id.includes(pathFragment));
@@ -192,7 +192,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
     });
 
     it('gives proxy clients and admin clients different security groups', () => {
-      const sg = (handler: HandlerName) =>
+      const sg = (handler: FunctionName) =>
         JSON.stringify(
           (functionOf(s.service, handler)[1].Properties!.VpcConfig as { SecurityGroupIds: unknown[] })
             .SecurityGroupIds,

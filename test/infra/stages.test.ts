@@ -45,6 +45,16 @@ describe('prod keeps its data', () => {
     prod.data.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
+  it('keeps every log group on deletion and replacement, but not after a failed first creation', () => {
+    const groups = [prod.data, prod.service].flatMap((t) => resources(t, 'AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThan(0);
+    for (const [id, group] of groups) {
+      // A create rollback deletes it: a kept group (some have fixed names) would fail the retry.
+      expect(group.DeletionPolicy, id).toBe('RetainExceptOnCreate');
+      expect(group.UpdateReplacePolicy, id).toBe('Retain');
+    }
+  });
+
   it('keeps a failover reader in another AZ and backups for 35 days', () => {
     prod.data.resourceCountIs('AWS::RDS::DBInstance', 2);
     prod.data.hasResourceProperties('AWS::RDS::DBCluster', {
@@ -60,7 +70,9 @@ describe('dev is disposable', () => {
   });
 
   it.each(STATEFUL_TYPES)('deletes every %s with the stack', (type) => {
-    for (const [id, r] of resources(dev.data, type)) {
+    const found = resources(dev.data, type);
+    expect(found.length).toBeGreaterThan(0);
+    for (const [id, r] of found) {
       expect(r.DeletionPolicy, id).toBe('Delete');
     }
   });
@@ -74,6 +86,12 @@ describe('dev is disposable', () => {
 
   it('runs a single writer instance', () => {
     dev.data.resourceCountIs('AWS::RDS::DBInstance', 1);
+  });
+
+  it('deletes every log group with the stack', () => {
+    const groups = [dev.data, dev.service].flatMap((t) => resources(t, 'AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThan(0);
+    for (const [id, group] of groups) expect(group.DeletionPolicy, id).toBe('Delete');
   });
 });
 

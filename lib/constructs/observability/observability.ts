@@ -15,12 +15,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../../lambdas/shared/observability';
 import type { BurnRateAlarm, StageConfig } from '../../config/stage-config';
 import { pipelineDashboard } from './pipeline-dashboard';
 import {
   DERIVED_METRICS,
   type Endpoint,
-  METRICS_NAMESPACE,
   PipelineMetrics,
   type PipelineMetricsProps,
 } from './pipeline-metrics';
@@ -132,7 +132,7 @@ export class Observability extends Construct {
             'aws:SourceArn': stack.formatArn({
               service: 'cloudwatch',
               resource: 'alarm',
-              resourceName: `firehose-${config.stage}-*`,
+              resourceName: alarmName(config, '*'),
               arnFormat: ArnFormat.COLON_RESOURCE_NAME,
             }),
           },

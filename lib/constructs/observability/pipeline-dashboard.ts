@@ -83,9 +83,9 @@ export function pipelineDashboard(
 
   const api = (endpoint: Endpoint, latencySlo: number) => [
     graph('Requests', [
-      m.apiRequests(endpoint),
-      m.apiClientErrors(endpoint),
-      m.apiServerErrors(endpoint),
+      m.apiSum(endpoint, 'requests'),
+      m.apiSum(endpoint, '4xx'),
+      m.apiSum(endpoint, '5xx'),
       m.gatewayThrottled(endpoint),
     ]),
     graph(
@@ -202,7 +202,9 @@ export function pipelineDashboard(
   dashboard.addWidgets(
     column(
       title(4),
-      graph('Records', [m.archive('IncomingRecords'), m.archive('ThrottledRecords')]),
+      graph('Records', [m.archive('IncomingRecords'), m.archive('ThrottledRecords')], {
+        right: [m.archive('IncomingBytes')],
+      }),
       graph('Delivery success', [m.archive('DeliveryToS3.Success')], {
         annotations: [line(t.archiveDeliverySuccess, 'alarm below')],
       }),

@@ -9,20 +9,22 @@ import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { FunctionName } from '../../../lambdas/shared/function-names';
+import { METRICS_NAMESPACE, serviceName } from '../../../lambdas/shared/observability';
 import type { StageConfig } from '../../config/stage-config';
 import type { Archive } from '../archive';
 import type { EventQueue } from '../event-queue';
 import type { EventStore } from '../event-store';
 import type { EventWriter } from '../event-writer';
-import type { HandlerName } from '../firehose-function';
 import type { IngestApi } from '../ingest-api';
 import type { PipelineTables } from '../pipeline-tables';
 import type { SummaryApi } from '../summary-api';
 
-/** Must equal METRICS_NAMESPACE in lambdas/shared/observability.ts (tested). */
-export const METRICS_NAMESPACE = 'Firehose';
-
-/** Custom metrics each handler publishes (EMF), by function: the names the alarms may use. */
+/**
+ * Custom metrics each handler publishes (EMF), by function: the names the alarms, the dashboard and
+ * docs/runbook.md may use (a test finds each in its handler). `RequestsRefused` also carries a `code`
+ * dimension: the runbook queries it, `handler()` (service and stage only) cannot.
+ */
 export const HANDLER_METRICS = {
   ingest: [
     'EventsAccepted',
@@ -32,6 +34,7 @@ export const HANDLER_METRICS = {
     'LimiterFailOpen',
     'LedgerWriteErrors',
     'Throttled',
+    'RequestsRefused',
   ],
   authorizer: ['AuthorizerAllowed', 'AuthorizerDenied', 'AuthorizerErrors'],
   writer: [
@@ -55,9 +58,9 @@ export const HANDLER_METRICS = {
   ],
   'partition-maintenance': ['PartitionsCreated', 'PartitionsDropped'],
   migrate: [],
-} as const satisfies Record<HandlerName, readonly string[]>;
+} as const satisfies Record<FunctionName, readonly string[]>;
 
-export type HandlerMetric<H extends HandlerName> = (typeof HANDLER_METRICS)[H][number];
+export type HandlerMetric<H extends FunctionName> = (typeof HANDLER_METRICS)[H][number];
 
 /**
  * Metrics this construct's metric filters make from log lines (same namespace):
@@ -89,6 +92,9 @@ export interface PipelineMetricsProps {
 /** The two public routes. */
 export type Endpoint = 'ingest' | 'summary';
 
+/** API Gateway's per-method counts: all requests, server errors, client errors. */
+export type ApiCount = 'requests' | '5xx' | '4xx';
+
 interface Options {
   readonly statistic?: string;
   readonly period?: Duration;
@@ -103,14 +109,14 @@ export class PipelineMetrics {
   }
 
   /** A handler's EMF metric (Sum over 5 minutes unless told). */
-  public handler<H extends HandlerName>(fn: H, metricName: HandlerMetric<H>, options: Options = {}) {
-    return this.custom(`firehose-${fn}`, metricName, options);
+  public handler<H extends FunctionName>(fn: H, metricName: HandlerMetric<H>, options: Options = {}) {
+    return this.custom(serviceName(fn), metricName, options);
   }
 
   /** Summary latency of answers from a cache (`true`) or from the rollups (`false`), by metric filter. */
   public summaryLatency(cached: boolean, options: Options = {}): cloudwatch.Metric {
     const name = cached ? DERIVED_METRICS.summaryLatencyCached : DERIVED_METRICS.summaryLatencyUncached;
-    return this.custom('firehose-summary', name, { statistic: 'p99', ...options });
+    return this.custom(serviceName('summary'), name, { statistic: 'p99', ...options });
   }
 
   private custom(service: string, metricName: string, options: Options): cloudwatch.Metric {
@@ -128,29 +134,22 @@ export class PipelineMetrics {
     return endpoint === 'ingest' ? this.props.ingestApi.postEvents : this.props.summaryApi.getSummary;
   }
 
-  /** API Gateway per-method metrics (the stage has detailed metrics on): Count, 5XXError, 4XXError. */
-  public apiRequests(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
-    return this.method(endpoint).metricCount(this.props.ingestApi.api.deploymentStage, {
-      statistic: 'Sum',
-      period: options.period ?? FIVE_MINUTES,
-      label: options.label ?? 'requests',
-    });
-  }
-
-  public apiServerErrors(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
-    return this.method(endpoint).metricServerError(this.props.ingestApi.api.deploymentStage, {
-      statistic: 'Sum',
-      period: options.period ?? FIVE_MINUTES,
-      label: options.label ?? '5xx',
-    });
-  }
-
-  public apiClientErrors(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
-    return this.method(endpoint).metricClientError(this.props.ingestApi.api.deploymentStage, {
-      statistic: 'Sum',
-      period: options.period ?? FIVE_MINUTES,
-      label: options.label ?? '4xx',
-    });
+  /**
+   * An API Gateway per-method count (the stage has detailed metrics on), summed: `requests` (Count),
+   * `5xx` (5XXError) or `4xx` (4XXError), labelled so unless told.
+   */
+  public apiSum(endpoint: Endpoint, which: ApiCount, options: Options = {}): cloudwatch.Metric {
+    const method = this.method(endpoint);
+    const stage = this.props.ingestApi.api.deploymentStage;
+    const props = { statistic: 'Sum', period: options.period ?? FIVE_MINUTES, label: options.label ?? which };
+    switch (which) {
+      case 'requests':
+        return method.metricCount(stage, props);
+      case '5xx':
+        return method.metricServerError(stage, props);
+      case '4xx':
+        return method.metricClientError(stage, props);
+    }
   }
 
   public apiLatency(endpoint: Endpoint, options: Options = {}): cloudwatch.Metric {
@@ -187,9 +186,9 @@ export class PipelineMetrics {
     return new cloudwatch.MathExpression({
       expression: `IF(${requests} >= ${min}, (${errors} + FILL(${throttled}, 0)) / ${requests}, 0)`,
       usingMetrics: {
-        [errors!]: this.apiServerErrors(endpoint, { period: window }),
+        [errors!]: this.apiSum(endpoint, '5xx', { period: window }),
         [throttled!]: this.gatewayThrottled(endpoint, { period: window }),
-        [requests!]: this.apiRequests(endpoint, { period: window }),
+        [requests!]: this.apiSum(endpoint, 'requests', { period: window }),
       },
       period: window,
       label: `${endpoint} error ratio (${window.toHumanString()})`,
@@ -212,12 +211,11 @@ export class PipelineMetrics {
 
   public lambda(
     fn: 'ingest' | 'authorizer' | 'writer' | 'summary',
-    metricName: 'Errors' | 'Throttles' | 'Duration' | 'ConcurrentExecutions' | 'Invocations',
+    metricName: 'Errors' | 'Throttles' | 'ConcurrentExecutions',
     options: Options = {},
   ): cloudwatch.Metric {
-    const defaults: Record<string, string> = { Duration: 'p99', ConcurrentExecutions: 'Maximum' };
     return this.functionOf(fn).metric(metricName, {
-      statistic: options.statistic ?? defaults[metricName] ?? 'Sum',
+      statistic: options.statistic ?? (metricName === 'ConcurrentExecutions' ? 'Maximum' : 'Sum'),
       period: options.period ?? FIVE_MINUTES,
       label: options.label ?? `${fn} ${metricName}`,
     });

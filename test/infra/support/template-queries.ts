@@ -3,7 +3,7 @@
  * and the policies attached to it, DependsOn, which resource references which).
  */
 import type { Template } from 'aws-cdk-lib/assertions';
-import type { HandlerName } from '../../../lib/constructs/firehose-function';
+import type { FunctionName } from '../../../lambdas/shared/function-names';
 
 export interface CfnResource {
   readonly Type: string;
@@ -44,7 +44,7 @@ export function dependsOn(resourceDefinition: CfnResource): string[] {
 }
 
 /** The function built from lambdas/handlers/<handler>.ts (named `firehose-<stage>-<handler>`). */
-export function functionOf(template: Template, handler: HandlerName): [string, CfnResource] {
+export function functionOf(template: Template, handler: FunctionName): [string, CfnResource] {
   const found = resources(template, 'AWS::Lambda::Function').filter(([, r]) =>
     String(r.Properties?.FunctionName ?? '').endsWith(`-${handler}`),
   );
