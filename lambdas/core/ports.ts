@@ -47,6 +47,14 @@ export class StoreMissingPartition extends Error {
   }
 }
 
+/** The store cannot be reached or is overloaded right now: retry later (a 503, not a bug). */
+export class StoreUnavailable extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailable';
+  }
+}
+
 export interface EventStore {
   /** Makes sure every given UTC day (YYYY-MM-DD) has its partitions. */
   ensurePartitions(days: readonly string[]): Promise<void>;

@@ -84,6 +84,11 @@ export function parseQueueMessage(body: string): QueueMessage {
   return result.data as QueueMessage;
 }
 
+/** The key of a request's `part`-th message: unique per message, stable across redeliveries. */
+export function messageKey(requestId: string, part: number): string {
+  return `${requestId}:${part}`;
+}
+
 export interface PackInput {
   readonly account_id: string;
   readonly request_id: string;
@@ -109,7 +114,7 @@ export function serializeQueuedEvent(event: QueuedEvent, metadataJson?: string):
  */
 export function packQueueMessages(input: PackInput, maxBytes: number = MAX_QUEUE_MESSAGE_BYTES): string[] {
   const headerFor = (part: number) =>
-    `{"v":${QUEUE_MESSAGE_VERSION},"message_key":${JSON.stringify(`${input.request_id}:${part}`)},` +
+    `{"v":${QUEUE_MESSAGE_VERSION},"message_key":${JSON.stringify(messageKey(input.request_id, part))},` +
     `"account_id":${JSON.stringify(input.account_id)},"request_id":${JSON.stringify(input.request_id)},` +
     `"received_at":${JSON.stringify(input.received_at)},"events":[`;
   const bodies: string[] = [];

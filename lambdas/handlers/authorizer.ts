@@ -12,6 +12,7 @@ import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoTenantStore } from '../adapters/dynamodb/tenant-store';
 import { encodeAuthContext } from '../core/tenants';
 import type { Tier } from '../core/tiers';
+import { describeError } from '../shared/describe-error';
 import { ENV, type Environment, readEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
@@ -52,7 +53,7 @@ export function createAuthorizerHandler(
       }
       // The key store is unreachable: API Gateway answers 5xx (AUTHORIZER_FAILURE → 503 unavailable).
       metrics.addMetric('AuthorizerErrors', MetricUnit.Count, 1);
-      logger.error('authorizer failed', { error: error instanceof Error ? error.message : String(error) });
+      logger.error('authorizer failed', { error: describeError(error) });
       throw new Error('Authorizer unavailable');
     }
   };

@@ -19,6 +19,7 @@ import { ingestAnswerDeadlineMs } from '../core/freshness';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
+import { describeError } from '../shared/describe-error';
 import { ENV, type Environment, readEnv, readJsonEnv, readNumberEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
@@ -77,7 +78,7 @@ export function createIngestHandler(
         logger.info('request refused', { code: error.code, status: error.status });
       } else {
         countByCode(metrics, 'RequestsRefused', 'internal_error');
-        logger.error('unexpected error', { error: error instanceof Error ? error.message : String(error) });
+        logger.error('unexpected error', { error: describeError(error) });
       }
       return errorResponse(error, { requestId, headers });
     } finally {

@@ -12,12 +12,12 @@ import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
 import { DynamoSummaryCache } from '../adapters/dynamodb/summary-cache';
 import { createPool } from '../adapters/postgres/connection';
-import { isTransientDatabaseError } from '../adapters/postgres/database-errors';
 import { PostgresSummaryStore } from '../adapters/postgres/summary-store';
 import { ApiError } from '../core/errors';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
 import { CONNECTIONS_PER_INSTANCE } from '../shared/database-connections';
+import { describeError } from '../shared/describe-error';
 import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
 import { once } from '../shared/once';
@@ -45,19 +45,14 @@ export function createSummaryHandler(reader: () => SummaryReader, { logger, metr
       metrics.addMetric('SummaryLatency', MetricUnit.Milliseconds, performance.now() - started);
       return jsonResponse(200, outcome.summary, { requestId });
     } catch (error) {
-      if (error instanceof ApiError) {
+      // A store that is away (503) counts as an error of this function, as any unexpected failure.
+      if (error instanceof ApiError && error.code !== 'unavailable') {
         logger.info('request refused', { code: error.code, status: error.status });
         return errorResponse(error, { requestId });
       }
       metrics.addMetric('SummaryErrors', MetricUnit.Count, 1);
-      logger.error('summary failed', { error: error instanceof Error ? error.message : String(error) });
-      // The database being away is "retry later", not a bug.
-      const unavailable = isTransientDatabaseError(error)
-        ? new ApiError('unavailable', 'Summaries are temporarily unavailable; retry shortly.', {
-            retryAfterSeconds: 1,
-          })
-        : error;
-      return errorResponse(unavailable, { requestId });
+      logger.error('summary failed', { error: describeError(error) });
+      return errorResponse(error, { requestId });
     } finally {
       logger.removeKeys(['request_id', 'account_id']);
     }

@@ -7,7 +7,7 @@ import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/ar
 import type { CorsVerdict } from '../core/cors';
 import { ApiError, type EventRejection } from '../core/errors';
 import type { EventArchive, EventQueue, IngestLedger, LedgerEntry, Log, RateLimiter } from '../core/ports';
-import { packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
+import { messageKey, packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
 import type { AuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
 import { type IngestRules, parseEventsBody, validateEvents } from '../core/validate-events';
@@ -130,7 +130,7 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   const bodies = packQueueMessages({ ...context, events: serialized });
   const records = packArchiveRecords(serialized.map((json) => archiveLine(json, context)));
   const entries: LedgerEntry[] = bodies.map((_, part) => ({
-    messageKey: `${request.requestId}:${part}`,
+    messageKey: messageKey(request.requestId, part),
     accountId: auth.accountId,
     receivedAt,
   }));

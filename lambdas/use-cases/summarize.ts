@@ -5,7 +5,14 @@
  */
 import { ApiError } from '../core/errors';
 import { watermarkFloor } from '../core/freshness';
-import type { CachedSummary, Log, PendingMessages, SummaryCache, SummaryStore } from '../core/ports';
+import {
+  type CachedSummary,
+  type Log,
+  type PendingMessages,
+  StoreUnavailable,
+  type SummaryCache,
+  type SummaryStore,
+} from '../core/ports';
 import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summary-window';
 import type { AuthContext } from '../core/tenants';
 import { DAY_MS } from '../core/time-buckets';
@@ -202,7 +209,14 @@ export class SummaryReader {
         error: String(error),
       });
     }
-    const counts = await this.deps.store.counts(accountId, dayPieces(window), top);
+    const counts = await this.deps.store.counts(accountId, dayPieces(window), top).catch((error: unknown) => {
+      if (!(error instanceof StoreUnavailable)) throw error;
+      // The database being away is "retry later", not a bug.
+      this.deps.log.error('summary store unavailable', { error: error.message });
+      throw new ApiError('unavailable', 'Summaries are temporarily unavailable; retry shortly.', {
+        retryAfterSeconds: 1,
+      });
+    });
     const summary: Summary = {
       account_id: accountId,
       window: window.name,

@@ -19,6 +19,7 @@ import {
 } from '../core/ports';
 import { MalformedMessageError, parseQueueMessage, type QueueMessage } from '../core/queue-message';
 import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
+import { describeError } from '../shared/describe-error';
 
 export interface IncomingMessage {
   readonly messageId: string;
@@ -106,19 +107,19 @@ export async function writeEvents(
   } catch (error) {
     if (!(error instanceof StoreRejectedData) || parsed.length === 1) {
       // The database is unreachable or failing: nothing of this batch is stored; all of it retries.
-      deps.log.error('batch write failed; the whole batch will be retried', { error: describe(error) });
+      deps.log.error('batch write failed; the whole batch will be retried', { error: describeError(error) });
       for (const { messageId, message, receiveCount } of parsed) {
         failures.push({
           messageId,
           receiveCount,
           errorCode: error instanceof StoreRejectedData ? 'rejected_by_database' : 'database_unavailable',
-          error: describe(error),
+          error: describeError(error),
           entry: ledgerEntry(message),
         });
       }
     } else {
       // Some message carries data the database refuses: find it by writing messages one by one.
-      deps.log.warn('batch rejected for its data; isolating the message', { error: describe(error) });
+      deps.log.warn('batch rejected for its data; isolating the message', { error: describeError(error) });
       for (const message of parsed) {
         try {
           const result = await writeGroup(deps, [message], now);
@@ -131,7 +132,7 @@ export async function writeEvents(
             messageId: message.messageId,
             receiveCount: message.receiveCount,
             errorCode: single instanceof StoreRejectedData ? 'rejected_by_database' : 'database_unavailable',
-            error: describe(single),
+            error: describeError(single),
             bodyExcerpt: message.body,
             entry: ledgerEntry(message.message),
           });
@@ -144,7 +145,7 @@ export async function writeEvents(
   if (failures.length > 0) {
     await deps.store.recordFailures(failures).catch((error: unknown) => {
       deps.log.error('could not record message failures', {
-        error: describe(error),
+        error: describeError(error),
         failures: failures.length,
       });
     });
@@ -220,17 +221,9 @@ async function updateLedger(
     if (result.status === 'rejected') {
       errors++;
       deps.log.warn('could not update the in-flight ledger; the watermark falls back to committed_messages', {
-        error: describe(result.reason),
+        error: describeError(result.reason),
       });
     }
   }
   return errors;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
 }

@@ -5,6 +5,7 @@
  */
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { EventArchive } from '../../core/ports';
+import { describeError } from '../../shared/describe-error';
 import { EnqueueError } from './sqs-event-queue';
 
 const MAX_RECORDS = 500;
@@ -54,7 +55,7 @@ export class FirehoseArchive implements EventArchive {
         lastError = `${RequestResponses[failed[0]!]?.ErrorCode}: ${RequestResponses[failed[0]!]?.ErrorMessage ?? ''}`;
         pending = failed.map((index) => pending[index]!);
       } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
+        lastError = describeError(error);
       }
     }
     if (pending.length > 0) {

@@ -10,6 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EventQueue } from '../../core/ports';
+import { describeError } from '../../shared/describe-error';
 
 export class EnqueueError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -71,7 +72,7 @@ export class SqsEventQueue implements EventQueue {
         lastError = Failed[0] ? `${Failed[0].Code}: ${Failed[0].Message ?? ''}` : lastError;
       } catch (error) {
         if (error instanceof EnqueueError) throw error;
-        lastError = error instanceof Error ? error.message : String(error);
+        lastError = describeError(error);
         continue;
       }
       entries = entries.filter((entry) => failedIds.has(entry.Id!));

@@ -5,7 +5,7 @@
  * REPEATABLE READ transaction, so totals and top users always come from one snapshot.
  */
 import type pg from 'pg';
-import type { SummaryCounts, SummaryStore } from '../../core/ports';
+import { StoreUnavailable, type SummaryCounts, type SummaryStore } from '../../core/ports';
 import type { DayPiece } from '../../core/summary-window';
 import {
   type DayListBound,
@@ -14,6 +14,8 @@ import {
   topUsersIfExact,
   type UserCount,
 } from '../../core/top-users';
+import { describeError } from '../../shared/describe-error';
+import { isTransientDatabaseError } from './database-errors';
 import { HOUR_COLUMNS } from './rollup-columns';
 import { inTransaction } from './with-client';
 
@@ -93,7 +95,15 @@ interface CountsRow {
 export class PostgresSummaryStore implements SummaryStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async counts(accountId: string, pieces: readonly DayPiece[], top: number): Promise<SummaryCounts> {
+  counts(accountId: string, pieces: readonly DayPiece[], top: number): Promise<SummaryCounts> {
+    return unavailableIfTransient(this.searchCounts(accountId, pieces, top));
+  }
+
+  private async searchCounts(
+    accountId: string,
+    pieces: readonly DayPiece[],
+    top: number,
+  ): Promise<SummaryCounts> {
     let listSize = initialListSize(top);
     const first = await this.attempt(this.pool, accountId, pieces, listSize);
     const verdict = topUsersIfExact(first.bounds, first.users, listSize, top);
@@ -111,9 +121,11 @@ export class PostgresSummaryStore implements SummaryStore {
 
   async committedMessages(messageKeys: readonly string[]): Promise<Set<string>> {
     if (messageKeys.length === 0) return new Set();
-    const { rows } = await this.pool.query<{ message_key: string }>(
-      'SELECT message_key FROM committed_messages WHERE message_key = ANY($1::text[])',
-      [messageKeys],
+    const { rows } = await unavailableIfTransient(
+      this.pool.query<{ message_key: string }>(
+        'SELECT message_key FROM committed_messages WHERE message_key = ANY($1::text[])',
+        [messageKeys],
+      ),
     );
     return new Set(rows.map((row) => row.message_key));
   }
@@ -132,5 +144,15 @@ export class PostgresSummaryStore implements SummaryStore {
       users: row.users.map((user) => ({ user_id: user.user_id, events: Number(user.events) })),
       totals: Object.fromEntries(Object.entries(row.totals).map(([type, events]) => [type, Number(events)])),
     };
+  }
+}
+
+/** A database that is away or overloaded becomes the port's StoreUnavailable; anything else stays. */
+async function unavailableIfTransient<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isTransientDatabaseError(error)) throw new StoreUnavailable(describeError(error), { cause: error });
+    throw error;
   }
 }
