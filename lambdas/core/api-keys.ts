@@ -16,7 +16,6 @@ const PREFIX: Record<KeyKind, string> = { secret: 'fh_sk_', publishable: 'fh_pk_
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const RANDOM_LENGTH = 30;
 const CHECKSUM_LENGTH = 6;
-export const API_KEY_LENGTH = PREFIX.secret.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
 const KEY_PATTERN = /^fh_(sk|pk)_([0-9A-Za-z]{30})([0-9A-Za-z]{6})$/;
 /** How much of a key is shown in listings and logs. */
 export const VISIBLE_PREFIX_LENGTH = 12;

@@ -1,8 +1,9 @@
 /**
  * The S3 archive's format: gzip NDJSON, one accepted event per line, with everything needed to
- * replay it (ops archive replay). Many lines are packed into each Firehose record, because Firehose
+ * replay it (the archive replay to come). Many lines are packed into each Firehose record, because Firehose
  * bills records rounded up to 5 KB and limits records per second (design §10).
  */
+import { sizeBatches } from './size-batches';
 
 /** Firehose's record limit is 1,000 KiB; stay a little under it. */
 export const MAX_ARCHIVE_RECORD_BYTES = 1000 * 1024 - 1024;
@@ -40,21 +41,7 @@ export function packArchiveRecords(
   lines: readonly string[],
   maxBytes: number = MAX_ARCHIVE_RECORD_BYTES,
 ): string[] {
-  const records: string[] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const line of lines) {
-    const bytes = Buffer.byteLength(line);
-    if (current.length > 0 && size + bytes > maxBytes) {
-      records.push(current.join(''));
-      current = [];
-      size = 0;
-    }
-    current.push(line);
-    size += bytes;
-  }
-  if (current.length > 0) records.push(current.join(''));
-  return records;
+  return sizeBatches(lines, Buffer.byteLength, { maxBytes }).map((batch) => batch.join(''));
 }
 
 /** Parses an archive object's text back into events (blank lines ignored). */

@@ -5,6 +5,7 @@
  */
 import { type FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { EventArchive } from '../../core/ports';
+import { sizeBatches } from '../../core/size-batches';
 import { describeError } from '../../shared/describe-error';
 import { EnqueueError } from './sqs-event-queue';
 
@@ -19,20 +20,11 @@ export class FirehoseArchive implements EventArchive {
   ) {}
 
   async put(records: readonly string[]): Promise<void> {
-    const batches: Buffer[][] = [];
-    let current: Buffer[] = [];
-    let bytes = 0;
-    for (const record of records) {
-      const data = Buffer.from(record);
-      if (current.length === MAX_RECORDS || (current.length > 0 && bytes + data.length > MAX_BATCH_BYTES)) {
-        batches.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(data);
-      bytes += data.length;
-    }
-    if (current.length > 0) batches.push(current);
+    const batches = sizeBatches(
+      records.map((record) => Buffer.from(record)),
+      (data) => data.length,
+      { maxEntries: MAX_RECORDS, maxBytes: MAX_BATCH_BYTES },
+    );
     await Promise.all(batches.map((batch) => this.putBatch(batch)));
   }
 

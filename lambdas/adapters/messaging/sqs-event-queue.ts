@@ -10,6 +10,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EventQueue } from '../../core/ports';
+import { sizeBatches } from '../../core/size-batches';
 import { describeError } from '../../shared/describe-error';
 
 export class EnqueueError extends Error {
@@ -23,24 +24,6 @@ const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 1024 * 1024;
 const ATTEMPTS = 3;
 
-export function groupIntoBatches(bodies: readonly string[]): string[][] {
-  const batches: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body);
-    if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
-}
-
 export class SqsEventQueue implements EventQueue {
   constructor(
     private readonly client: SQSClient,
@@ -48,7 +31,11 @@ export class SqsEventQueue implements EventQueue {
   ) {}
 
   async send(bodies: readonly string[], groupId: string): Promise<void> {
-    await Promise.all(groupIntoBatches(bodies).map((batch) => this.sendBatch(batch, groupId)));
+    await Promise.all(
+      sizeBatches(bodies, Buffer.byteLength, { maxEntries: MAX_ENTRIES, maxBytes: MAX_BATCH_BYTES }).map(
+        (batch) => this.sendBatch(batch, groupId),
+      ),
+    );
   }
 
   private async sendBatch(bodies: readonly string[], groupId: string): Promise<void> {

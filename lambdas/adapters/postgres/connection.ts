@@ -13,7 +13,6 @@ export interface PoolOptions {
   /** Connections this function instance may hold: 1 for the writer and summary (design promise 5). */
   readonly max: number;
   readonly applicationName: string;
-  readonly statementTimeoutMs?: number;
 }
 
 export function poolConfigFromEnv(options: PoolOptions, env: Environment = process.env): pg.PoolConfig {
@@ -22,7 +21,6 @@ export function poolConfigFromEnv(options: PoolOptions, env: Environment = proce
     application_name: options.applicationName,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 60_000,
-    statement_timeout: options.statementTimeoutMs,
     keepAlive: true,
   };
   const url = readOptionalEnv(ENV.databaseUrl, env);
