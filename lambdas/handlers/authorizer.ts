@@ -11,9 +11,9 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoTenantStore } from '../adapters/dynamodb/tenant-store';
 import { encodeAuthContext } from '../core/tenants';
-import type { Tier } from '../core/tiers';
+import { TIERS } from '../core/tiers';
 import { describeError } from '../shared/describe-error';
-import { ENV, type Environment, readEnv } from '../shared/env';
+import { ENV, type Environment, readEnv, readOneOfEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
 import { once } from '../shared/once';
@@ -65,7 +65,7 @@ export function buildAuthorizerHandler(env: Environment = process.env) {
   const dependencies = once(
     (): AuthorizeDependencies => ({
       keys: new DynamoTenantStore(createDocumentClient(env), readEnv(ENV.tenantsTable, env)),
-      defaultTier: readEnv(ENV.defaultTier, env) as Tier,
+      defaultTier: readOneOfEnv(ENV.defaultTier, TIERS, env),
       log: portLog(observability.logger),
     }),
   );

@@ -18,9 +18,9 @@ import { ApiError } from '../core/errors';
 import { ingestAnswerDeadlineMs } from '../core/freshness';
 import { errorResponse, jsonResponse } from '../core/http-responses';
 import { decodeAuthContext } from '../core/tenants';
-import type { Tier, TierLimits } from '../core/tiers';
+import { TIERS, type Tier, type TierLimits } from '../core/tiers';
 import { describeError } from '../shared/describe-error';
-import { ENV, type Environment, readEnv, readJsonEnv, readNumberEnv } from '../shared/env';
+import { ENV, type Environment, readEnv, readJsonEnv, readNumberEnv, readOneOfEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
 import { once } from '../shared/once';
@@ -113,7 +113,7 @@ export function ingestDependenciesFromEnv(
       maxMetadataDepth: readNumberEnv(ENV.maxMetadataDepth, env),
     },
     tierLimits: readJsonEnv<Record<Tier, TierLimits>>(ENV.tierLimits, env),
-    defaultTier: readEnv(ENV.defaultTier, env) as Tier,
+    defaultTier: readOneOfEnv(ENV.defaultTier, TIERS, env),
     answerDeadlineMs: ingestAnswerDeadlineMs(readNumberEnv(ENV.ingestTimeoutSeconds, env)),
     log: portLog(observability.logger),
   };

@@ -86,3 +86,15 @@ export function readJsonEnv<T>(name: EnvName, env: Environment = process.env): T
     throw new MissingEnvironmentError(name, 'is not valid JSON');
   }
 }
+
+/** A value that must be one of `allowed` (e.g. a tier): a typo fails at start, not per request. */
+export function readOneOfEnv<T extends string>(
+  name: EnvName,
+  allowed: readonly T[],
+  env: Environment = process.env,
+): T {
+  const value = readEnv(name, env);
+  if (!(allowed as readonly string[]).includes(value))
+    throw new MissingEnvironmentError(name, `is "${value}", not one of ${allowed.join(', ')}`);
+  return value as T;
+}

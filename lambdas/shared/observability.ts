@@ -5,6 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Log } from '../core/ports';
+import { ENV, readOptionalEnv } from './env';
 import type { FunctionName } from './function-names';
 
 export const METRICS_NAMESPACE = 'Firehose';
@@ -25,7 +26,7 @@ export function createObservability(
   service: ServiceName,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Observability {
-  const stage = env.STAGE ?? 'local';
+  const stage = readOptionalEnv(ENV.stage, env) ?? 'local';
   return {
     logger: new Logger({ serviceName: serviceName(service), persistentLogAttributes: { stage } }),
     metrics: new Metrics({
