@@ -3,10 +3,7 @@
  * result per header value for the configured TTL, so the policy allows every route of the API and
  * the handlers check scopes. A revoked key stops working when its cached result expires.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoTenantStore } from '../adapters/dynamodb/tenant-store';
@@ -16,6 +13,7 @@ import { describeError } from '../shared/describe-error';
 import { ENV, type Environment, readEnv, readOneOfEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { observedHandler } from '../shared/observed-handler';
 import { once } from '../shared/once';
 import { type AuthorizeDependencies, authorize, Unauthorized } from '../use-cases/authorize';
 
@@ -69,9 +67,7 @@ export function buildAuthorizerHandler(env: Environment = process.env) {
       log: portLog(observability.logger),
     }),
   );
-  return middy(createAuthorizerHandler(dependencies, observability))
-    .use(injectLambdaContext(observability.logger))
-    .use(logMetrics(observability.metrics));
+  return observedHandler(createAuthorizerHandler(dependencies, observability), observability);
 }
 
 export const handler = buildAuthorizerHandler();

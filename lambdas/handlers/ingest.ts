@@ -2,10 +2,7 @@
  * Ingest function, POST /events (API Gateway REST proxy integration, behind the authorizer).
  */
 import { randomUUID } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
@@ -23,6 +20,7 @@ import { describeError } from '../shared/describe-error';
 import { ENV, type Environment, readEnv, readJsonEnv, readNumberEnv, readOneOfEnv } from '../shared/env';
 import { headerValue } from '../shared/headers';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { observedHandler } from '../shared/observed-handler';
 import { once } from '../shared/once';
 import { type IngestDependencies, ingestEvents, LedgerUnavailableError } from '../use-cases/ingest-events';
 
@@ -123,9 +121,7 @@ export function ingestDependenciesFromEnv(
 export function buildIngestHandler(env: Environment = process.env) {
   const observability = createObservability('ingest', env);
   const dependencies = once(() => ingestDependenciesFromEnv(observability, env));
-  return middy(createIngestHandler(dependencies, observability))
-    .use(injectLambdaContext(observability.logger))
-    .use(logMetrics(observability.metrics));
+  return observedHandler(createIngestHandler(dependencies, observability), observability);
 }
 
 export const handler = buildIngestHandler();

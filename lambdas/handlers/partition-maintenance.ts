@@ -2,10 +2,7 @@
  * Scheduled partition maintenance (EventBridge): partitions ahead, expired ones dropped with their
  * exactly-once keys, rollups and bookkeeping expired. Runs as the owner role.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type pg from 'pg';
 import { createPool } from '../adapters/postgres/connection';
 import {
@@ -15,6 +12,7 @@ import {
 } from '../adapters/postgres/partition-maintenance';
 import { ENV, type Environment, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability } from '../shared/observability';
+import { observedHandler } from '../shared/observed-handler';
 import { once } from '../shared/once';
 
 export function createPartitionMaintenanceHandler(
@@ -42,9 +40,7 @@ export function buildPartitionMaintenanceHandler(env: Environment = process.env)
       aheadDays: readNumberEnv(ENV.partitionsAheadDays, env),
     },
   }));
-  return middy(createPartitionMaintenanceHandler(dependencies, observability))
-    .use(injectLambdaContext(observability.logger))
-    .use(logMetrics(observability.metrics));
+  return observedHandler(createPartitionMaintenanceHandler(dependencies, observability), observability);
 }
 
 export const handler = buildPartitionMaintenanceHandler();

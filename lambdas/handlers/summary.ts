@@ -3,10 +3,7 @@
  * instance bound its share of the database (design promise 5).
  */
 import { randomUUID } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
@@ -20,6 +17,7 @@ import { CONNECTIONS_PER_INSTANCE } from '../shared/database-connections';
 import { describeError } from '../shared/describe-error';
 import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { observedHandler } from '../shared/observed-handler';
 import { once } from '../shared/once';
 import { type SummaryDependencies, SummaryReader } from '../use-cases/summarize';
 
@@ -84,9 +82,7 @@ export function summaryDependenciesFromEnv(
 export function buildSummaryHandler(env: Environment = process.env) {
   const observability = createObservability('summary', env);
   const reader = once(() => new SummaryReader(summaryDependenciesFromEnv(observability, env)));
-  return middy(createSummaryHandler(reader, observability))
-    .use(injectLambdaContext(observability.logger))
-    .use(logMetrics(observability.metrics));
+  return observedHandler(createSummaryHandler(reader, observability), observability);
 }
 
 export const handler = buildSummaryHandler();

@@ -2,10 +2,7 @@
  * Writer function: SQS batch of packed messages → PostgreSQL, exactly once, with partial batch
  * failures (the event source mapping has ReportBatchItemFailures). One connection per instance.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient } from '../adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../adapters/dynamodb/message-ledger';
@@ -14,6 +11,7 @@ import { PostgresEventStore } from '../adapters/postgres/event-store';
 import { CONNECTIONS_PER_INSTANCE } from '../shared/database-connections';
 import { ENV, type Environment, readEnv, readNumberEnv } from '../shared/env';
 import { createObservability, type Observability, portLog } from '../shared/observability';
+import { observedHandler } from '../shared/observed-handler';
 import { once } from '../shared/once';
 import { type WriterDependencies, writeEvents } from '../use-cases/write-events';
 
@@ -75,9 +73,7 @@ export function writerDependenciesFromEnv(
 export function buildWriterHandler(env: Environment = process.env) {
   const observability = createObservability('writer', env);
   const dependencies = once(() => writerDependenciesFromEnv(observability, env));
-  return middy(createWriterHandler(dependencies, observability))
-    .use(injectLambdaContext(observability.logger))
-    .use(logMetrics(observability.metrics));
+  return observedHandler(createWriterHandler(dependencies, observability), observability);
 }
 
 export const handler = buildWriterHandler();
