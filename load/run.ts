@@ -3,41 +3,47 @@
  *                  [--key <api key> --account <account id>]`
  *
  * Runs the Artillery scenario load/ingest.yml against the local pipeline (default: the endpoint,
- * account and key in .firehose/local.json, 127.0.0.1 only) or a deployed stage (its ApiUrl output;
- * pass a key and account made with `npm run ops -- tenants create --stage <stage> ...`). Artillery
- * 2.0.21 is fetched on first use with npx, so it is not part of `npm install`.
+ * account and key in <FIREHOSE_DIR>/local.json, FIREHOSE_DIR defaulting to .firehose; 127.0.0.1
+ * only) or a deployed stage (its ApiUrl output; pass a key and account made with
+ * `npm run ops -- tenants create --stage <stage> ...`). Artillery 2.0.21 is fetched on first use
+ * with npx, so it is not part of `npm install`.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SERVICE_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
+import { isMain } from '../local/is-main';
+import { readRunningLocalState } from '../local/local-state';
 
 const ARTILLERY = 'artillery@2.0.21';
 
-const { values } = parseArgs({
-  options: {
-    stage: { type: 'string', default: 'local' },
-    rate: { type: 'string', default: '20' },
-    seconds: { type: 'string', default: '60' },
-    batch: { type: 'string', default: '100' },
-    key: { type: 'string' },
-    account: { type: 'string' },
-  },
-});
+const USAGE = `npm run load -- [--stage local|dev|staging|prod] [--rate 20] [--seconds 60] [--batch 100]
+                 [--key <api key> --account <account id>]`;
 
-async function target(): Promise<{ url: string; key: string; account: string }> {
+const OPTIONS = {
+  stage: { type: 'string', default: 'local' },
+  rate: { type: 'string', default: '20' },
+  seconds: { type: 'string', default: '60' },
+  batch: { type: 'string', default: '100' },
+  key: { type: 'string' },
+  account: { type: 'string' },
+} as const;
+
+const parse = (argv: readonly string[]) => parseArgs({ args: [...argv], options: OPTIONS });
+type Values = ReturnType<typeof parse>['values'];
+
+export interface LoadTarget {
+  readonly url: string;
+  readonly key: string;
+  readonly account: string;
+}
+
+/** The endpoint, key and account to load: the running local pipeline's, or a deployed stage's. */
+export async function loadTarget(values: Values): Promise<LoadTarget> {
   if (values.stage === 'local') {
-    const file = resolve(process.env.FIREHOSE_DIR ?? '.firehose', 'local.json');
-    let local: { endpoint: string; api_key: string; account_id: string };
-    try {
-      local = JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      throw new Error(`No running local pipeline (${file} is missing): start one with npm start.`);
-    }
+    const local = await readRunningLocalState();
     if (new URL(local.endpoint).hostname !== '127.0.0.1')
       throw new Error(`Refusing to load ${local.endpoint}: not 127.0.0.1.`);
     return {
@@ -65,8 +71,23 @@ async function target(): Promise<{ url: string; key: string; account: string }> 
   return { url: apiUrl.replace(/\/$/, ''), key: values.key, account: values.account };
 }
 
-try {
-  const { url, key, account } = await target();
+/** Runs the scenario; resolves to the exit code (2: bad arguments, 1: no target or a failed run). */
+export async function main(argv: readonly string[]): Promise<number> {
+  let values: Values;
+  try {
+    ({ values } = parse(argv));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  let target: LoadTarget;
+  try {
+    target = await loadTarget(values);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
+  }
+  const { url, key, account } = target;
   const phases = [{ name: 'steady', duration: Number(values.seconds), arrivalRate: Number(values.rate) }];
   console.log(
     `load: ${values.rate} requests/s of ${values.batch} events for ${values.seconds} s against ${url}`,
@@ -95,8 +116,9 @@ try {
       },
     },
   );
-  process.exitCode = result.status ?? 1;
-} catch (error) {
-  console.error((error as Error).message);
-  process.exitCode = 1;
+  return result.status ?? 1;
+}
+
+if (isMain(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
 }

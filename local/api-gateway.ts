@@ -4,7 +4,7 @@
  * API Gateway's own errors are shaped like the Gateway Responses of lib/constructs/ingest-api.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
@@ -13,7 +13,11 @@ import type {
   Context,
 } from 'aws-lambda';
 import { type GatewayResponseType, gatewayErrorResponse } from '../lambdas/core/gateway-errors';
-import { lambdaContext } from './lambda-context';
+import type { FunctionName } from '../lambdas/shared/function-names';
+import { lambdaContext, localFunctionName } from './lambda-context';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './standins/client-config';
+import { startHttpServer } from './standins/http/http-server';
+import { BodyTooLargeError, readBody } from './standins/http/read-body';
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
@@ -41,27 +45,43 @@ const SUMMARY_PATH = /^\/accounts\/([^/]+)\/summary$/;
 
 interface Route {
   readonly resource: string;
+  readonly function: FunctionName;
   readonly handler: Handler<APIGatewayProxyEvent, APIGatewayProxyResult>;
   readonly pathParameters: Record<string, string> | null;
   readonly authorized: boolean;
 }
 
 /** API Gateway's own errors, answered exactly as the deployed Gateway Responses answer them. */
-function gatewayError(response: ServerResponse, type: GatewayResponseType, requestId: string): void {
-  const { statusCode, headers, body } = gatewayErrorResponse(type, requestId);
+function gatewayError(
+  response: ServerResponse,
+  type: GatewayResponseType,
+  requestId: string,
+  originalStatus?: number,
+): void {
+  const { statusCode, headers, body } = gatewayErrorResponse(type, requestId, originalStatus);
   response.writeHead(statusCode, { ...headers, 'x-request-id': requestId });
   response.end(body);
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too_large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) return 'too_large';
-    chunks.push(chunk as Buffer);
+/** A request path that does not decode (a stray or malformed `%` escape): API Gateway's 400. */
+class MalformedPathError extends Error {}
+
+function decodePathParameter(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new MalformedPathError(`malformed path parameter: ${value}`);
   }
-  return Buffer.concat(chunks);
+}
+
+/** The body, or 'too_large' beyond API Gateway's payload limit. */
+async function requestBody(request: IncomingMessage): Promise<Buffer | 'too_large'> {
+  try {
+    return await readBody(request, MAX_PAYLOAD_BYTES);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return 'too_large';
+    throw error;
+  }
 }
 
 function isTextual(contentType: string | undefined): boolean {
@@ -76,6 +96,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     if (path === '/events' && (method === 'POST' || method === 'OPTIONS')) {
       return {
         resource: '/events',
+        function: 'ingest',
         handler: options.ingest,
         pathParameters: null,
         authorized: method === 'POST',
@@ -85,8 +106,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     if (summary && method === 'GET') {
       return {
         resource: '/accounts/{id}/summary',
+        function: 'summary',
         handler: options.summary,
-        pathParameters: { id: decodeURIComponent(summary[1]!) },
+        pathParameters: { id: decodePathParameter(summary[1]!) },
         authorized: true,
       };
     }
@@ -112,7 +134,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
           stageVariables: {},
           requestContext: {},
         } as unknown as APIGatewayRequestAuthorizerEvent,
-        lambdaContext('firehose-authorizer', 10_000),
+        lambdaContext(localFunctionName('authorizer'), 10_000),
       );
       if (options.authorizerCacheTtlSeconds > 0)
         cache.set(header, { result, expiresAt: Date.now() + options.authorizerCacheTtlSeconds * 1000 });
@@ -128,16 +150,23 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     const requestId = randomUUID();
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
-    const target = route(method, url.pathname);
+    let target: Route | undefined;
+    try {
+      target = route(method, url.pathname);
+    } catch (error) {
+      if (!(error instanceof MalformedPathError)) throw error;
+      request.resume();
+      return gatewayError(response, 'DEFAULT_4XX', requestId, 400);
+    }
     // API Gateway says nothing about which paths exist (MISSING_AUTHENTICATION_TOKEN → 403).
     if (!target) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId);
-    const body = await readBody(request);
+    const body = await requestBody(request);
     if (body === 'too_large') return gatewayError(response, 'REQUEST_TOO_LARGE', requestId);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
-    const methodArn = `arn:aws:execute-api:us-east-1:000000000000:local/${stage}/${method}${target.resource}`;
+    const methodArn = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:local/${stage}/${method}${target.resource}`;
     let authorizer: Record<string, unknown> | null = null;
     if (target.authorized) {
       const verdict = await authorize(headers, methodArn);
@@ -160,7 +189,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       multiValueQueryStringParameters: null,
       stageVariables: null,
       requestContext: {
-        accountId: '000000000000',
+        accountId: LOCAL_ACCOUNT_ID,
         apiId: 'local',
         authorizer,
         protocol: 'HTTP/1.1',
@@ -178,10 +207,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     };
     let result: APIGatewayProxyResult;
     try {
-      result = await target.handler(
-        event,
-        lambdaContext(`firehose-${target.resource === '/events' ? 'ingest' : 'summary'}`, 29_000),
-      );
+      result = await target.handler(event, lambdaContext(localFunctionName(target.function), 29_000));
     } catch (error) {
       options.onError?.(error);
       return gatewayError(response, 'INTEGRATION_FAILURE', requestId);
@@ -193,29 +219,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
   };
 
-  const server: Server = createServer((request, response) => {
+  const server = await startHttpServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
       options.onError?.(error);
       if (!response.headersSent) gatewayError(response, 'DEFAULT_5XX', randomUUID());
       else response.destroy();
     });
-  });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  }, options.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
+    endpoint: server.endpoint,
+    port: server.port,
     clearAuthorizerCache: () => cache.clear(),
-    async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-    },
+    // Requests in flight are answered first (up to the 29 s API Gateway gives an integration).
+    stop: () => server.close(30_000),
   };
 }

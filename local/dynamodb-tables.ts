@@ -21,7 +21,8 @@ export function localTableNames(prefix: string): TableNames {
   };
 }
 
-function keyedByPk(name: string): CreateTableCommandInput {
+/** An on-demand table keyed by a string `pk` alone, as every table of the pipeline is. */
+export function keyedByPk(name: string): CreateTableCommandInput {
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',

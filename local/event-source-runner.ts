@@ -14,6 +14,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sleep } from './sleep';
+import { LOCAL_REGION } from './standins/client-config';
 
 export interface EventSourceOptions {
   readonly sqs: SQSClient;
@@ -134,7 +136,7 @@ function toRecord(message: Message, options: EventSourceOptions): SQSRecord {
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: options.queueArn,
-    awsRegion: 'us-east-1',
+    awsRegion: LOCAL_REGION,
   };
 }
 
@@ -183,7 +185,7 @@ export class EventSourceRunner {
       } catch (error) {
         if (!this.running) break;
         this.options.onLog?.('event source: polling failed; retrying', { error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500, this.abort.signal);
       }
     }
   }
@@ -215,8 +217,7 @@ export class EventSourceRunner {
       }
       if (Messages.length > 0 && batch.length === 0) windowEnds = Date.now() + batchingWindowMs;
       batch.push(...Messages);
-      if (Messages.length === 0 && batch.length > 0)
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50, remaining)));
+      if (Messages.length === 0 && batch.length > 0) await sleep(Math.min(50, remaining), this.abort.signal);
     }
     return batch;
   }

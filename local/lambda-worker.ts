@@ -6,6 +6,7 @@
  * argv: <handler module path> <function name>
  */
 import { lambdaContext } from './lambda-context';
+import { sleep } from './sleep';
 
 interface Invocation {
   readonly id: number;
@@ -26,7 +27,7 @@ const module = (await import(modulePath)) as {
 };
 process.on('message', async (invocation: Invocation) => {
   try {
-    if (invocation.delayMs) await new Promise((resolve) => setTimeout(resolve, invocation.delayMs));
+    if (invocation.delayMs) await sleep(invocation.delayMs);
     const result = await module.handler(invocation.event, lambdaContext(functionName, invocation.timeoutMs));
     process.send!({ id: invocation.id, result });
   } catch (error) {

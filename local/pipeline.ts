@@ -6,15 +6,12 @@
  * Configured from the `local` stage config through the same environment builders as the CDK app.
  * State lives under `dir` and survives a restart.
  */
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import pg from 'pg';
+import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-client';
 import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
+import { createSqsClient } from '../lambdas/adapters/messaging/clients';
 import { migrate } from '../lambdas/adapters/postgres/migrate';
 import { hashApiKey } from '../lambdas/core/api-keys';
 import { buildAuthorizerHandler } from '../lambdas/handlers/authorizer';
@@ -32,10 +29,12 @@ import {
 import { queueVisibilityTimeoutSeconds, type StageConfig, stageConfigs } from '../lib/config/stage-config';
 import { createAccount, createKey } from '../ops/tenants';
 import { type LocalApi, startLocalApi } from './api-gateway';
-import { localTableNames, type TableNames, tableDefinitions } from './dynamodb-tables';
+import { localTableNames, tableDefinitions } from './dynamodb-tables';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { EventSourceRunner } from './event-source-runner';
-import { lambdaContext } from './lambda-context';
+import { handlerModule, lambdaContext, localFunctionName } from './lambda-context';
+import { readSavedLocalState, writeLocalState } from './local-state';
+import { handlerLogLevel, powertoolsEnvironment, withProcessEnv } from './powertools-env';
 import { standinEnvironment } from './standins/index';
 import { type StandinsProcess, startStandinsProcess } from './standins-process';
 
@@ -52,6 +51,11 @@ export interface LocalPipelineOptions {
   /** Create (or reuse) the demo account and key, and write local.json. Default true. */
   readonly demo?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * Aborting it gives up starting: once the step under way is done, everything started so far is
+   * stopped and the promise rejects with the signal's reason (Ctrl-C during `npm start`).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface DemoAccount {
@@ -61,16 +65,12 @@ export interface DemoAccount {
 
 export interface LocalPipeline {
   readonly endpoint: string;
-  readonly config: StageConfig;
   readonly demo: DemoAccount | undefined;
-  readonly tables: TableNames;
   readonly queues: {
     readonly events: string;
     readonly deadLetter: string;
-    readonly eventsArn: string;
     readonly deadLetterArn: string;
   };
-  readonly archive: { readonly bucket: string; readonly stream: string };
   readonly databaseUrl: string;
   /** The stand-ins, in their own process. */
   readonly standins: StandinsProcess;
@@ -81,7 +81,6 @@ export interface LocalPipeline {
   /** A superuser pool for checks and the ops CLI. */
   readonly pool: pg.Pool;
   readonly tenants: DynamoTenantStore;
-  runMaintenance(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,8 +90,6 @@ const NAMES = {
   archive: 'firehose-local-archive',
   tablePrefix: 'firehose-local',
 };
-
-const WRITER_MODULE = fileURLToPath(new URL('../lambdas/handlers/writer.ts', import.meta.url));
 
 async function ensureDatabase(adminUrl: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -109,16 +106,14 @@ async function ensureDatabase(adminUrl: string): Promise<string> {
 }
 
 async function demoAccount(dir: string, tenants: DynamoTenantStore): Promise<DemoAccount> {
-  const file = join(dir, 'local.json');
-  if (existsSync(file)) {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { account_id?: string; api_key?: string };
-    if (
-      saved.account_id &&
-      saved.api_key &&
-      (await tenants.findKey(hashApiKey(saved.api_key)))?.status === 'active'
-    ) {
-      return { accountId: saved.account_id, apiKey: saved.api_key };
-    }
+  // The key an earlier run saved, if it still works: the demo key stays the same across restarts.
+  const saved = await readSavedLocalState(dir);
+  if (
+    saved?.account_id &&
+    saved.api_key &&
+    (await tenants.findKey(hashApiKey(saved.api_key)))?.status === 'active'
+  ) {
+    return { accountId: saved.account_id, apiKey: saved.api_key };
   }
   const account =
     (await tenants.findAccount('demo')) ??
@@ -141,7 +136,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await stop().catch((error: unknown) => log(`stop: ${String(error)}`));
     }
   };
+  // Between steps: a start given up (options.signal) stops here, and the catch below stops the rest.
+  const checkpoint = () => options.signal?.throwIfAborted();
   try {
+    checkpoint();
     await mkdir(options.dir, { recursive: true, mode: 0o755 });
     // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the state directory.
     if (process.getuid?.() === 0 && !options.databaseUrl) await chmod(options.dir, 0o755);
@@ -150,9 +148,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     let embedded: EmbeddedPostgresHandle | undefined;
     let adminUrl = options.databaseUrl;
     if (!adminUrl) {
-      log('starting PostgreSQL (embedded, data in .firehose/postgres) ...');
-      embedded = await startEmbeddedPostgres({ dataDir: join(options.dir, 'postgres'), persistent: true });
+      const dataDir = join(options.dir, 'postgres');
+      log(`starting PostgreSQL (embedded, data in ${dataDir}) ...`);
+      embedded = await startEmbeddedPostgres({ dataDir, persistent: true });
       stopping.push(() => embedded!.stop());
+      checkpoint();
       adminUrl = embedded.adminUrl;
     }
     const databaseUrl = await ensureDatabase(adminUrl);
@@ -166,6 +166,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     } finally {
       client.release();
     }
+    checkpoint();
 
     // Stand-ins
     log('starting SQS, Firehose, S3 and DynamoDB stand-ins ...');
@@ -202,6 +203,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       log,
     );
     stopping.push(() => standins.stop());
+    checkpoint();
 
     // The functions' environments, from the same builders as the CDK app.
     const names = {
@@ -211,25 +213,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     };
     const db = { kind: 'url' as const, url: databaseUrl };
     const aws = standinEnvironment(standins.endpoints);
-    const quiet = {
-      POWERTOOLS_METRICS_DISABLED: 'true',
-      POWERTOOLS_LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
-    };
+    const powertools = powertoolsEnvironment(handlerLogLevel());
     const env = {
-      authorizer: { ...aws, ...quiet, ...authorizerEnvironment(config, names) },
-      ingest: { ...aws, ...quiet, ...ingestEnvironment(config, names) },
-      writer: { ...aws, ...quiet, ...writerEnvironment(config, names, db) },
-      summary: { ...aws, ...quiet, ...summaryEnvironment(config, names, db) },
-      maintenance: { ...aws, ...quiet, ...maintenanceEnvironment(config, db) },
+      authorizer: { ...aws, ...powertools, ...authorizerEnvironment(config, names) },
+      ingest: { ...aws, ...powertools, ...ingestEnvironment(config, names) },
+      writer: { ...aws, ...powertools, ...writerEnvironment(config, names, db) },
+      summary: { ...aws, ...powertools, ...summaryEnvironment(config, names, db) },
+      maintenance: { ...aws, ...powertools, ...maintenanceEnvironment(config, db) },
     };
-    // Powertools reads its log level from the process environment when a handler is built.
-    process.env.POWERTOOLS_LOG_LEVEL ??= quiet.POWERTOOLS_LOG_LEVEL;
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    // The handlers that run in this process; the writer runs in workers, with env.writer as theirs.
+    const handlers = withProcessEnv(powertools, () => ({
+      authorizer: buildAuthorizerHandler(env.authorizer),
+      ingest: buildIngestHandler(env.ingest),
+      summary: buildSummaryHandler(env.summary),
+      maintenance: buildPartitionMaintenanceHandler(env.maintenance),
+    }));
 
     // Partition maintenance, now and on its schedule.
-    const maintenance = buildPartitionMaintenanceHandler(env.maintenance);
     const runMaintenance = async () => {
-      await maintenance({}, lambdaContext('firehose-partition-maintenance', 60_000));
+      await handlers.maintenance({}, lambdaContext(localFunctionName('partition-maintenance'), 60_000));
     };
     await runMaintenance();
     const timer = setInterval(() => {
@@ -237,79 +239,69 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     }, config.partitions.maintenanceIntervalMinutes * 60_000);
     timer.unref();
     stopping.push(async () => clearInterval(timer));
+    checkpoint();
 
     // The writer, fed by the event source runner.
-    const sqs = new SQSClient(standins.clients.sqs);
     const runner = new EventSourceRunner({
-      sqs,
+      sqs: createSqsClient(aws),
       queueUrl: names.eventQueueUrl,
       queueArn: standins.queueArn(NAMES.queue),
       batchSize: config.writer.batchSize,
       batchingWindowMs: config.writer.batchingWindowSeconds * 1000,
       maxConcurrency: config.writer.maxConcurrency,
       timeoutMs: config.writer.timeoutSeconds * 1000,
-      handlerModule: WRITER_MODULE,
-      functionName: 'firehose-writer',
+      handlerModule: handlerModule('writer'),
+      functionName: localFunctionName('writer'),
       env: { ...stripUndefined(process.env), ...env.writer },
       onLog: (message, details) => log(`${message}${details ? ` ${JSON.stringify(details)}` : ''}`),
     });
     log(`starting ${config.writer.maxConcurrency} writer workers ...`);
     await runner.start();
     stopping.push(() => runner.stop());
+    checkpoint();
 
     // The API.
     const api = await startLocalApi({
       port: options.port ?? 0,
-      authorizer: buildAuthorizerHandler(env.authorizer),
-      ingest: buildIngestHandler(env.ingest),
-      summary: buildSummaryHandler(env.summary),
+      authorizer: handlers.authorizer,
+      ingest: handlers.ingest,
+      summary: handlers.summary,
       authorizerCacheTtlSeconds: config.authorizer.cacheTtlSeconds,
       onError: (error) => log(`api: ${String(error)}`),
     });
     stopping.push(() => api.stop());
+    checkpoint();
 
-    const tenants = new DynamoTenantStore(
-      DynamoDBDocumentClient.from(new DynamoDBClient(standins.clients.dynamodb), {
-        marshallOptions: { removeUndefinedValues: true },
-      }),
-      tables.tenantsTable,
-    );
+    const tenants = new DynamoTenantStore(createDocumentClient(aws), tables.tenantsTable);
+    const queues = {
+      events: names.eventQueueUrl,
+      deadLetter: standins.queueUrl(NAMES.deadLetterQueue),
+      deadLetterArn: standins.queueArn(NAMES.deadLetterQueue),
+    };
     let demo: DemoAccount | undefined;
     if (options.demo !== false) {
       demo = await demoAccount(options.dir, tenants);
-      // The ops CLI (`--stage local`) finds the running pipeline's resources here.
-      const details = {
+      checkpoint();
+      // The ops CLI and the load runner (`--stage local`) find the running pipeline here.
+      await writeLocalState(options.dir, {
         endpoint: api.endpoint,
         account_id: demo.accountId,
         api_key: demo.apiKey,
         aws: { region: standins.region, endpoints: standins.endpoints },
         tables,
         queues: {
-          events: names.eventQueueUrl,
-          dead_letter: standins.queueUrl(NAMES.deadLetterQueue),
-          events_arn: standins.queueArn(NAMES.queue),
-          dead_letter_arn: standins.queueArn(NAMES.deadLetterQueue),
+          events: queues.events,
+          dead_letter: queues.deadLetter,
+          dead_letter_arn: queues.deadLetterArn,
         },
-        archive: { bucket: NAMES.archive, stream: NAMES.archive },
         database_url: databaseUrl,
-      };
-      await writeFile(join(options.dir, 'local.json'), `${JSON.stringify(details, null, 2)}\n`, {
-        mode: 0o600,
       });
     }
 
     return {
       endpoint: api.endpoint,
-      config,
       demo,
-      tables,
-      queues: {
-        events: names.eventQueueUrl,
-        deadLetter: standins.queueUrl(NAMES.deadLetterQueue),
-        eventsArn: standins.queueArn(NAMES.queue),
-        deadLetterArn: standins.queueArn(NAMES.deadLetterQueue),
-      },
-      archive: { bucket: NAMES.archive, stream: NAMES.archive },
+      queues,
       databaseUrl,
       standins,
       runner,
@@ -328,7 +320,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       },
       pool,
       tenants,
-      runMaintenance,
       stop: stopAll,
     };
   } catch (error) {

@@ -9,7 +9,10 @@ import { type Standins, type StartStandinsOptions, startStandins } from './stand
 type Request = { type: 'start'; options: StartStandinsOptions } | { type: 'stop' };
 
 let standins: Standins | undefined;
-const send = (message: unknown) => process.send?.(message);
+// A parent that has gone away (killed) cannot be told anything: sending would throw.
+const send = (message: unknown) => {
+  if (process.connected) process.send?.(message);
+};
 
 async function stop(): Promise<void> {
   const running = standins;

@@ -1,51 +1,28 @@
 /**
  * Starts the stand-ins in a child process (local/standins-child.ts) and gives the parent what it
- * needs of them: endpoints, SDK client config, queue URLs and ARNs, remote fault switches (over each
- * stand-in's `/__faults` endpoint), and stop().
+ * needs of them: endpoints, SDK client config, queue URLs and ARNs, and stop(). Their faults are
+ * switched over each stand-in's own `/__faults` endpoint (docs/local-standins.md).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  ADMIN_PATH,
-  type FaultSettings,
   type StandinClientConfigs,
   type StandinEndpoints,
   type StartStandinsOptions,
   standinClientConfigs,
 } from './standins/index';
 
-type Service = keyof StandinEndpoints;
-
-/** A stand-in's fault switches, driven over HTTP. */
-export interface RemoteFaults {
-  set(settings: Partial<FaultSettings>): Promise<void>;
-  reset(): Promise<void>;
-}
-
 export interface StandinsProcess {
   readonly endpoints: StandinEndpoints;
   readonly clients: StandinClientConfigs;
   readonly region: string;
   readonly accountId: string;
-  readonly faults: Readonly<Record<Service, RemoteFaults>>;
   queueUrl(name: string): string;
   queueArn(name: string): string;
   stop(): Promise<void>;
 }
 
 const CHILD = fileURLToPath(new URL('./standins-child.ts', import.meta.url));
-
-function remoteFaults(endpoint: string): RemoteFaults {
-  const call = async (method: 'POST' | 'DELETE', body?: unknown) => {
-    const response = await fetch(`${endpoint}${ADMIN_PATH}`, {
-      method,
-      ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-    });
-    if (!response.ok)
-      throw new Error(`fault switch ${endpoint}: ${response.status} ${await response.text()}`);
-  };
-  return { set: (settings) => call('POST', settings), reset: () => call('DELETE') };
-}
 
 function next<T>(child: ChildProcess, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -102,12 +79,6 @@ export async function startStandinsProcess(
       clients: standinClientConfigs(ready.endpoints),
       region: ready.region,
       accountId: ready.accountId,
-      faults: {
-        sqs: remoteFaults(ready.endpoints.sqs),
-        firehose: remoteFaults(ready.endpoints.firehose),
-        s3: remoteFaults(ready.endpoints.s3),
-        dynamodb: remoteFaults(ready.endpoints.dynamodb),
-      },
       queueUrl: (name) => queue(name).url,
       queueArn: (name) => queue(name).arn,
       async stop() {

@@ -3,6 +3,7 @@
  * Run `npm run ops -- help` for the list. Acts on the running local pipeline by default.
  */
 import { parseArgs } from 'node:util';
+import { isMain } from '../local/is-main';
 import {
   type CommandOptions,
   dlqRedrive,
@@ -35,8 +36,8 @@ dead-letter queue
   dlq redrive [--rate <msgs/s>] [--wait]
                       moves every DLQ message back to the event queue (StartMessageMoveTask)
 
---stage local (default) uses the pipeline started by npm start (.firehose/local.json);
-other stages read their CloudFormation outputs with your AWS credentials.`;
+--stage local (default) uses the pipeline started by npm start (<FIREHOSE_DIR>/local.json,
+default .firehose); other stages read their CloudFormation outputs with your AWS credentials.`;
 
 type Runner = (target: OpsTarget, options: CommandOptions) => Promise<{ lines: string[]; json: unknown }>;
 
@@ -52,27 +53,37 @@ const COMMANDS: Record<string, Runner> = {
   'dlq redrive': dlqRedrive,
 };
 
+const OPTIONS = {
+  stage: { type: 'string', default: 'local' },
+  json: { type: 'boolean' },
+  name: { type: 'string' },
+  tier: { type: 'string' },
+  id: { type: 'string' },
+  account: { type: 'string' },
+  kind: { type: 'string' },
+  origin: { type: 'string', multiple: true },
+  scopes: { type: 'string' },
+  description: { type: 'string' },
+  key: { type: 'string' },
+  rate: { type: 'string' },
+  wait: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const parse = (argv: readonly string[]) =>
+  parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+
 export async function main(argv: readonly string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      stage: { type: 'string', default: 'local' },
-      json: { type: 'boolean' },
-      name: { type: 'string' },
-      tier: { type: 'string' },
-      id: { type: 'string' },
-      account: { type: 'string' },
-      kind: { type: 'string' },
-      origin: { type: 'string', multiple: true },
-      scopes: { type: 'string' },
-      description: { type: 'string' },
-      key: { type: 'string' },
-      rate: { type: 'string' },
-      wait: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    // An unknown option or a missing value: say which, and how it is used (no stack trace).
+    console.error(`${(error as Error).message}\n`);
+    console.error(HELP);
+    return 2;
+  }
+  const { positionals, values } = parsed;
   const name = positionals.slice(0, 2).join(' ');
   const command = COMMANDS[name];
   if (values.help || !command) {
@@ -94,6 +105,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

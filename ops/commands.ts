@@ -10,6 +10,7 @@ import {
 import pg from 'pg';
 import type { KeyKind, Scope } from '../lambdas/core/api-keys';
 import { isTier, type Tier } from '../lambdas/core/tiers';
+import { sleep } from '../local/sleep';
 import type { OpsTarget } from './target';
 import { OpsError } from './target';
 import { createAccount, createKey, revokeKey } from './tenants';
@@ -192,19 +193,58 @@ export async function dlqStatus(target: OpsTarget): Promise<Output> {
   return { json: { dlq, source, failures }, lines };
 }
 
+/** SQS's bounds for MaxNumberOfMessagesPerSecond. */
+const MAX_MOVE_RATE = 500;
+
+/**
+ * Moves the DLQ's messages back to the event queue. The order of the steps keeps the freshness
+ * watermark honest (docs/freshness.md): reviving the ledger's dead items makes those messages
+ * pending again, so `as_of` waits for them; that must happen before the move task can hand them to
+ * the writer, because a revive that came after a commit would let `as_of` pass a message still on
+ * its way. So: (1) refuse, reviving nothing, while a move task is already active (SQS allows one per
+ * queue, and its start would fail); (2) revive; (3) start the task. If the start still fails, the
+ * revived items stay pending: they cannot be told apart from others to undo (the ledger reports a
+ * count), and pending is the safe side, as `as_of` then waits rather than overstates; the error
+ * says so, and a re-drive that succeeds later commits them.
+ */
 export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Promise<Output> {
+  const rate = text(options, 'rate');
+  if (
+    rate !== undefined &&
+    !(Number.isInteger(Number(rate)) && Number(rate) >= 1 && Number(rate) <= MAX_MOVE_RATE)
+  )
+    throw new OpsError(
+      `--rate must be a whole number of messages per second, 1 to ${MAX_MOVE_RATE} (got "${rate}").`,
+    );
   const before = await queueDepth(target, target.queues.deadLetter);
   if (before.visible === 0)
     return { json: { moved: 0 }, lines: ['the dead-letter queue is empty: nothing to re-drive'] };
-  // The watermark must wait for these messages again while they travel back (docs/freshness.md).
-  const revived = await target.ledger.reviveDead(Date.now() - target.dlqRetentionDays * 86_400_000);
-  const rate = text(options, 'rate');
-  const { TaskHandle } = await target.sqs.send(
-    new StartMessageMoveTaskCommand({
-      SourceArn: target.queues.deadLetterArn,
-      ...(rate ? { MaxNumberOfMessagesPerSecond: Number(rate) } : {}),
-    }),
+  const { Results: [latest] = [] } = await target.sqs.send(
+    new ListMessageMoveTasksCommand({ SourceArn: target.queues.deadLetterArn, MaxResults: 1 }),
   );
+  if (latest?.Status === 'RUNNING' || latest?.Status === 'CANCELLING') {
+    throw new OpsError(
+      `A move task is already ${latest.Status.toLowerCase()} on the dead-letter queue ` +
+        `(${latest.ApproximateNumberOfMessagesMoved ?? 0} / ${latest.ApproximateNumberOfMessagesToMove ?? '?'} moved). ` +
+        'Nothing was changed: follow it with `npm run ops -- dlq status`, and re-drive again once it has ended.',
+    );
+  }
+  const revived = await target.ledger.reviveDead(Date.now() - target.dlqRetentionDays * 86_400_000);
+  let TaskHandle: string | undefined;
+  try {
+    ({ TaskHandle } = await target.sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: target.queues.deadLetterArn,
+        ...(rate ? { MaxNumberOfMessagesPerSecond: Number(rate) } : {}),
+      }),
+    ));
+  } catch (error) {
+    throw new OpsError(
+      `Could not start the move task: ${(error as Error).message}. ` +
+        `${revived} ledger items were made pending again before it, so as_of waits for their messages ` +
+        '(it does not overstate) until a re-drive succeeds: fix the cause and run `npm run ops -- dlq redrive` again.',
+    );
+  }
   const lines = [
     `re-driving ${before.visible} messages back to the event queue (task ${TaskHandle})`,
     `${revived} of them are pending again in the in-flight ledger, so as_of waits for them`,
@@ -223,7 +263,7 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
         lines.push(`task ${task?.Status}${task?.FailureReason ? `: ${task.FailureReason}` : ''}`);
         break;
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000);
     }
   } else {
     lines.push('follow it with: npm run ops -- dlq status   (or add --wait)');

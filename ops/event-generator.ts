@@ -1,5 +1,6 @@
 /**
- * Realistic generated events, deterministic for a seed: used by tests, benchmarks and `ops seed`.
+ * Realistic generated events, deterministic for a seed: used by tests and benchmarks (and a future
+ * `ops seed`).
  *
  * - `accounts` tenants with a Zipf skew and one whale (account 0) taking ~`whaleShare` of events;
  * - thousands of users per account (more for bigger accounts), users Zipf-skewed within an account;
@@ -65,8 +66,6 @@ const AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
 ];
-
-export { seededRandom };
 
 /** Cumulative weights for Zipf(s) over n ranks; draw with `pickIndex`. */
 function zipfCumulative(n: number, s: number): Float64Array {

@@ -1,9 +1,8 @@
 /**
- * Where an ops command acts: the running local pipeline (`--stage local`, from .firehose/local.json)
- * or a deployed stage (its CloudFormation outputs, read with your AWS credentials).
+ * Where an ops command acts: the running local pipeline (`--stage local`, from
+ * <FIREHOSE_DIR>/local.json, default .firehose) or a deployed stage (its CloudFormation outputs, read
+ * with your AWS credentials).
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -12,7 +11,8 @@ import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger
 import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
 import { DATA_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
-import { LOCAL_CREDENTIALS } from '../local/standins/client-config';
+import { NoLocalPipelineError, readRunningLocalState } from '../local/local-state';
+import { dynamoDbClientConfig, sqsClientConfig } from '../local/standins/client-config';
 
 export interface OpsTarget {
   readonly stage: string;
@@ -32,26 +32,16 @@ const documents = (client: DynamoDBClient) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
 async function localTarget(): Promise<OpsTarget> {
-  const file = resolve(process.env.FIREHOSE_DIR ?? '.firehose', 'local.json');
-  let details: {
-    aws: { region: string; endpoints: { dynamodb: string; sqs: string } };
-    tables: { tenantsTable: string; ledgerTable: string };
-    queues: { events: string; dead_letter: string; dead_letter_arn: string };
-    database_url: string;
-  };
-  try {
-    details = JSON.parse(await readFile(file, 'utf8'));
-  } catch {
-    throw new OpsError(`No running local pipeline found (${file} is missing). Start one with: npm start`);
-  }
-  const common = { region: details.aws.region, credentials: { ...LOCAL_CREDENTIALS } };
-  const dynamo = documents(new DynamoDBClient({ ...common, endpoint: details.aws.endpoints.dynamodb }));
+  const details = await readRunningLocalState().catch((error: unknown) => {
+    throw error instanceof NoLocalPipelineError ? new OpsError(error.message) : error;
+  });
+  const dynamo = documents(new DynamoDBClient(dynamoDbClientConfig(details.aws.endpoints.dynamodb)));
   return {
     stage: 'local',
     tenants: new DynamoTenantStore(dynamo, details.tables.tenantsTable),
     ledger: new DynamoMessageLedger(dynamo, details.tables.ledgerTable),
     dlqRetentionDays: stageConfig('local').queue.dlqRetentionDays,
-    sqs: new SQSClient({ ...common, endpoint: details.aws.endpoints.sqs }),
+    sqs: new SQSClient(sqsClientConfig(details.aws.endpoints.sqs)),
     queues: {
       events: details.queues.events,
       deadLetter: details.queues.dead_letter,

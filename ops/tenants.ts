@@ -10,7 +10,7 @@ import type { Tier } from '../lambdas/core/tiers';
 
 const ACCOUNT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-export function newAccountId(): string {
+function newAccountId(): string {
   return `acct_${randomBytes(6).toString('hex')}`;
 }
 

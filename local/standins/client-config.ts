@@ -8,7 +8,6 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ENV } from '../../lambdas/shared/env';
-import { S3RVER_CREDENTIALS } from './s3/s3-standin';
 
 export interface StandinEndpoints {
   readonly sqs: string;
@@ -19,6 +18,7 @@ export interface StandinEndpoints {
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
+/** Every stand-in accepts these (s3rver too: the S3 stand-in registers them), as do the handlers. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 interface BaseConfig {
@@ -53,7 +53,6 @@ export function dynamoDbClientConfig(endpoint: string): DynamoDBClientConfig {
 export function s3ClientConfig(endpoint: string): S3ClientConfig {
   return {
     ...base(endpoint),
-    credentials: { ...S3RVER_CREDENTIALS },
     forcePathStyle: true,
     // s3rver neither sends nor checks the flexible checksums newer SDKs add by default.
     requestChecksumCalculation: 'WHEN_REQUIRED',

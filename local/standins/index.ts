@@ -10,6 +10,7 @@ import {
   LOCAL_REGION,
   type StandinClientConfigs,
   type StandinEndpoints,
+  s3ClientConfig,
   standinClientConfigs,
 } from './client-config';
 import { type DynamoDbStandin, startDynamoDbStandin } from './dynamodb/dynamodb-standin';
@@ -63,18 +64,12 @@ export interface StartStandinsOptions {
     readonly bucket: string;
     /** Delivery streams to create (DirectPut into `bucket`, GZIP, prefix `events/`). */
     readonly streams?: readonly string[];
-    readonly prefix?: string;
-    readonly errorOutputPrefix?: string;
-    /** How long a failing S3 write is retried before going under the error prefix. Default 30 s. */
-    readonly deliveryRetrySeconds?: number;
   };
   /** Queues to create; existing ones (same dir) keep their messages and get these attributes. */
   readonly queues?: readonly QueueSpec[];
   readonly dynamodb?: {
     /** Tables to create when missing. */
     readonly tables?: readonly CreateTableCommandInput[];
-    /** Keep DynamoDB in memory instead of under `dir/dynamodb`. */
-    readonly inMemory?: boolean;
   };
   /** Errors the stand-ins cannot answer with (e.g. an S3 delivery attempt that failed). */
   readonly onError?: (error: unknown) => void;
@@ -106,7 +101,7 @@ export async function startStandins(options: StartStandinsOptions): Promise<Stan
         ...(options.ports?.s3 !== undefined ? { port: options.ports.s3 } : {}),
       }).then(track),
       startDynamoDbStandin({
-        ...(options.dynamodb?.inMemory ? {} : { dir: join(options.dir, 'dynamodb') }),
+        dir: join(options.dir, 'dynamodb'),
         ...(options.dynamodb?.tables ? { tables: options.dynamodb.tables } : {}),
         ...(options.ports?.dynamodb !== undefined ? { port: options.ports.dynamodb } : {}),
       }).then(track),
@@ -118,35 +113,19 @@ export async function startStandins(options: StartStandinsOptions): Promise<Stan
         ...(options.onError ? { onError: options.onError } : {}),
       }).then(track),
     ]);
-    const clients = standinClientConfigs({
-      sqs: sqs.endpoint,
-      firehose: 'http://unused',
-      s3: s3.endpoint,
-      dynamodb: dynamodb.endpoint,
-    });
     const firehose = track(
       await startFirehoseStandin({
         dir: join(options.dir, 'firehose'),
-        s3: clients.s3,
+        s3: s3ClientConfig(s3.endpoint),
         region: LOCAL_REGION,
         accountId: LOCAL_ACCOUNT_ID,
         buffer: { seconds: options.firehose.bufferSeconds, bytes: options.firehose.bufferBytes },
-        ...(options.firehose.deliveryRetrySeconds !== undefined
-          ? { deliveryRetrySeconds: options.firehose.deliveryRetrySeconds }
-          : {}),
         ...(options.ports?.firehose !== undefined ? { port: options.ports.firehose } : {}),
         ...(options.onError ? { onError: options.onError } : {}),
       }),
     );
     for (const name of options.firehose.streams ?? []) {
-      await firehose.ensureStream({
-        name,
-        bucket: options.firehose.bucket,
-        ...(options.firehose.prefix !== undefined ? { prefix: options.firehose.prefix } : {}),
-        ...(options.firehose.errorOutputPrefix !== undefined
-          ? { errorOutputPrefix: options.firehose.errorOutputPrefix }
-          : {}),
-      });
+      await firehose.ensureStream({ name, bucket: options.firehose.bucket });
     }
     await createQueues(sqs, options.queues ?? []);
 

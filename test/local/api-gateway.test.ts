@@ -115,6 +115,29 @@ describe('Local API gateway', () => {
     }
   });
 
+  it('answers a path that does not decode (a malformed % escape) with a 400, without calling a handler', async () => {
+    // Prepare
+    const handled = seen.length;
+
+    // Act
+    const response = await call('GET', '/accounts/%E0%A4%A/summary', { authorization: 'Bearer good' });
+
+    // Assess
+    const expected = gatewayErrorResponse('DEFAULT_4XX', 'x', 400);
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.text).error).toMatchObject({
+      ...JSON.parse(expected.body).error,
+      request_id: expect.any(String),
+    });
+    expect(seen.length).toBe(handled);
+  });
+
+  it('decodes an escaped path parameter', async () => {
+    await call('GET', '/accounts/acct%3A1/summary', { authorization: 'Bearer good' });
+
+    expect(seen.at(-1)!.pathParameters).toEqual({ id: 'acct:1' });
+  });
+
   it('lets a preflight through without a key, and base64-encodes a binary body', async () => {
     expect((await call('OPTIONS', '/events', { origin: 'https://a.example' })).status).toBe(202);
     await call(

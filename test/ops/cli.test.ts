@@ -1,7 +1,8 @@
 /**
  * The ops CLI against a running local pipeline (--stage local), as an operator would use it.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -26,15 +27,17 @@ async function ops(...args: string[]): Promise<{ code: number; out: string; err:
 
 describe('CLI: ops', () => {
   let pipeline: LocalPipeline;
+  let dir: string;
 
   beforeAll(async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'firehose-ops-'));
+    dir = await mkdtemp(join(tmpdir(), 'firehose-ops-'));
     process.env.FIREHOSE_DIR = dir;
     pipeline = await startLocalPipeline({ dir, port: 0 });
   }, 60_000);
   afterAll(async () => {
     await pipeline?.stop();
     delete process.env.FIREHOSE_DIR;
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('creates a tenant whose key can send and read at once', async () => {
@@ -119,5 +122,46 @@ describe('CLI: ops', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/Unknown command/);
     expect((await ops('help')).out).toMatch(/dlq redrive/);
+  });
+});
+
+describe('CLI: ops (without a running pipeline)', () => {
+  it('answers an unknown option with what is wrong and the usage, exit code 2', async () => {
+    // Act
+    const result = await ops('tenants', 'show', 'acme', '--bogus');
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/Unknown option '--bogus'/);
+    expect(result.err).toMatch(/dlq redrive/);
+  });
+
+  it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
+    // Prepare: local.json naming a process that has ended.
+    const dir = await mkdtemp(join(tmpdir(), 'firehose-ops-stale-'));
+    const { pid } = spawnSync(process.execPath, ['-e', '']);
+    await writeFile(
+      join(dir, 'local.json'),
+      JSON.stringify({
+        pid,
+        aws: { endpoints: { sqs: 'http://127.0.0.1:9', dynamodb: 'http://127.0.0.1:9' } },
+      }),
+    );
+    const previous = process.env.FIREHOSE_DIR;
+    process.env.FIREHOSE_DIR = dir;
+
+    // Act
+    let result: Awaited<ReturnType<typeof ops>>;
+    try {
+      result = await ops('tenants', 'show', 'acme');
+    } finally {
+      if (previous === undefined) delete process.env.FIREHOSE_DIR;
+      else process.env.FIREHOSE_DIR = previous;
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^No running local pipeline \(started with npm start\?\)/);
   });
 });

@@ -69,6 +69,32 @@ describe('Class: AppendLog', () => {
     });
   });
 
+  describe('Getter: stats', () => {
+    it('counts the bytes handed to it, written or not, from the size of the file it opened', async () => {
+      // Prepare: a file with 4 bytes already in it.
+      const path = join(dir, 'stats.log');
+      const first = new AppendLog(path);
+      first.append('one\n');
+      await first.close();
+      const log = new AppendLog(path);
+      await log.sync();
+
+      // Act
+      log.append('two\n');
+      log.append(Buffer.from('three\n'));
+      const beforeWrite = log.stats.bytes;
+      await log.sync();
+      const afterWrite = log.stats.bytes;
+      log.append('lost\n');
+      log.abandon();
+      const afterCrash = log.stats.bytes;
+
+      // Assess
+      expect([beforeWrite, afterWrite, afterCrash]).toEqual([14, 14, 14]);
+      expect(await readFile(path, 'utf8')).toBe('one\ntwo\nthree\n');
+    });
+  });
+
   describe('Constructor: mode', () => {
     it('appends to an existing file, or truncates it when asked', async () => {
       // Prepare

@@ -3,6 +3,7 @@
  * no UpdateTimeToLive, no expiry. Local only: on AWS these calls work.
  */
 import {
+  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -11,6 +12,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyedByPk } from '../../local/dynamodb-tables';
 import { dynamoDbClientConfig } from '../../local/standins/client-config';
 import { type DynamoDbStandin, startDynamoDbStandin } from '../../local/standins/dynamodb/dynamodb-standin';
 import { rejection } from './support/rejection';
@@ -25,14 +27,7 @@ describe('DynamoDB stand-in (dynalite) limits', () => {
     dir = await makeTempDir('dynamodb');
     dynamodb = await startDynamoDbStandin({
       dir,
-      tables: [
-        {
-          TableName: 'cache',
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        },
-      ],
+      tables: [keyedByPk('cache')],
     });
     client = new DynamoDBClient({ ...dynamoDbClientConfig(dynamodb.endpoint), maxAttempts: 1 });
   });
@@ -45,9 +40,11 @@ describe('DynamoDB stand-in (dynalite) limits', () => {
 
   it('creates the tables it is given, ACTIVE at once', async () => {
     // Act
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: 'cache' }));
     const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: 'cache' }));
 
     // Assess
+    expect(Table?.TableStatus).toBe('ACTIVE');
     expect(ttl.TimeToLiveDescription?.TimeToLiveStatus).toBe('DISABLED');
   });
 

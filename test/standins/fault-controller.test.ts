@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../lambdas/core/seeded-random';
 import {
   FaultController,
   InvalidFaultSettingsError,
   NO_FAULTS,
   parseFaultSettings,
-  seededRandom,
 } from '../../local/standins/faults/fault-controller';
 
 describe('Class: FaultController', () => {

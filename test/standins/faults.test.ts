@@ -24,6 +24,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { keyedByPk } from '../../local/dynamodb-tables';
 import { type FaultController, type Standins, startStandins } from '../../local/standins/index';
 import { rejection } from './support/rejection';
 import { makeTempDir, removeTempDir } from './support/temp-dir';
@@ -154,14 +155,7 @@ beforeAll(async () => {
     firehose: { bufferSeconds: 3600, bufferBytes: 8 * 1024 * 1024, bucket: 'archive', streams: ['faults'] },
     queues: [{ name: 'faults' }],
     dynamodb: {
-      tables: [
-        {
-          TableName: 'faults',
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        },
-      ],
+      tables: [keyedByPk('faults')],
     },
   });
 });

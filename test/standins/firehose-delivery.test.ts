@@ -199,10 +199,11 @@ describe('Firehose stand-in delivery to S3', () => {
   });
 
   it('stops promptly while S3 hangs, keeping the records spooled for the next start', async () => {
-    // Prepare
+    // Prepare: S3 answers after 20 s; stop() may wait 300 ms for it.
+    const s3HangMs = 20_000;
     const { firehose, client } = await startFirehose('stop-hung', { stopTimeoutMs: 300 });
     const stream = await newStream(firehose);
-    s3Standin.faults.set({ delayMs: 600_000, operations: ['PutObject'] });
+    s3Standin.faults.set({ delayMs: s3HangMs, operations: ['PutObject'] });
     await client.send(
       new PutRecordCommand({ DeliveryStreamName: stream, Record: { Data: Buffer.from('{"h":1}\n') } }),
     );
@@ -215,8 +216,8 @@ describe('Firehose stand-in delivery to S3', () => {
     const { firehose: restarted } = await startFirehose('stop-hung');
     await restarted.flush();
 
-    // Assess
-    expect(stopMs).toBeLessThan(3_000);
+    // Assess: it did not wait for S3 (well under the hang; the 30 s test timeout is above it).
+    expect(stopMs).toBeLessThan(s3HangMs / 2);
     expect((await ofStream(stream)()).map((o) => o.content)).toEqual(['{"h":1}\n']);
   });
 

@@ -8,6 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyedByPk } from '../../local/dynamodb-tables';
 import { freePort } from '../../local/free-port';
 import {
   type Standins,
@@ -39,14 +40,7 @@ describe('Function: startStandins', () => {
       { name: 'events-dlq', attributes: { MessageRetentionPeriod: '1209600' } },
     ],
     dynamodb: {
-      tables: [
-        {
-          TableName: 'tenants',
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-          KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        },
-      ],
+      tables: [keyedByPk('tenants')],
     },
   });
 

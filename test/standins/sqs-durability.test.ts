@@ -66,6 +66,17 @@ async function sendBodies(client: SQSClient, queueUrl: string, bodies: string[])
   );
 }
 
+async function deleteAll(client: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
+  for (let i = 0; i < messages.length; i += 10) {
+    await client.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.slice(i, i + 10).map((m, j) => ({ Id: `d${j}`, ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
+  }
+}
+
 describe('SQS stand-in durability', () => {
   let dir: string;
   const running: SqsStandin[] = [];
@@ -98,16 +109,7 @@ describe('SQS stand-in durability', () => {
     await sendBodies(client, QueueUrl!, bodies);
     const received = await drain(client, QueueUrl!);
     const toDelete = received.slice(0, 100);
-    for (let i = 0; i < toDelete.length; i += 10) {
-      await client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: QueueUrl!,
-          Entries: toDelete
-            .slice(i, i + 10)
-            .map((m, j) => ({ Id: `d${j}`, ReceiptHandle: m.ReceiptHandle! })),
-        }),
-      );
-    }
+    await deleteAll(client, QueueUrl!, toDelete);
 
     // Act: one more send, then kill -9 the moment it is answered.
     await client.send(new SendMessageCommand({ QueueUrl: QueueUrl!, MessageBody: 'last-before-crash' }));
@@ -201,17 +203,7 @@ describe('SQS stand-in durability', () => {
       );
       const received = await drain(client, QueueUrl!);
       const keep = round === 19 ? 10 : 0;
-      const toDelete = received.slice(keep);
-      for (let i = 0; i < toDelete.length; i += 10) {
-        await client.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: QueueUrl!,
-            Entries: toDelete
-              .slice(i, i + 10)
-              .map((m, j) => ({ Id: `d${j}`, ReceiptHandle: m.ReceiptHandle! })),
-          }),
-        );
-      }
+      await deleteAll(client, QueueUrl!, received.slice(keep));
     }
     await sqs.stop();
     client.destroy();

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SqsError } from '../../local/standins/sqs/errors';
 import type { JournalRecord } from '../../local/standins/sqs/journal-records';
+import { md5Hex } from '../../local/standins/sqs/message';
 import { MoveTaskRunner } from '../../local/standins/sqs/move-tasks';
 import type { Queue } from '../../local/standins/sqs/queue';
 import { QueueStore } from '../../local/standins/sqs/queue-store';
@@ -385,6 +386,25 @@ describe('Class: QueueStore', () => {
     });
   });
 
+  describe('Method: send (body digest)', () => {
+    it('computes the MD5 of the body once and keeps it with the message, for every receive', () => {
+      // Prepare
+      const { store, advance } = storeAt();
+      const queue = store.createQueue('events', { VisibilityTimeout: '0' }, {});
+
+      // Act
+      const { messageId, md5OfBody } = send(store, queue, 'digest me');
+      const first = store.receive(queue, { maxMessages: 1 });
+      advance(1);
+      const second = store.receive(queue, { maxMessages: 1 });
+
+      // Assess
+      expect(md5OfBody).toBe(md5Hex('digest me'));
+      expect(queue.messages.get(messageId)?.md5OfBody).toBe(md5OfBody);
+      expect([first[0]!.message.md5OfBody, second[0]!.message.md5OfBody]).toEqual([md5OfBody, md5OfBody]);
+    });
+  });
+
   describe('Method: purge', () => {
     it('removes every message and refuses a second purge within 60 seconds', () => {
       // Prepare
@@ -577,5 +597,46 @@ describe('Class: MoveTaskRunner', () => {
     expect(moved).toBe(1);
     expect(runner.list(dlq.arn, 1)[0]).toMatchObject({ Status: 'CANCELLED' });
     expect(errorOf(() => runner.cancel('unknown')).code).toBe('ResourceNotFoundException');
+  });
+
+  it('reads no further than its budget allows, and completes once the messages left are gone', () => {
+    // Prepare: one message per second; the first moves at once.
+    const { store, dlq, source, advance } = dlqWithMessages(5);
+    const runner = new MoveTaskRunner(store);
+    runner.start(dlq.arn, undefined, 1);
+    runner.tick();
+    const reads = vi.spyOn(dlq.messages, 'get');
+
+    // Act: a tick with a twentieth of a message of budget, then the rest deleted meanwhile.
+    advance(50);
+    runner.tick();
+    const readsWithoutBudget = reads.mock.calls.length;
+    store.purge(dlq);
+    advance(1_000);
+    runner.tick();
+
+    // Assess
+    expect(readsWithoutBudget).toBe(0);
+    expect(source.messages.size).toBe(1);
+    expect(runner.list(dlq.arn, 1)[0]).toMatchObject({
+      Status: 'COMPLETED',
+      ApproximateNumberOfMessagesMoved: 1,
+      ApproximateNumberOfMessagesToMove: 5,
+    });
+  });
+
+  it('gives a moved message the MD5 of its body', () => {
+    // Prepare
+    const { store, dlq, source, advance } = dlqWithMessages(1);
+    const runner = new MoveTaskRunner(store);
+
+    // Act
+    runner.start(dlq.arn, undefined, undefined);
+    advance(100);
+    runner.tick();
+
+    // Assess
+    const [moved] = [...source.messages.values()];
+    expect(moved?.md5OfBody).toBe(md5Hex('m-0'));
   });
 });

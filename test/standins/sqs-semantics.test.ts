@@ -16,6 +16,12 @@ import { eventually } from './support/eventually';
 import { sqsClient } from './support/sqs-client';
 import { makeTempDir, removeTempDir } from './support/temp-dir';
 
+/**
+ * The longest long poll (20 s): tests that a poll returns early wait this long and check it returned
+ * in less than half of it, a margin no slow machine comes near (the 30 s test timeout is above it).
+ */
+const LONG_WAIT_SECONDS = 20;
+
 describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
   let dir: string;
   let sqs: SqsStandin;
@@ -152,7 +158,10 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
     expect(back.Messages?.every((m) => m.Attributes?.ApproximateReceiveCount === '1')).toBe(true);
   });
 
-  it('moves to an explicit DestinationArn at roughly MaxNumberOfMessagesPerSecond, and can be cancelled', async () => {
+  // How fast a task moves is checked on a fake clock (sqs-queue-store.test.ts); here, only that what
+  // it moved and what is left add up, whatever the speed of the machine. (At 1 message a second the
+  // task is still running when cancelled: it would need 9 s for the ten.)
+  it('moves to an explicit DestinationArn, and can be cancelled', async () => {
     // Prepare
     const { url, dlqUrl, dlqArn } = await queueWithDlq(1, { VisibilityTimeout: '0' });
     const elsewhere = await queue();
@@ -166,12 +175,12 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
       // redrive all ten
     }
 
-    // Act: 5 per second for about 1.2 s, then cancel.
+    // Act: one per second for a while, then cancel.
     const { TaskHandle } = await client.send(
       new StartMessageMoveTaskCommand({
         SourceArn: dlqArn,
         DestinationArn: sqs.queueArn(elsewhere.split('/').pop()!),
-        MaxNumberOfMessagesPerSecond: 5,
+        MaxNumberOfMessagesPerSecond: 1,
       }),
     );
     await new Promise((resolve) => setTimeout(resolve, 1_200));
@@ -180,8 +189,6 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
     );
 
     // Assess
-    expect(ApproximateNumberOfMessagesMoved).toBeGreaterThanOrEqual(4);
-    expect(ApproximateNumberOfMessagesMoved).toBeLessThanOrEqual(8);
     expect(await count(elsewhere, 'ApproximateNumberOfMessages')).toBe(ApproximateNumberOfMessagesMoved);
     expect(await count(dlqUrl, 'ApproximateNumberOfMessages')).toBe(10 - ApproximateNumberOfMessagesMoved!);
   });
@@ -222,16 +229,16 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
     // Prepare
     const url = await queue();
     const started = Date.now();
-    const polling = receive(url, { WaitTimeSeconds: 10 });
+    const polling = receive(url, { WaitTimeSeconds: LONG_WAIT_SECONDS });
 
     // Act
     await new Promise((resolve) => setTimeout(resolve, 300));
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'arrived' }));
     const result = await polling;
 
-    // Assess
+    // Assess: long before the wait would have ended on its own.
     expect(result.Messages?.map((m) => m.Body)).toEqual(['arrived']);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(LONG_WAIT_SECONDS * 500);
   });
 
   it('returns a long poll when an in-flight message becomes visible again', async () => {
@@ -242,12 +249,12 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
     const started = Date.now();
 
     // Act
-    const result = await receive(url, { WaitTimeSeconds: 10 });
+    const result = await receive(url, { WaitTimeSeconds: LONG_WAIT_SECONDS });
 
-    // Assess
+    // Assess: after the 1 s visibility timeout, long before the wait would have ended on its own.
     expect(result.Messages?.map((m) => m.Body)).toEqual(['comes back']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
-    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(Date.now() - started).toBeLessThan(LONG_WAIT_SECONDS * 500);
   });
 
   it('waits the full WaitTimeSeconds on an empty queue, using the queue default when the call sets none', async () => {
@@ -269,7 +276,9 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
     const ownClient = sqsClient(own.endpoint);
     const { QueueUrl } = await ownClient.send(new CreateQueueCommand({ QueueName: 'idle' }));
     const started = Date.now();
-    const polling = ownClient.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20 }));
+    const polling = ownClient.send(
+      new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: LONG_WAIT_SECONDS }),
+    );
 
     // Act
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -277,9 +286,9 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
     const result = await polling;
     ownClient.destroy();
 
-    // Assess
+    // Assess: long before the wait would have ended on its own.
     expect(result.Messages).toBeUndefined();
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(LONG_WAIT_SECONDS * 500);
   });
 
   it('deletes a message so that it never comes back', async () => {

@@ -15,8 +15,8 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { FaultController } from '../faults/fault-controller';
-import { startFaultProxy } from '../faults/fault-proxy';
+import { dynamoDbClientConfig } from '../client-config';
+import { type ProxiedStandin, startProxiedStandin } from '../faults/fault-proxy';
 import { LOCALHOST } from '../http/http-server';
 
 export interface DynamoDbStandinOptions {
@@ -27,12 +27,7 @@ export interface DynamoDbStandinOptions {
   readonly tables?: readonly CreateTableCommandInput[];
 }
 
-export interface DynamoDbStandin {
-  readonly endpoint: string;
-  readonly port: number;
-  readonly faults: FaultController;
-  stop(): Promise<void>;
-}
+export type DynamoDbStandin = ProxiedStandin;
 
 const PREFIX = 'com.amazonaws.dynamodb.v20120810#';
 
@@ -48,62 +43,56 @@ export async function startDynamoDbStandin(options: DynamoDbStandinOptions = {})
     server.once('error', reject);
     server.listen(0, LOCALHOST, () => resolve());
   });
+  const stopServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
   const address = server.address();
   const innerPort = typeof address === 'object' && address ? address.port : 0;
-  const faults = new FaultController();
-  const proxy = await startFaultProxy({
-    target: { host: LOCALHOST, port: innerPort },
-    ...(options.port !== undefined ? { port: options.port } : {}),
-    faults,
-    operationOf: (request) =>
-      String(request.headers['x-amz-target'] ?? '')
-        .split('.')
-        .pop() ?? '',
-    errorResponse: (kind) => {
-      const [status, type, message] =
-        kind === 'throttle'
-          ? [
-              400,
-              'ProvisionedThroughputExceededException',
-              'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-            ]
-          : kind === 'error'
-            ? [500, 'InternalServerError', 'Internal server error']
-            : [503, 'ServiceUnavailable', 'Service unavailable'];
-      return {
-        status,
-        headers: { 'content-type': 'application/x-amz-json-1.0' },
-        body: JSON.stringify({ __type: `${PREFIX}${type}`, message }),
-      };
-    },
-  });
-
-  if (options.tables?.length) {
-    const client = new DynamoDBClient({
-      endpoint: `http://${LOCALHOST}:${innerPort}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  try {
+    // Straight to dynalite: the tables exist before any client can reach the proxy.
+    await createTables(`http://${LOCALHOST}:${innerPort}`, options.tables ?? []);
+    return await startProxiedStandin({
+      innerPort,
+      stopInner: stopServer,
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      operationOf: (request) =>
+        String(request.headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '',
+      errorResponse: (kind) => {
+        const [status, type, message] =
+          kind === 'throttle'
+            ? [
+                400,
+                'ProvisionedThroughputExceededException',
+                'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+              ]
+            : kind === 'error'
+              ? [500, 'InternalServerError', 'Internal server error']
+              : [503, 'ServiceUnavailable', 'Service unavailable'];
+        return {
+          status,
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: JSON.stringify({ __type: `${PREFIX}${type}`, message }),
+        };
+      },
     });
-    try {
-      for (const table of options.tables) {
-        try {
-          await client.send(new CreateTableCommand(table));
-        } catch (error) {
-          if (!(error instanceof ResourceInUseException)) throw error;
-        }
-      }
-    } finally {
-      client.destroy();
-    }
+  } catch (error) {
+    await stopServer();
+    throw error;
   }
+}
 
-  return {
-    endpoint: proxy.endpoint,
-    port: proxy.port,
-    faults,
-    async stop() {
-      await proxy.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+async function createTables(endpoint: string, tables: readonly CreateTableCommandInput[]): Promise<void> {
+  if (tables.length === 0) return;
+  const client = new DynamoDBClient(dynamoDbClientConfig(endpoint));
+  try {
+    for (const table of tables) {
+      try {
+        await client.send(new CreateTableCommand(table));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }
+  } finally {
+    client.destroy();
+  }
 }

@@ -109,8 +109,6 @@ export function parseFaultSettings(input: unknown): Partial<FaultSettings> {
   return result as Partial<FaultSettings>;
 }
 
-export { seededRandom };
-
 export class FaultController {
   private settings: FaultSettings = NO_FAULTS;
   private random: () => number;

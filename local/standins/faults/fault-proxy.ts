@@ -5,11 +5,11 @@
  */
 import { setMaxListeners } from 'node:events';
 import { Agent, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
+import { sleep } from '../../sleep';
 import type { InjectedErrorKind } from '../http/aws-json-server';
-import { type RunningHttpServer, startHttpServer } from '../http/http-server';
-import { sleep } from '../sleep';
+import { LOCALHOST, type RunningHttpServer, startHttpServer } from '../http/http-server';
 import { handleAdminRequest, isAdminRequest } from './admin-endpoint';
-import type { FaultController } from './fault-controller';
+import { FaultController } from './fault-controller';
 
 export interface ProxyErrorResponse {
   readonly status: number;
@@ -24,6 +24,42 @@ export interface FaultProxyOptions {
   /** The service operation a request is, matched against FaultSettings.operations. */
   readonly operationOf: (request: IncomingMessage) => string;
   readonly errorResponse: (kind: InjectedErrorKind) => ProxyErrorResponse;
+}
+
+/** A stand-in made of a server we did not write behind its own fault proxy. */
+export interface ProxiedStandin {
+  /** The proxy's address: where clients go. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly faults: FaultController;
+  /** Closes the proxy, then the server behind it. */
+  stop(): Promise<void>;
+}
+
+export interface ProxiedStandinOptions extends Omit<FaultProxyOptions, 'target' | 'faults'> {
+  /** The server's own port on 127.0.0.1. */
+  readonly innerPort: number;
+  readonly stopInner: () => Promise<void>;
+}
+
+/** Puts a fault proxy (and its FaultController) in front of a server listening on 127.0.0.1. */
+export async function startProxiedStandin(options: ProxiedStandinOptions): Promise<ProxiedStandin> {
+  const { innerPort, stopInner, ...proxyOptions } = options;
+  const faults = new FaultController();
+  const proxy = await startFaultProxy({
+    ...proxyOptions,
+    target: { host: LOCALHOST, port: innerPort },
+    faults,
+  });
+  return {
+    endpoint: proxy.endpoint,
+    port: proxy.port,
+    faults,
+    async stop() {
+      await proxy.close();
+      await stopInner();
+    },
+  };
 }
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<RunningHttpServer> {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { sleep } from '../sleep';
+import { sleep } from '../../sleep';
 import { archiveObjectKey } from './object-key';
 import { Segment } from './spool';
 import type { StreamDefinition } from './stream-registry';
@@ -43,7 +43,7 @@ export interface DeliveryStats {
   failedAttempts: number;
 }
 
-export const S3_DELIVERY_FAILED = 's3-delivery-failed';
+const S3_DELIVERY_FAILED = 's3-delivery-failed';
 
 export class DeliveryStream {
   private current: Segment | undefined;
@@ -98,8 +98,9 @@ export class DeliveryStream {
   /** Seals and waits until every buffered record is in S3 (or `signal` gives up waiting). */
   async flush(signal?: AbortSignal): Promise<void> {
     this.seal();
+    // (`delivering` never rejects.) No timer is involved: nothing is left behind to hold the process.
     while (this.delivering && !signal?.aborted) {
-      await Promise.race([this.delivering, sleep(3_600_000, signal)]);
+      await (signal ? settledOrAborted(this.delivering, signal) : this.delivering);
     }
   }
 
@@ -116,10 +117,6 @@ export class DeliveryStream {
     this.abort.abort();
     clearTimeout(this.timer);
     this.current?.abandon();
-  }
-
-  get pendingSegments(): number {
-    return this.sealed.length + (this.current ? 1 : 0);
   }
 
   private kick(): void {
@@ -176,10 +173,23 @@ export class DeliveryStream {
         this.stats.failedAttempts += 1;
         deps.onError?.(error);
         if (deps.clock() - startedAt >= deps.retrySeconds * 1000) toErrorPrefix = true;
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)), this.abort.signal);
+        // Backoff: 100 ms, doubling, at most 5 s.
+        await sleep(Math.min(5_000, 100 * 2 ** Math.min(attempt - 1, 6)), this.abort.signal);
       }
     }
   }
+}
+
+/** Resolves when `promise` settles or `signal` aborts, whichever comes first; leaves no listener. */
+function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
 }
 
 export function streamDirectory(spoolDir: string, streamName: string): string {

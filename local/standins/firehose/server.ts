@@ -6,9 +6,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { FaultController } from '../faults/fault-controller';
-import { type AwsJsonService, createAwsJsonHandler } from '../http/aws-json-server';
-import { startHttpServer } from '../http/http-server';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../client-config';
+import type { FaultController } from '../faults/fault-controller';
+import { startAwsJsonServer } from '../http/aws-json-server';
 import { type BufferLimits, type DeliveryStats, DeliveryStream, streamDirectory } from './delivery-stream';
 import { FirehoseError, firehoseErrors } from './errors';
 import { createFirehoseOperations } from './operations';
@@ -65,8 +65,8 @@ export interface FirehoseStandin {
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export async function startFirehoseStandin(options: FirehoseStandinOptions): Promise<FirehoseStandin> {
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? LOCAL_REGION;
+  const accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
   const spoolDir = join(options.dir, 'spool');
   await mkdir(spoolDir, { recursive: true });
   const registry = await StreamRegistry.open(options.dir, region, accountId);
@@ -93,58 +93,55 @@ export async function startFirehoseStandin(options: FirehoseStandinOptions): Pro
       options.onError?.(new Error(`spool of unknown stream ${orphan} left in ${spoolDir}`));
   }
 
-  const faults = new FaultController();
-  const lifetime = new AbortController();
-  const service: AwsJsonService = {
-    targetPrefix: 'Firehose_20150804',
-    jsonVersion: '1.1',
-    maxBodyBytes: MAX_REQUEST_BYTES,
-    operations: createFirehoseOperations({
-      registry,
-      faults,
-      clock: Date.now,
-      stream: (name) => streams.get(name)!,
-      createStream: openStream,
-      deleteStream: async (name) => {
-        const stream = streams.get(name);
-        await stream?.flush();
-        await stream?.stop();
-        streams.delete(name);
-        await registry.delete(name);
-        await rm(streamDirectory(spoolDir, name), { recursive: true, force: true });
+  const server = await startAwsJsonServer(
+    (faults) => ({
+      targetPrefix: 'Firehose_20150804',
+      jsonVersion: '1.1',
+      maxBodyBytes: MAX_REQUEST_BYTES,
+      operations: createFirehoseOperations({
+        registry,
+        faults,
+        clock: Date.now,
+        stream: (name) => streams.get(name)!,
+        createStream: openStream,
+        deleteStream: async (name) => {
+          const stream = streams.get(name);
+          await stream?.flush();
+          await stream?.stop();
+          streams.delete(name);
+          await registry.delete(name);
+          await rm(streamDirectory(spoolDir, name), { recursive: true, force: true });
+        },
+      }),
+      errorFor: (error) => {
+        if (error instanceof FirehoseError) return error.toWire();
+        options.onError?.(error);
+        return firehoseErrors.internal().toWire();
+      },
+      injectedError: (kind) =>
+        (kind === 'down'
+          ? firehoseErrors.unavailable()
+          : kind === 'throttle'
+            ? firehoseErrors.slowDown()
+            : firehoseErrors.internal()
+        ).toWire(),
+      protocolError: (kind, message) => {
+        if (kind === 'too-large')
+          return new FirehoseError('RequestEntityTooLargeException', message, 413).toWire();
+        return new FirehoseError(
+          kind === 'serialization' ? 'SerializationException' : 'UnknownOperationException',
+          message,
+        ).toWire();
       },
     }),
-    errorFor: (error) => {
-      if (error instanceof FirehoseError) return error.toWire();
-      options.onError?.(error);
-      return firehoseErrors.internal().toWire();
-    },
-    injectedError: (kind) =>
-      (kind === 'down'
-        ? firehoseErrors.unavailable()
-        : kind === 'throttle'
-          ? firehoseErrors.slowDown()
-          : firehoseErrors.internal()
-      ).toWire(),
-    protocolError: (kind, message) => {
-      if (kind === 'too-large')
-        return new FirehoseError('RequestEntityTooLargeException', message, 413).toWire();
-      return new FirehoseError(
-        kind === 'serialization' ? 'SerializationException' : 'UnknownOperationException',
-        message,
-      ).toWire();
-    },
-  };
-  const http = await startHttpServer(
-    createAwsJsonHandler(service, faults, lifetime.signal),
-    options.port ?? 0,
+    options.port,
   );
 
   let stopped = false;
   return {
-    endpoint: http.endpoint,
-    port: http.port,
-    faults,
+    endpoint: server.endpoint,
+    port: server.port,
+    faults: server.faults,
     region,
     accountId,
     async ensureStream(spec) {
@@ -173,8 +170,7 @@ export async function startFirehoseStandin(options: FirehoseStandinOptions): Pro
     async stop() {
       if (stopped) return;
       stopped = true;
-      lifetime.abort();
-      await http.close();
+      await server.close();
       const deadline = AbortSignal.timeout(options.stopTimeoutMs ?? 10_000);
       await Promise.all([...streams.values()].map((stream) => stream.flush(deadline)));
       await Promise.all([...streams.values()].map((stream) => stream.stop()));
@@ -183,8 +179,7 @@ export async function startFirehoseStandin(options: FirehoseStandinOptions): Pro
     kill() {
       if (stopped) return;
       stopped = true;
-      lifetime.abort();
-      http.kill();
+      server.kill();
       for (const stream of streams.values()) stream.abandon();
       writer.destroy();
     },

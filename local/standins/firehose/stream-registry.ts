@@ -25,7 +25,7 @@ export interface StreamDefinition {
 }
 
 /** What the stand-in writes when a stream names no error output prefix. */
-export const DEFAULT_ERROR_OUTPUT_PREFIX = 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/';
+const DEFAULT_ERROR_OUTPUT_PREFIX = 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/';
 
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 const FILE = 'streams.json';

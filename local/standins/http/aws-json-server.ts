@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sleep } from '../../sleep';
 import { handleAdminRequest, isAdminRequest } from '../faults/admin-endpoint';
-import type { FaultController } from '../faults/fault-controller';
-import { sleep } from '../sleep';
-import type { RequestHandler } from './http-server';
+import { FaultController } from '../faults/fault-controller';
+import { type RequestHandler, startHttpServer } from './http-server';
 import { BodyTooLargeError, readBody } from './read-body';
 
 export type JsonObject = Record<string, unknown>;
@@ -42,6 +42,40 @@ export interface AwsJsonService {
   injectedError(kind: InjectedErrorKind): WireError;
   /** Errors of the protocol itself (bad JSON, unknown target, body too large). */
   protocolError(kind: 'serialization' | 'unknown-operation' | 'too-large', message: string): WireError;
+}
+
+/** A JSON stand-in's server: its address, its faults, and its two ways to end. */
+export interface AwsJsonServer {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly faults: FaultController;
+  /** Ends the calls in flight (waiting long polls answer empty), then closes the port. */
+  close(): Promise<void>;
+  /** Crash: every socket destroyed at once. */
+  kill(): void;
+}
+
+/** Serves a service on 127.0.0.1 with a FaultController of its own, which `build` receives. */
+export async function startAwsJsonServer(
+  build: (faults: FaultController) => AwsJsonService,
+  port = 0,
+): Promise<AwsJsonServer> {
+  const faults = new FaultController();
+  const lifetime = new AbortController();
+  const http = await startHttpServer(createAwsJsonHandler(build(faults), faults, lifetime.signal), port);
+  return {
+    endpoint: http.endpoint,
+    port: http.port,
+    faults,
+    async close() {
+      lifetime.abort();
+      await http.close();
+    },
+    kill() {
+      lifetime.abort();
+      http.kill();
+    },
+  };
 }
 
 export function createAwsJsonHandler(

@@ -1,14 +1,13 @@
 /**
- * S3 through s3rver, on disk under `dir`, behind a fault proxy. Path-style only (`forcePathStyle`),
- * and s3rver knows one access key, `S3RVER`/`S3RVER`; we also register `local`/`local` so processes
- * that use the same local credentials for every service can reach it. s3rver does not verify SigV4
- * signatures, only the access key id.
+ * S3 through s3rver, on disk under `dir`, behind a fault proxy. Path-style only (`forcePathStyle`).
+ * s3rver knows one access key of its own (`S3RVER`); we register `local`/`local`, the credentials
+ * every local client and handler uses. s3rver checks the access key id, not SigV4 signatures.
  */
 import { mkdir } from 'node:fs/promises';
 import S3rver from 's3rver';
 import { DUMMY_ACCOUNT } from 's3rver/lib/models/account.js';
-import { FaultController } from '../faults/fault-controller';
-import { startFaultProxy } from '../faults/fault-proxy';
+import { LOCAL_CREDENTIALS } from '../client-config';
+import { type ProxiedStandin, startProxiedStandin } from '../faults/fault-proxy';
 import { LOCALHOST } from '../http/http-server';
 import { s3OperationOf } from './s3-operation';
 
@@ -19,21 +18,14 @@ export interface S3StandinOptions {
   readonly buckets?: readonly string[];
 }
 
-export interface S3Standin {
-  readonly endpoint: string;
-  readonly port: number;
-  readonly faults: FaultController;
-  stop(): Promise<void>;
-}
-
-export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export type S3Standin = ProxiedStandin;
 
 let localKeyRegistered = false;
 
 export async function startS3Standin(options: S3StandinOptions): Promise<S3Standin> {
   await mkdir(options.dir, { recursive: true });
   if (!localKeyRegistered) {
-    DUMMY_ACCOUNT.createKeyPair('local', 'local');
+    DUMMY_ACCOUNT.createKeyPair(LOCAL_CREDENTIALS.accessKeyId, LOCAL_CREDENTIALS.secretAccessKey);
     localKeyRegistered = true;
   }
   const s3rver = new S3rver({
@@ -46,11 +38,10 @@ export async function startS3Standin(options: S3StandinOptions): Promise<S3Stand
   });
   serialiseDeletes(s3rver);
   const inner = await s3rver.run();
-  const faults = new FaultController();
-  const proxy = await startFaultProxy({
-    target: { host: LOCALHOST, port: inner.port },
+  return startProxiedStandin({
+    innerPort: inner.port,
+    stopInner: () => s3rver.close(),
     ...(options.port !== undefined ? { port: options.port } : {}),
-    faults,
     operationOf: s3OperationOf,
     errorResponse: (kind) => {
       const [status, code, message] =
@@ -66,15 +57,6 @@ export async function startS3Standin(options: S3StandinOptions): Promise<S3Stand
       };
     },
   });
-  return {
-    endpoint: proxy.endpoint,
-    port: proxy.port,
-    faults,
-    async stop() {
-      await proxy.close();
-      await s3rver.close();
-    },
-  };
 }
 
 /**

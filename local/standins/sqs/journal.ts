@@ -7,7 +7,8 @@
  * - Opening replays the file (a torn last line from a crash is ignored) and then compacts: the
  *   current state is written as a fresh journal (`journal.ndjson.next`, fsync'd, renamed over the
  *   old one, directory fsync'd). The same happens while running once the file outgrows
- *   max(compactAtBytes, 2 × the last snapshot).
+ *   max(compactAtBytes, 2 × the last snapshot). Until the rename, the old file stays the journal and
+ *   gets every record; a compaction that fails leaves it so (and is tried again later).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
@@ -49,15 +50,23 @@ export async function readJournal(dir: string): Promise<JournalRecord[]> {
 
 export interface JournalOptions {
   readonly compactAtBytes?: number;
-  /** Called if compaction fails (the journal keeps appending to the file it has). */
+  /** Called if a compaction fails (the journal carries on with the file it has, which is whole). */
   readonly onError?: (error: unknown) => void;
 }
 
 export class Journal {
+  /** The journal itself: the file a restart replays, holding every record written. */
   private log!: AppendLog;
+  /** While a compaction runs: the file that replaces `log` once renamed over it. */
+  private next: AppendLog | undefined;
   private compaction: Promise<void> | undefined;
   private compactionQueued = false;
+  private closed = false;
+  /** A compaction renamed its file but the directory fsync failed: retried before the next sync. */
+  private directoryUnsynced = false;
   private snapshotBytes = 0;
+  /** After a failed compaction, the size at which to try again (not on every write). */
+  private retryCompactionAtBytes = 0;
   private readonly path: string;
   private readonly nextPath: string;
   private readonly compactAtBytes: number;
@@ -88,7 +97,15 @@ export class Journal {
   }
 
   write(record: JournalRecord): void {
-    this.log.append(`${JSON.stringify(record)}\n`);
+    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    this.log.append(line);
+    if (this.next) {
+      try {
+        this.next.append(line);
+      } catch {
+        // The next file has failed: its compaction fails too, and `log` has the record.
+      }
+    }
     if (!this.compaction && !this.compactionQueued && this.log.stats.bytes > this.compactionThreshold()) {
       this.compactionQueued = true;
       setImmediate(() => {
@@ -98,12 +115,12 @@ export class Journal {
     }
   }
 
-  /** Resolves once every record written so far is on disk. */
+  /** Resolves once every record written so far is on disk, in the file a restart replays. */
   durable(): Promise<void> {
-    const log = this.log;
     const compaction = this.compaction;
-    // Records written during a compaction go to the new file, which only counts once renamed.
-    return compaction ? compaction.then(() => log.sync()) : log.sync();
+    // During a compaction records go to both files; which one is the journal is settled by the
+    // rename, so wait for it (its failure is not ours: `log` then is still the journal).
+    return compaction ? compaction.catch(() => undefined).then(() => this.syncLog()) : this.syncLog();
   }
 
   get stats(): { readonly bytes: number; readonly syncs: number; readonly snapshotBytes: number } {
@@ -111,23 +128,37 @@ export class Journal {
   }
 
   async close(): Promise<void> {
-    await this.compaction;
+    this.closed = true; // a compaction queued by the last writes does not start any more
+    await this.compaction?.catch(() => undefined);
     await this.log.close();
   }
 
   /** Crash simulation: unwritten records are lost, nothing more is synced. */
   abandon(): void {
+    this.closed = true;
     this.log.abandon();
+    this.next?.abandon();
+  }
+
+  private async syncLog(): Promise<void> {
+    if (this.directoryUnsynced) {
+      await syncDirectory(this.dir);
+      this.directoryUnsynced = false;
+    }
+    await this.log.sync();
   }
 
   private compactionThreshold(): number {
-    return Math.max(this.compactAtBytes, 2 * this.snapshotBytes);
+    return Math.max(this.compactAtBytes, 2 * this.snapshotBytes, this.retryCompactionAtBytes);
   }
 
-  /** Swaps to a new file holding the current state; later writes follow the snapshot in it. */
+  /**
+   * Writes the current state to a new file and renames it over the journal. Until the rename has
+   * succeeded the journal stays the file of record and keeps getting every record; the new file
+   * gets them too, after its snapshot. A failure before the rename leaves the journal as it was.
+   */
   private compact(): void {
-    if (this.compaction) return;
-    const previous = this.log as AppendLog | undefined;
+    if (this.compaction || this.closed) return;
     const next = new AppendLog(this.nextPath, { mode: 'truncate' });
     let bytes = 0;
     for (const record of this.snapshot()) {
@@ -135,14 +166,33 @@ export class Journal {
       bytes += line.length;
       next.append(line);
     }
-    this.log = next;
+    this.next = next;
     this.compaction = (async () => {
-      // What was acknowledged from the old file stays durable there until the rename.
-      await previous?.close();
-      await next.sync();
-      await rename(this.nextPath, this.path);
-      await syncDirectory(this.dir);
+      try {
+        await next.sync();
+        await rename(this.nextPath, this.path);
+      } catch (error) {
+        this.next = undefined;
+        next.abandon();
+        await rm(this.nextPath, { force: true }).catch(() => undefined);
+        // (At open there is no journal to carry on with: open fails.)
+        this.retryCompactionAtBytes = (this.log as AppendLog | undefined)?.stats.bytes ?? 0;
+        this.retryCompactionAtBytes += this.compactAtBytes;
+        throw error;
+      }
+      // Renamed: the new file is the journal. Records written from here on go to it alone.
+      const previous = this.log as AppendLog | undefined;
+      this.log = next;
+      this.next = undefined;
       this.snapshotBytes = bytes;
+      this.retryCompactionAtBytes = 0;
+      await previous?.close().catch(() => undefined);
+      try {
+        await syncDirectory(this.dir);
+      } catch (error) {
+        this.directoryUnsynced = true;
+        throw error;
+      }
     })();
     this.compaction
       .catch((error: unknown) => this.options.onError?.(error))

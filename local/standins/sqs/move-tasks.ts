@@ -168,11 +168,14 @@ export class MoveTaskRunner {
     source.promote(now);
     let movedAny = false;
     const stillWaiting: string[] = [];
-    for (const key of task.remaining) {
+    let index = 0;
+    // Oldest first, until the budget is spent: the rest waits, unread, for a later tick.
+    // (1e-9: a budget summed from fractions must not miss a whole message to rounding)
+    for (; index < task.remaining.length && task.budget >= 1 - 1e-9; index += 1) {
+      const key = task.remaining[index]!;
       const message = source.messages.get(key);
       if (!message) continue; // deleted or expired meanwhile: nothing to move
-      // (1e-9: a budget summed from fractions must not miss a whole message to rounding)
-      if (task.budget < 1 - 1e-9 || message.state !== 'visible') {
+      if (message.state !== 'visible') {
         stillWaiting.push(key);
         continue;
       }
@@ -190,8 +193,9 @@ export class MoveTaskRunner {
         stillWaiting.push(key);
       }
     }
-    task.remaining = stillWaiting;
-    if (stillWaiting.length === 0) task.status = 'COMPLETED';
+    // Unchanged when every key read is still waiting (nothing moved or gone): no copy.
+    if (stillWaiting.length < index) task.remaining = stillWaiting.concat(task.remaining.slice(index));
+    if (task.remaining.length === 0) task.status = 'COMPLETED';
     return movedAny;
   }
 

@@ -24,7 +24,7 @@ import {
 import type { MoveTaskRunner } from './move-tasks';
 import type { Queue } from './queue';
 import { ALL_ATTRIBUTE_NAMES, normaliseQueueAttributes, validateQueueName } from './queue-attributes';
-import type { QueueStore, ReceivedMessage } from './queue-store';
+import type { QueueStore, ReceivedMessage, SendInput } from './queue-store';
 
 export interface SqsOperationDeps {
   readonly store: QueueStore;
@@ -58,7 +58,8 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
     return result;
   }
 
-  function sendOne(queue: Queue, entry: JsonObject) {
+  /** A send entry checked against the queue: what store.send takes. Throws the entry's error. */
+  function validateSend(queue: Queue, entry: JsonObject): SendInput {
     const body = validateBody(entry.MessageBody);
     const attributes = validateMessageAttributes(entry.MessageAttributes, 'message');
     const systemAttributes = validateMessageAttributes(entry.MessageSystemAttributes, 'system');
@@ -71,13 +72,38 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
     }
     if (messageSize(body, attributes) > queue.maxMessageBytes)
       throw sqsErrors.messageTooLong(queue.maxMessageBytes);
-    return store.send(queue, {
+    return {
       body,
       attributes,
       systemAttributes,
       ...(delaySeconds !== undefined ? { delaySeconds } : {}),
       ...(groupId !== undefined ? { groupId } : {}),
-    });
+    };
+  }
+
+  /** What an invalid batch entry counts towards the batch's size: its body, and its attributes if valid. */
+  function invalidEntrySize(entry: JsonObject): number {
+    const body = typeof entry.MessageBody === 'string' ? entry.MessageBody : '';
+    try {
+      return messageSize(body, validateMessageAttributes(entry.MessageAttributes, 'message'));
+    } catch {
+      return messageSize(body, {});
+    }
+  }
+
+  /** One page of names after the NextToken (the last name of the previous page, base64). */
+  function pageOfNames(input: JsonObject, names: readonly string[]) {
+    const max = optionalInteger(input, 'MaxResults', 1, SQS_LIMITS.listQueuesMaxResults);
+    const after =
+      typeof input.NextToken === 'string' ? Buffer.from(input.NextToken, 'base64').toString('utf8') : '';
+    const following = names.filter((name) => name > after);
+    const page = following.slice(0, max ?? SQS_LIMITS.listQueuesMaxResults);
+    // A NextToken only when the caller paginates (MaxResults), as SQS does.
+    const more = max !== undefined && following.length > page.length;
+    return {
+      urls: page.map((name) => store.urlOf(name)),
+      ...(more ? { NextToken: Buffer.from(page.at(-1)!, 'utf8').toString('base64') } : {}),
+    };
   }
 
   function renderReceived(
@@ -106,7 +132,7 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
     return {
       MessageId: message.messageId,
       ReceiptHandle: receiptHandle,
-      MD5OfBody: md5Hex(message.body),
+      MD5OfBody: message.md5OfBody ?? md5Hex(message.body),
       Body: message.body,
       ...(Object.keys(system).length > 0 ? { Attributes: system } : {}),
       ...(md5OfMessageAttributes
@@ -136,20 +162,12 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
     },
 
     ListQueues: (input) => {
-      const max = optionalInteger(input, 'MaxResults', 1, SQS_LIMITS.listQueuesMaxResults);
       const prefix = typeof input.QueueNamePrefix === 'string' ? input.QueueNamePrefix : '';
-      const after =
-        typeof input.NextToken === 'string' ? Buffer.from(input.NextToken, 'base64').toString('utf8') : '';
-      const names = store
-        .listQueues(prefix)
-        .map((q) => q.name)
-        .filter((name) => name > after);
-      const page = names.slice(0, max ?? SQS_LIMITS.listQueuesMaxResults);
-      const more = max !== undefined && names.length > page.length;
-      return {
-        ...(page.length > 0 ? { QueueUrls: page.map((name) => store.urlOf(name)) } : {}),
-        ...(more ? { NextToken: Buffer.from(page.at(-1)!, 'utf8').toString('base64') } : {}),
-      };
+      const { urls, ...next } = pageOfNames(
+        input,
+        store.listQueues(prefix).map((q) => q.name),
+      );
+      return { ...(urls.length > 0 ? { QueueUrls: urls } : {}), ...next };
     },
 
     DeleteQueue: async (input) => {
@@ -208,7 +226,7 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
 
     SendMessage: async (input) => {
       const queue = store.queueByUrl(input.QueueUrl);
-      const result = sendOne(queue, input);
+      const result = store.send(queue, validateSend(queue, input));
       await journal.durable();
       return {
         MessageId: result.messageId,
@@ -222,24 +240,26 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
 
     SendMessageBatch: async (input) => {
       const queue = store.queueByUrl(input.QueueUrl);
-      const entries = batchEntries(input);
-      let total = 0;
-      for (const entry of entries) {
-        const body = typeof entry.MessageBody === 'string' ? entry.MessageBody : '';
-        let attributes: MessageAttributes = {};
+      // Each entry is validated once; an invalid one fails on its own, after the batch size check.
+      const entries = batchEntries(input).map((entry) => {
         try {
-          attributes = validateMessageAttributes(entry.MessageAttributes, 'message');
-        } catch {
-          // an invalid entry fails on its own below; its attributes do not count here
+          const send = validateSend(queue, entry);
+          return { entry, send, size: messageSize(send.body, send.attributes) };
+        } catch (error) {
+          return { entry, error, size: invalidEntrySize(entry) };
         }
-        total += messageSize(body, attributes);
-      }
+      });
+      const total = entries.reduce((sum, { size }) => sum + size, 0);
       if (total > queue.maxMessageBytes) throw sqsErrors.batchRequestTooLong(queue.maxMessageBytes);
       const successful: object[] = [];
       const failed: object[] = [];
-      for (const entry of entries) {
+      for (const { entry, send, error } of entries) {
+        if (!send) {
+          failed.push(batchFailure(entry.Id, error));
+          continue;
+        }
         try {
-          const result = sendOne(queue, entry);
+          const result = store.send(queue, send);
           successful.push({
             Id: entry.Id,
             MessageId: result.messageId,
@@ -349,19 +369,11 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
 
     ListDeadLetterSourceQueues: (input) => {
       const queue = store.queueByUrl(input.QueueUrl);
-      const max = optionalInteger(input, 'MaxResults', 1, SQS_LIMITS.listQueuesMaxResults);
-      const after =
-        typeof input.NextToken === 'string' ? Buffer.from(input.NextToken, 'base64').toString('utf8') : '';
-      const names = store
-        .deadLetterSourcesOf(queue)
-        .map((q) => q.name)
-        .filter((name) => name > after);
-      const page = names.slice(0, max ?? SQS_LIMITS.listQueuesMaxResults);
-      const more = max !== undefined && names.length > page.length;
-      return {
-        queueUrls: page.map((name) => store.urlOf(name)),
-        ...(more ? { NextToken: Buffer.from(page.at(-1)!, 'utf8').toString('base64') } : {}),
-      };
+      const { urls, ...next } = pageOfNames(
+        input,
+        store.deadLetterSourcesOf(queue).map((q) => q.name),
+      );
+      return { queueUrls: urls, ...next };
     },
 
     StartMessageMoveTask: (input) => ({

@@ -28,7 +28,7 @@ const FIFO_ONLY = new Set([
   'FifoThroughputLimit',
 ]);
 
-export const READ_ONLY_ATTRIBUTES = [
+const READ_ONLY_ATTRIBUTES = [
   'ApproximateNumberOfMessages',
   'ApproximateNumberOfMessagesNotVisible',
   'ApproximateNumberOfMessagesDelayed',

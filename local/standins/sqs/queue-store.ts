@@ -210,10 +210,12 @@ export class QueueStore {
     const now = this.clock();
     const messageId = randomUUID();
     const delaySeconds = input.delaySeconds ?? queue.delaySeconds;
+    const md5OfBody = md5Hex(input.body);
     const message: StoredMessage = {
       key: messageId,
       messageId,
       body: input.body,
+      md5OfBody,
       attributes: input.attributes,
       systemAttributes: input.systemAttributes,
       ...(input.groupId !== undefined ? { groupId: input.groupId } : {}),
@@ -226,7 +228,7 @@ export class QueueStore {
     const systemAttributesMd5 = md5OfAttributes(input.systemAttributes);
     return {
       messageId,
-      md5OfBody: md5Hex(input.body),
+      md5OfBody,
       ...(attributesMd5 ? { md5OfAttributes: attributesMd5 } : {}),
       ...(systemAttributesMd5 ? { md5OfSystemAttributes: systemAttributesMd5 } : {}),
     };
@@ -357,6 +359,7 @@ export class QueueStore {
       key: messageId,
       messageId,
       body: message.body,
+      md5OfBody: message.md5OfBody ?? md5Hex(message.body),
       attributes: message.attributes,
       systemAttributes: message.systemAttributes,
       ...(message.groupId !== undefined ? { groupId: message.groupId } : {}),

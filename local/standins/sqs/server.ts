@@ -2,11 +2,10 @@
  * The SQS stand-in: the AWS JSON 1.0 protocol over HTTP on 127.0.0.1, queues rebuilt from a durable
  * journal in `dir`, fault injection on every call. The real @aws-sdk/client-sqs talks to it unchanged.
  */
-
-import { FaultController } from '../faults/fault-controller';
-import type { WireError } from '../http/aws-json-server';
-import { type AwsJsonService, createAwsJsonHandler } from '../http/aws-json-server';
-import { LOCALHOST, startHttpServer } from '../http/http-server';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from '../client-config';
+import type { FaultController } from '../faults/fault-controller';
+import { startAwsJsonServer, type WireError } from '../http/aws-json-server';
+import { LOCALHOST } from '../http/http-server';
 import { SqsError, sqsErrors } from './errors';
 import { Journal, readJournal } from './journal';
 import { MoveTaskRunner } from './move-tasks';
@@ -22,8 +21,6 @@ export interface SqsStandinOptions {
   readonly accountId?: string;
   /** Compact the journal when it exceeds max(this, 2 × last snapshot). Default 64 MiB. */
   readonly compactAtBytes?: number;
-  /** How often expired messages are swept (they are never delivered either way). Default 10 s. */
-  readonly expirySweepMs?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -45,10 +42,12 @@ export interface SqsStandin {
 }
 
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** How often expired messages are swept (they are never delivered either way). */
+const EXPIRY_SWEEP_MS = 10_000;
 
 export async function startSqsStandin(options: SqsStandinOptions): Promise<SqsStandin> {
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? LOCAL_REGION;
+  const accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
   let endpoint = `http://${LOCALHOST}:${options.port ?? 0}`;
   const store = new QueueStore({ region, accountId, endpoint: () => endpoint });
 
@@ -60,48 +59,45 @@ export async function startSqsStandin(options: SqsStandinOptions): Promise<SqsSt
   store.attach((record) => journal.write(record));
   store.expireAll();
 
-  const faults = new FaultController();
   const moveTasks = new MoveTaskRunner(store, () => void journal.durable().catch(() => undefined));
-  const lifetime = new AbortController();
-  const service: AwsJsonService = {
-    targetPrefix: 'AmazonSQS',
-    jsonVersion: '1.0',
-    maxBodyBytes: MAX_REQUEST_BYTES,
-    operations: createSqsOperations({ store, journal, moveTasks, faults }),
-    errorFor: (error) => {
-      if (error instanceof SqsError) return error.toWire();
-      options.onError?.(error);
-      return sqsErrors.internalError().toWire();
-    },
-    injectedError: (kind) =>
-      (kind === 'down'
-        ? sqsErrors.serviceUnavailable()
-        : kind === 'throttle'
-          ? sqsErrors.requestThrottled()
-          : sqsErrors.internalError()
-      ).toWire(),
-    protocolError: (kind, message): WireError => {
-      if (kind === 'too-large') return new SqsError('RequestEntityTooLarge', message, 413).toWire();
-      const type = kind === 'serialization' ? 'SerializationException' : 'UnknownOperationException';
-      return { status: 400, body: { __type: `com.amazon.coral.service#${type}`, message } };
-    },
-  };
-  const http = await startHttpServer(
-    createAwsJsonHandler(service, faults, lifetime.signal),
-    options.port ?? 0,
+  const server = await startAwsJsonServer(
+    (faults) => ({
+      targetPrefix: 'AmazonSQS',
+      jsonVersion: '1.0',
+      maxBodyBytes: MAX_REQUEST_BYTES,
+      operations: createSqsOperations({ store, journal, moveTasks, faults }),
+      errorFor: (error) => {
+        if (error instanceof SqsError) return error.toWire();
+        options.onError?.(error);
+        return sqsErrors.internalError().toWire();
+      },
+      injectedError: (kind) =>
+        (kind === 'down'
+          ? sqsErrors.serviceUnavailable()
+          : kind === 'throttle'
+            ? sqsErrors.requestThrottled()
+            : sqsErrors.internalError()
+        ).toWire(),
+      protocolError: (kind, message): WireError => {
+        if (kind === 'too-large') return new SqsError('RequestEntityTooLarge', message, 413).toWire();
+        const type = kind === 'serialization' ? 'SerializationException' : 'UnknownOperationException';
+        return { status: 400, body: { __type: `com.amazon.coral.service#${type}`, message } };
+      },
+    }),
+    options.port,
   );
-  endpoint = http.endpoint;
+  endpoint = server.endpoint;
 
-  const sweep = setInterval(() => store.expireAll(), options.expirySweepMs ?? 10_000);
+  const sweep = setInterval(() => store.expireAll(), EXPIRY_SWEEP_MS);
   sweep.unref();
 
   let stopped = false;
   return {
     endpoint,
-    port: http.port,
+    port: server.port,
     region,
     accountId,
-    faults,
+    faults: server.faults,
     store,
     journal,
     queueUrl: (name) => store.urlOf(name),
@@ -111,8 +107,7 @@ export async function startSqsStandin(options: SqsStandinOptions): Promise<SqsSt
       stopped = true;
       clearInterval(sweep);
       moveTasks.stop();
-      lifetime.abort();
-      await http.close();
+      await server.close();
       await journal.close();
     },
     kill() {
@@ -120,8 +115,7 @@ export async function startSqsStandin(options: SqsStandinOptions): Promise<SqsSt
       stopped = true;
       clearInterval(sweep);
       moveTasks.stop();
-      lifetime.abort();
-      http.kill();
+      server.kill();
       journal.abandon();
     },
   };

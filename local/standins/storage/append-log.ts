@@ -45,7 +45,10 @@ export class AppendLog {
   private closed = false;
   private writes = 0;
   private syncs = 0;
+  /** Bytes written to the file (with its size when opened). */
   private bytes = 0;
+  /** Bytes appended and not yet written (queued or being written): kept as a sum, read per append. */
+  private unwrittenBytes = 0;
   private readonly opening: Promise<void>;
 
   /** Opens lazily: appends made before the file is open are simply written by the first flush. */
@@ -71,14 +74,16 @@ export class AppendLog {
   }
 
   get stats(): AppendLogStats {
-    return { writes: this.writes, syncs: this.syncs, bytes: this.bytes + this.pendingBytes() };
+    return { writes: this.writes, syncs: this.syncs, bytes: this.bytes + this.unwrittenBytes };
   }
 
   /** Queues bytes for writing; they reach the file on the next flush, in append order. */
   append(data: Buffer | string): void {
     if (this.closed) throw new AppendLogFailedError(this.path, new Error('closed'));
     if (this.failure) throw this.failure;
-    this.pending.push(typeof data === 'string' ? Buffer.from(data) : data);
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    this.pending.push(chunk);
+    this.unwrittenBytes += chunk.length;
     this.schedule();
   }
 
@@ -105,16 +110,11 @@ export class AppendLog {
    */
   abandon(): void {
     this.closed = true;
+    for (const chunk of this.pending) this.unwrittenBytes -= chunk.length;
     this.pending = [];
     const error = new AppendLogFailedError(this.path, new Error('abandoned'));
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     void this.opening.then(() => this.handle?.close()).catch(() => undefined);
-  }
-
-  private pendingBytes(): number {
-    let total = 0;
-    for (const chunk of this.pending) total += chunk.length;
-    return total;
   }
 
   private schedule(): void {
@@ -135,9 +135,10 @@ export class AppendLog {
         const handle = this.handle;
         if (!handle) throw new Error('file is not open');
         if (chunks.length > 0) {
-          await writeAll(handle, chunks);
+          const written = await writeAll(handle, chunks);
           this.writes += 1;
-          for (const chunk of chunks) this.bytes += chunk.length;
+          this.bytes += written;
+          this.unwrittenBytes -= written;
         }
         if (waiters.length > 0) {
           await handle.datasync();
@@ -161,10 +162,13 @@ export class AppendLog {
   }
 }
 
-async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
+/** Writes the chunks in order; returns how many bytes that was. */
+async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<number> {
   let buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const total = buffer.length;
   while (buffer.length > 0) {
     const { bytesWritten } = await handle.write(buffer, 0, buffer.length, null);
     buffer = buffer.subarray(bytesWritten);
   }
+  return total;
 }

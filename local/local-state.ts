@@ -1,0 +1,84 @@
+/**
+ * `<FIREHOSE_DIR>/local.json`: how to reach the pipeline `npm start` is running (its endpoint, demo
+ * account and key, stand-in endpoints, table and queue names, database). Written by the pipeline,
+ * read by the ops CLI and the load runner (`--stage local`), and by the next start (to keep the demo
+ * key). The file outlives the pipeline, so it names the pipeline's process: a reader that finds
+ * that process gone says so instead of calling ports nobody listens on.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { TableNames } from './dynamodb-tables';
+import type { StandinEndpoints } from './standins/client-config';
+
+export const LOCAL_STATE_FILE = 'local.json';
+
+export interface LocalState {
+  /** The pipeline's process (`npm start`). */
+  readonly pid: number;
+  readonly endpoint: string;
+  readonly account_id: string;
+  readonly api_key: string;
+  readonly aws: { readonly region: string; readonly endpoints: StandinEndpoints };
+  readonly tables: TableNames;
+  readonly queues: {
+    readonly events: string;
+    readonly dead_letter: string;
+    readonly dead_letter_arn: string;
+  };
+  readonly database_url: string;
+}
+
+/** Where local state lives: FIREHOSE_DIR, or `.firehose` in the working directory. */
+export function localStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.FIREHOSE_DIR ?? '.firehose');
+}
+
+export function localStatePath(dir: string): string {
+  return join(dir, LOCAL_STATE_FILE);
+}
+
+/** Writes the running pipeline's details, naming this process (owner-only: it holds a secret key). */
+export async function writeLocalState(dir: string, state: Omit<LocalState, 'pid'>): Promise<void> {
+  const content: LocalState = { pid: process.pid, ...state };
+  await writeFile(localStatePath(dir), `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** What a pipeline saved, whether or not it still runs; undefined when there is no readable file. */
+export async function readSavedLocalState(dir: string): Promise<Partial<LocalState> | undefined> {
+  try {
+    return JSON.parse(await readFile(localStatePath(dir), 'utf8')) as Partial<LocalState>;
+  } catch {
+    return undefined;
+  }
+}
+
+export class NoLocalPipelineError extends Error {
+  constructor(detail: string) {
+    super(`No running local pipeline (started with npm start?): ${detail}`);
+    this.name = 'NoLocalPipelineError';
+  }
+}
+
+/** Whether a process with this id exists (EPERM: it does, it is just not ours to signal). */
+export function processIsAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running pipeline's details; throws NoLocalPipelineError when none is running. */
+export async function readRunningLocalState(dir: string = localStateDir()): Promise<LocalState> {
+  const file = localStatePath(dir);
+  const saved = await readSavedLocalState(dir);
+  if (!saved) throw new NoLocalPipelineError(`${file} is missing or unreadable.`);
+  if (saved.pid === undefined || !processIsAlive(saved.pid)) {
+    throw new NoLocalPipelineError(
+      `the pipeline that wrote ${file} (pid ${saved.pid ?? 'unknown'}) is no longer running.`,
+    );
+  }
+  return saved as LocalState;
+}

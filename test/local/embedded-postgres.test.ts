@@ -1,0 +1,102 @@
+/**
+ * The stale-server check of the embedded PostgreSQL: a postmaster.pid left behind names a process
+ * number that, after a crash or a reboot, may belong to anything. Only a PostgreSQL serving this
+ * data directory is stopped; nothing else is signalled.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stopStaleServer } from '../../local/embedded-postgres';
+
+/** A process that idles; `argv0` names it (`postgres` makes it look like a server), `args` follow. */
+async function idleProcess(argv0: string, args: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', '--', ...args], {
+    argv0,
+    stdio: 'ignore',
+  });
+  await new Promise((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  return child;
+}
+
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+describe('Function: stopStaleServer', () => {
+  let root: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'firehose-stale-pg-'));
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function dataDirLockedBy(name: string, child: ChildProcess): Promise<string> {
+    const dataDir = join(root, name);
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'postmaster.pid'), `${child.pid}\n${dataDir}\n`);
+    return dataDir;
+  }
+
+  it('does not signal a live process that is not PostgreSQL, and removes its stale lock', async () => {
+    // Prepare: the pid in the lock file now belongs to some other program.
+    const other = await idleProcess('some-editor');
+    children.push(other);
+    const dataDir = await dataDirLockedBy('reused-pid', other);
+
+    // Act
+    await stopStaleServer(dataDir);
+
+    // Assess
+    expect(other.exitCode).toBeNull();
+    expect(other.signalCode).toBeNull();
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+  });
+
+  it('does not signal a PostgreSQL of another data directory, nor touch the lock', async () => {
+    // Prepare
+    const foreign = await idleProcess('postgres', ['-D', join(root, 'somewhere-else')]);
+    children.push(foreign);
+    const dataDir = await dataDirLockedBy('foreign-server', foreign);
+
+    // Act
+    await stopStaleServer(dataDir);
+
+    // Assess
+    expect(foreign.exitCode).toBeNull();
+    expect(foreign.signalCode).toBeNull();
+    expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(true);
+  });
+
+  it('stops a PostgreSQL left running on this data directory', async () => {
+    // Prepare: "postgres -D <dataDir>", as the embedded server is started.
+    const dataDir = join(root, 'left running');
+    const stale = await idleProcess('postgres', ['-D', dataDir, '-p', '5432']);
+    children.push(stale);
+    await dataDirLockedBy('left running', stale);
+
+    // Act
+    await stopStaleServer(dataDir);
+
+    // Assess
+    await exited(stale);
+    expect(stale.signalCode).toBe('SIGINT');
+  });
+});

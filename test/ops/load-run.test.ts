@@ -1,0 +1,76 @@
+/**
+ * The load runner's arguments and target, short of running Artillery: a bad option or a pipeline
+ * that is not running ends it with a message, not a stack trace or a connection error.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadTarget, main } from '../../load/run';
+
+describe('CLI: load', () => {
+  let dir: string;
+  let errors: string[];
+  const previous = process.env.FIREHOSE_DIR;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'firehose-load-'));
+    process.env.FIREHOSE_DIR = dir;
+  });
+
+  afterAll(async () => {
+    if (previous === undefined) delete process.env.FIREHOSE_DIR;
+    else process.env.FIREHOSE_DIR = previous;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const capture = () => {
+    errors = [];
+    vi.spyOn(console, 'error').mockImplementation((...line) => void errors.push(line.join(' ')));
+  };
+
+  it('answers an unknown option with what is wrong and the usage, exit code 2', async () => {
+    capture();
+
+    expect(await main(['--bogus'])).toBe(2);
+    expect(errors.join('\n')).toMatch(/Unknown option '--bogus'[\s\S]*npm run load --/);
+  });
+
+  it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
+    // Prepare
+    const { pid } = spawnSync(process.execPath, ['-e', '']);
+    await writeFile(join(dir, 'local.json'), JSON.stringify({ pid, endpoint: 'http://127.0.0.1:9' }));
+    capture();
+
+    // Act
+    const code = await main([]);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(errors.join('\n')).toMatch(/^No running local pipeline \(started with npm start\?\)/);
+  });
+
+  it("takes the running pipeline's endpoint, key and account, and only on 127.0.0.1", async () => {
+    // Prepare
+    const write = (endpoint: string) =>
+      writeFile(
+        join(dir, 'local.json'),
+        JSON.stringify({ pid: process.pid, endpoint, api_key: 'fh_sk_demo', account_id: 'demo' }),
+      );
+
+    // Act
+    await write('http://127.0.0.1:4000');
+    const local = await loadTarget({ stage: 'local', rate: '1', seconds: '1', batch: '1' });
+    await write('http://10.0.0.1:4000');
+    const remote = loadTarget({ stage: 'local', rate: '1', seconds: '1', batch: '1' });
+
+    // Assess
+    expect(local).toEqual({ url: 'http://127.0.0.1:4000', key: 'fh_sk_demo', account: 'demo' });
+    await expect(remote).rejects.toThrow(/not 127\.0\.0\.1/);
+  });
+});
