@@ -19,11 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { isMain } from '../local/is-main';
 import { startLocalPipeline } from '../local/pipeline';
 import { accountIdFor } from '../ops/event-generator';
 import { createAccount, createKey } from '../ops/tenants';
 import type { LoadRequest, LoadResult } from './support/http-load';
-import { endProgress, formatMs, formatRate, percentile, progress } from './support/stats';
+import { endProgress, formatMs, formatRate, percentile, progress, ratio } from './support/stats';
 
 function option(argv: readonly string[], name: string, fallback: number): number {
   const index = argv.indexOf(`--${name}`);
@@ -131,6 +132,12 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
         `max ${formatMs(Math.max(...freshness))}; drained ${((Date.now() - drainStart) / 1000).toFixed(1)} s after the load stopped; ` +
         `${stored[0]!.n.toLocaleString('en-US')} events counted of ${distinctAccepted.size.toLocaleString('en-US')} distinct accepted`,
     );
+    // Issue 9's goals: 5,000 events/s (or what was offered), POST p99 < 50 ms, freshness p95 < 2 s.
+    console.log(
+      `against the goals: accepted / ${rate === undefined ? 'goal of 5,000' : 'offered'} = ${ratio(events / wall, rate ?? 5_000)}, ` +
+        `POST p99 / 50 ms = ${ratio(percentile(latencies, 99), 50)}, ` +
+        `freshness p95 / 2 s = ${ratio(percentile(freshness, 95), 2_000)}`,
+    );
     if (check) {
       const problems: string[] = [];
       if (errors > 0) problems.push(`${errors} connection errors`);
@@ -147,6 +154,6 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await benchE2e(process.argv.slice(2));
 }

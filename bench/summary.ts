@@ -13,6 +13,7 @@ import { DynamoSummaryCache } from '../lambdas/adapters/dynamodb/summary-cache';
 import { PostgresSummaryStore } from '../lambdas/adapters/postgres/summary-store';
 import { dayPieces, parseSummaryQuery } from '../lambdas/core/summary-window';
 import { SummaryReader } from '../lambdas/use-cases/summarize';
+import { isMain } from '../local/is-main';
 import { accountIdFor } from '../ops/event-generator';
 import { ingestAuth } from '../test/support/api-gateway-events';
 import { startTestDynamo } from '../test/support/dynamodb';
@@ -128,6 +129,6 @@ export async function benchSummary(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await benchSummary(process.argv.slice(2));
 }

@@ -17,6 +17,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { PostgresEventStore } from '../lambdas/adapters/postgres/event-store';
 import { ensureEventPartitions } from '../lambdas/adapters/postgres/partition-maintenance';
 import { type IncomingMessage, writeEvents } from '../lambdas/use-cases/write-events';
+import { isMain } from '../local/is-main';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
 import { ignoredLedger } from '../test/support/ledgers';
 import { batchesOf } from './support/load-events';
@@ -205,6 +206,6 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   await benchWriter(process.argv.slice(2));
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../lambdas/adapters/postgres/migrate';
 import { startEmbeddedPostgres } from '../../local/embedded-postgres';
+import { databaseUrl } from '../../test/support/database-url';
 
 /**
  * A write-oriented configuration, the same for every variant: more shared buffers and fewer
@@ -50,13 +51,12 @@ export async function startBenchServer(): Promise<BenchServer> {
     async createDatabase(label) {
       const name = `bench_${label}_${randomBytes(4).toString('hex')}`;
       await admin((client) => client.query(`CREATE DATABASE ${name}`));
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      const client = new pg.Client({ connectionString: url.toString() });
+      const url = databaseUrl(adminUrl, name);
+      const client = new pg.Client({ connectionString: url });
       await client.connect();
       await migrate(client);
       await client.end();
-      return url.toString();
+      return url;
     },
     async dropDatabase(url) {
       const name = new URL(url).pathname.slice(1);
