@@ -86,9 +86,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { positionals, values } = parsed;
   const name = positionals.slice(0, 2).join(' ');
   const command = COMMANDS[name];
-  if (values.help || !command) {
+  const askedForHelp = values.help || positionals[0] === 'help';
+  if (askedForHelp || !command) {
     console.log(HELP);
-    if (!values.help && positionals.length > 0) {
+    if (!askedForHelp && positionals.length > 0) {
       console.error(`\nUnknown command "${positionals.join(' ')}".`);
       return 2;
     }

@@ -4,7 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
-import { generateApiKey, hashApiKey, type KeyKind, parseApiKey, type Scope } from '../lambdas/core/api-keys';
+import {
+  generateApiKey,
+  hashApiKey,
+  type KeyKind,
+  parseApiKey,
+  SCOPES,
+  type Scope,
+} from '../lambdas/core/api-keys';
 import type { AccountRecord, KeyRecord } from '../lambdas/core/tenants';
 import type { Tier } from '../lambdas/core/tiers';
 
@@ -50,8 +57,7 @@ export async function createKey(
   },
 ): Promise<NewKey> {
   if (!(await store.findAccount(options.accountId))) throw new Error(`No account "${options.accountId}".`);
-  const scopes =
-    options.kind === 'publishable' ? ['ingest' as const] : (options.scopes ?? ['ingest', 'read']);
+  const scopes = options.kind === 'publishable' ? ['ingest' as const] : (options.scopes ?? SCOPES);
   if (options.kind === 'secret' && (options.allowedOrigins?.length ?? 0) > 0) {
     throw new Error('Allowed origins apply to publishable keys only: secret keys never go to a browser.');
   }

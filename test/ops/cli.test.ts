@@ -121,7 +121,9 @@ describe('CLI: ops', () => {
     const unknown = await ops('tenants', 'explode');
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/Unknown command/);
-    expect((await ops('help')).out).toMatch(/dlq redrive/);
+    const help = await ops('help');
+    expect(help.out).toMatch(/dlq redrive/);
+    expect(help.code).toBe(0);
   });
 });
 
