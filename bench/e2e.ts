@@ -43,7 +43,7 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   const check = argv.includes('--check');
   const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
   console.log(
-    `bench/e2e: ${rate === undefined ? `${clients} clients sending` : `${formatRate(rate)} events/s offered in`} ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
+    `bench/e2e: ${rate === undefined ? `${clients} clients sending` : `${formatRate(rate)} events offered in`} ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
   );
   const pipeline = await startLocalPipeline({ dir, port: 0, demo: false });
   try {

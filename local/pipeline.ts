@@ -221,6 +221,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       summary: { ...aws, ...powertools, ...summaryEnvironment(config, names, db) },
       maintenance: { ...aws, ...powertools, ...maintenanceEnvironment(config, db) },
     };
+    // No CloudWatch here: EMF metrics would only flood stdout. Unlike the log level this cannot be
+    // scoped to the handlers' construction: Powertools reads it again for every singleMetric().
+    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     // The handlers that run in this process; the writer runs in workers, with env.writer as theirs.
     const handlers = withProcessEnv(powertools, () => ({
       authorizer: buildAuthorizerHandler(env.authorizer),
