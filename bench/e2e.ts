@@ -24,26 +24,21 @@ import { startLocalPipeline } from '../local/pipeline';
 import { accountIdFor } from '../ops/event-generator';
 import { createAccount, createKey } from '../ops/tenants';
 import type { LoadRequest, LoadResult } from './support/http-load';
+import { numberOption, optionalNumberOption } from './support/options';
 import { endProgress, formatMs, formatRate, percentile, progress, ratio } from './support/stats';
 
-function option(argv: readonly string[], name: string, fallback: number): number {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(argv[index + 1]) : fallback;
-}
-
 export async function benchE2e(argv: readonly string[]): Promise<void> {
-  const seconds = option(argv, 'seconds', 30);
-  const clients = option(argv, 'clients', 8);
-  const batch = option(argv, 'batch', 100);
+  const seconds = numberOption(argv, 'seconds', 30);
+  const clients = numberOption(argv, 'clients', 8);
+  const batch = numberOption(argv, 'batch', 100);
   const accounts = 50;
-  const rateIndex = argv.indexOf('--rate');
-  const rate = rateIndex >= 0 ? Number(argv[rateIndex + 1]) : undefined;
+  const rate = optionalNumberOption(argv, 'rate');
   // Never more than half the run, so a short run still measures something.
-  const warmupSeconds = Math.min(option(argv, 'warmup', 5), seconds / 2);
+  const warmupSeconds = Math.min(numberOption(argv, 'warmup', 5), seconds / 2);
   const check = argv.includes('--check');
   const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
   console.log(
-    `bench/e2e: ${rate === undefined ? `${clients} clients sending` : `${formatRate(rate)} events offered in`} ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
+    `bench/e2e: ${rate === undefined ? `${clients} client${clients === 1 ? '' : 's'} sending` : `${formatRate(rate)} events offered in`} ${batch}-event batches for ${seconds} s to the local pipeline (${accounts} accounts)`,
   );
   const pipeline = await startLocalPipeline({ dir, port: 0, demo: false });
   try {

@@ -24,6 +24,7 @@ import { stageConfigs } from '../lib/config/stage-config';
 import { isMain } from '../local/is-main';
 import { EventGenerator } from '../ops/event-generator';
 import { ingestAuth, proxyEvent } from '../test/support/api-gateway-events';
+import { numberListOption, numberOption } from './support/options';
 import { quietLog } from './support/quiet-log';
 import { formatMs, formatRate, percentile, ratio } from './support/stats';
 
@@ -55,7 +56,7 @@ class CannedAwsHandler {
     const input =
       raw === undefined
         ? {}
-        : JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw as Uint8Array).toString());
+        : JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw as Uint8Array));
     let body: unknown = {};
     if (target.endsWith('SendMessageBatch')) {
       // The client runs with md5: false (as deployed), so no body digest is needed in the answer.
@@ -108,8 +109,7 @@ async function bundleSize(external: string[]): Promise<{ raw: number; gzip: numb
 }
 
 export async function benchIngest(argv: readonly string[]): Promise<void> {
-  const secondsIndex = argv.indexOf('--seconds');
-  const seconds = secondsIndex >= 0 ? Number(argv[secondsIndex + 1]) : 5;
+  const seconds = numberOption(argv, 'seconds', 5);
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const aws = new CannedAwsHandler();
@@ -142,8 +142,7 @@ export async function benchIngest(argv: readonly string[]): Promise<void> {
   console.log(
     `bench/ingest: in-process handler, AWS answered at the network edge, ${seconds} s per batch size, one core`,
   );
-  const sizesIndex = argv.indexOf('--sizes');
-  const sizes = sizesIndex >= 0 ? argv[sizesIndex + 1]!.split(',').map(Number) : [1, 100, 500];
+  const sizes = numberListOption(argv, 'sizes', [1, 100, 500]);
   const perCpuSecond = new Map<number, number>();
   for (const size of sizes) {
     const bodies = Array.from({ length: 50 }, () =>

@@ -18,14 +18,10 @@ import { accountIdFor } from '../ops/event-generator';
 import { ingestAuth } from '../test/support/api-gateway-events';
 import { startTestDynamo } from '../test/support/dynamodb';
 import { loadGeneratedEvents } from './support/load-events';
+import { numberOption } from './support/options';
 import { startBenchServer } from './support/postgres';
 import { quietLog } from './support/quiet-log';
 import { endProgress, formatMs, percentile, ratio } from './support/stats';
-
-function option(argv: readonly string[], name: string, fallback: number): number {
-  const index = argv.indexOf(`--${name}`);
-  return index >= 0 ? Number(argv[index + 1]) : fallback;
-}
 
 async function timed(iterations: number, run: () => Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < Math.min(5, iterations); i++) await run();
@@ -43,8 +39,8 @@ const RAW_TOP = `SELECT user_id, count(*) AS n FROM events WHERE account_id = $1
   GROUP BY user_id ORDER BY n DESC, user_id LIMIT 10`;
 
 export async function benchSummary(argv: readonly string[]): Promise<void> {
-  const total = option(argv, 'events', 5_000_000);
-  const iterations = option(argv, 'iterations', 200);
+  const total = numberOption(argv, 'events', 5_000_000);
+  const iterations = numberOption(argv, 'iterations', 200);
   const now = Date.now();
   console.log(
     `bench/summary: ${total.toLocaleString('en-US')} events over 30 days, ${iterations} iterations per rollup case`,

@@ -21,6 +21,7 @@ import { isMain } from '../local/is-main';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
 import { ignoredLedger } from '../test/support/ledgers';
 import { batchesOf } from './support/load-events';
+import { numberOption } from './support/options';
 import { startBenchServer } from './support/postgres';
 import { quietLog } from './support/quiet-log';
 import { endProgress, formatRate, median, progress, ratio } from './support/stats';
@@ -35,10 +36,7 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const value = (name: string, fallback: number) => {
-    const index = argv.indexOf(`--${name}`);
-    return index >= 0 ? Number(argv[index + 1]) : fallback;
-  };
+  const value = (name: string, fallback: number) => numberOption(argv, name, fallback);
   return {
     events: value('events', 200_000),
     runs: value('runs', 3),

@@ -11,13 +11,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { numberOption } from '../support/options';
 
-const runsIndex = process.argv.indexOf('--runs');
-const runs = runsIndex >= 0 ? Number(process.argv[runsIndex + 1]) : 7;
-if (!Number.isInteger(runs) || runs < 1) {
-  console.error('--runs must be a whole number of at least 1');
-  process.exit(2);
-}
+const runs = Math.ceil(numberOption(process.argv, 'runs', 7));
 /** Issue 8's budget for all stand-ins to be up. */
 const GOAL_MS = 2_000;
 
