@@ -7,9 +7,13 @@
  * batch) at concurrency 2, each worker with its own connection, as the event source mapping would.
  * The DynamoDB ledger is stubbed out (not part of the database path).
  *
+ * It also prints each variant's CPU per event, client and PostgreSQL apart (the embedded server's
+ * processes, from /proc), so the ratios come with where the time goes.
+ *
  *   npm run bench -- writer [--events 200000] [--runs 3] [--baseline-events 20000]
  */
 
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -22,7 +26,7 @@ import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
 import { ignoredLedger } from '../test/support/ledgers';
 import { batchesOf } from './support/load-events';
 import { numberOption } from './support/options';
-import { startBenchServer } from './support/postgres';
+import { type BenchServer, startBenchServer } from './support/postgres';
 import { quietLog } from './support/quiet-log';
 import { endProgress, formatRate, median, progress, ratio } from './support/stats';
 
@@ -47,16 +51,52 @@ function parseOptions(argv: readonly string[]): Options {
   };
 }
 
+/** One variant's run: events per second, and CPU microseconds per event on each side. */
+interface Measurement {
+  rate: number;
+  clientCpuPerEvent: number;
+  /** Undefined when the server's CPU cannot be read (an external DATABASE_URL). */
+  serverCpuPerEvent: number | undefined;
+}
+
+/** Wall time, this process's CPU and the server's CPU of one timed section. */
+class Meter {
+  private started = 0;
+  private cpu = process.cpuUsage();
+  private serverCpu: number | undefined;
+  constructor(private readonly server: BenchServer) {}
+  start(): void {
+    this.serverCpu = this.server.cpuMs();
+    this.cpu = process.cpuUsage();
+    this.started = performance.now();
+  }
+  /** Call before closing the connections, whose server processes then end. */
+  stop(events: number): Measurement {
+    const seconds = (performance.now() - this.started) / 1000;
+    const cpu = process.cpuUsage(this.cpu);
+    const serverCpu = this.server.cpuMs();
+    return {
+      rate: events / seconds,
+      clientCpuPerEvent: (cpu.user + cpu.system) / events,
+      serverCpuPerEvent:
+        serverCpu === undefined || this.serverCpu === undefined
+          ? undefined
+          : ((serverCpu - this.serverCpu) * 1000) / events,
+    };
+  }
+}
+
 async function runWriter(
+  meter: Meter,
   url: string,
   batches: IncomingMessage[][],
   concurrency: number,
   total: number,
-): Promise<number> {
+): Promise<Measurement> {
   const pools = Array.from({ length: concurrency }, () => new pg.Pool({ connectionString: url, max: 1 }));
   const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
   let next = 0;
-  const started = performance.now();
+  meter.start();
   await Promise.all(
     pools.map(async (pool) => {
       const deps = { store: new PostgresEventStore(pool), ledger: ignoredLedger, settings, log: quietLog };
@@ -67,9 +107,9 @@ async function runWriter(
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  const measurement = meter.stop(total);
   await Promise.all(pools.map((pool) => pool.end()));
-  return total / seconds;
+  return measurement;
 }
 
 function rowValues(event: GeneratedEvent, receivedAt: string): unknown[] {
@@ -93,34 +133,40 @@ async function ensureDays(url: string, events: readonly GeneratedEvent[]): Promi
 }
 
 async function runPerRowBaseline(
+  meter: Meter,
   url: string,
   events: readonly GeneratedEvent[],
   receivedAt: string,
-): Promise<number> {
+): Promise<Measurement> {
   await ensureDays(url, events);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const started = performance.now();
+  meter.start();
   for (const event of events) {
     await client.query(
       'INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       rowValues(event, receivedAt),
     );
   }
-  const seconds = (performance.now() - started) / 1000;
+  const measurement = meter.stop(events.length);
   await client.end();
-  return events.length / seconds;
+  return measurement;
 }
 
 function copyEscape(value: string): string {
   return value.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
 }
 
-async function runCopy(url: string, events: readonly GeneratedEvent[], receivedAt: string): Promise<number> {
+async function runCopy(
+  meter: Meter,
+  url: string,
+  events: readonly GeneratedEvent[],
+  receivedAt: string,
+): Promise<Measurement> {
   await ensureDays(url, events);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const started = performance.now();
+  meter.start();
   const stream = client.query(
     copyFrom(
       'COPY events (account_id, event_id, user_id, type, event_time, received_at, metadata) FROM STDIN',
@@ -142,9 +188,9 @@ async function runCopy(url: string, events: readonly GeneratedEvent[], receivedA
     if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
   };
   await pipeline(Readable.from(lines()), stream);
-  const seconds = (performance.now() - started) / 1000;
+  const measurement = meter.stop(events.length);
   await client.end();
-  return events.length / seconds;
+  return measurement;
 }
 
 export async function benchWriter(argv: readonly string[]): Promise<void> {
@@ -167,19 +213,20 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
       `writer concurrency ${options.concurrency}, ${options.runs} runs each`,
   );
   const server = await startBenchServer();
-  const results = { writer: [] as number[], copy: [] as number[], perRow: [] as number[] };
+  const results = { writer: [] as Measurement[], copy: [] as Measurement[], perRow: [] as Measurement[] };
+  const meter = new Meter(server);
   try {
     for (let run = 1; run <= options.runs; run++) {
       for (const variant of ['writer', 'copy', 'perRow'] as const) {
         progress(`run ${run}/${options.runs}: ${variant} ...`);
         const url = await server.createDatabase(variant.toLowerCase());
-        const rate =
+        const measurement =
           variant === 'writer'
-            ? await runWriter(url, batches, options.concurrency, events.length)
+            ? await runWriter(meter, url, batches, options.concurrency, events.length)
             : variant === 'copy'
-              ? await runCopy(url, events, receivedAt)
-              : await runPerRowBaseline(url, events.slice(0, options.baselineEvents), receivedAt);
-        results[variant].push(rate);
+              ? await runCopy(meter, url, events, receivedAt)
+              : await runPerRowBaseline(meter, url, events.slice(0, options.baselineEvents), receivedAt);
+        results[variant].push(measurement);
         await server.dropDatabase(url);
       }
     }
@@ -187,20 +234,53 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
   } finally {
     await server.stop();
   }
-  const writer = median(results.writer);
-  const copy = median(results.copy);
-  const perRow = median(results.perRow);
-  console.log(
-    `writer (concurrency ${options.concurrency}, dedup + rollups): ${formatRate(writer)}  runs: ${results.writer.map(formatRate).join(', ')}`,
-  );
-  console.log(
-    `plain COPY (1 connection, no dedup, no rollups):   ${formatRate(copy)}  runs: ${results.copy.map(formatRate).join(', ')}`,
-  );
-  console.log(
-    `per-row INSERT baseline (1 connection):            ${formatRate(perRow)}  runs: ${results.perRow.map(formatRate).join(', ')}`,
-  );
+  const rates = (variant: keyof typeof results) => results[variant].map((m) => m.rate);
+  const writer = median(rates('writer'));
+  const copy = median(rates('copy'));
+  const perRow = median(rates('perRow'));
+  const labels = {
+    writer: `writer (concurrency ${options.concurrency}, dedup + rollups):`,
+    copy: 'plain COPY (1 connection, no dedup, no rollups):',
+    perRow: 'per-row INSERT baseline (1 connection):',
+  };
+  for (const variant of ['writer', 'copy', 'perRow'] as const) {
+    console.log(
+      `${labels[variant].padEnd(49)} ${formatRate(median(rates(variant))).padStart(9)}  runs: ${rates(variant).map(formatRate).join(', ')}`,
+    );
+  }
   console.log(
     `writer / COPY = ${ratio(writer, copy)} (target >= 0.70x)   writer / per-row = ${ratio(writer, perRow)} (target >= 20x)`,
+  );
+  // Where the time goes: CPU per event on each side (medians over the runs). The cores busy show
+  // how much of the run was waiting (commits, locks) rather than working.
+  const cpu = (variant: keyof typeof results) => {
+    const client = median(results[variant].map((m) => m.clientCpuPerEvent));
+    const server = results[variant].every((m) => m.serverCpuPerEvent !== undefined)
+      ? median(results[variant].map((m) => m.serverCpuPerEvent!))
+      : undefined;
+    return { client, server };
+  };
+  const perEvent = { writer: cpu('writer'), copy: cpu('copy'), perRow: cpu('perRow') };
+  if (perEvent.writer.server === undefined || perEvent.copy.server === undefined) {
+    console.log('CPU per event: the server runs elsewhere (DATABASE_URL), so only its rates are compared');
+    return;
+  }
+  for (const variant of ['writer', 'copy', 'perRow'] as const) {
+    const { client, server: serverCpu } = perEvent[variant];
+    const busy = ((client + serverCpu!) * median(rates(variant))) / 1e6;
+    console.log(
+      `CPU per event, ${variant.padEnd(6)}: client ${client.toFixed(1)} us, PostgreSQL ${serverCpu!.toFixed(1)} us; cores busy ${busy.toFixed(2)}`,
+    );
+  }
+  console.log(
+    `PostgreSQL CPU per event: writer / COPY = ${ratio(perEvent.writer.server, perEvent.copy.server)}; ` +
+      `client CPU per event: writer / COPY = ${ratio(perEvent.writer.client, perEvent.copy.client)}`,
+  );
+  // Even with a free client and no waiting, the writer cannot beat cores / its server CPU per event.
+  const cores = availableParallelism();
+  const ceiling = (cores * 1e6) / perEvent.writer.server;
+  console.log(
+    `writer ceiling with all ${cores} cores on PostgreSQL's work alone: ${formatRate(ceiling)} = ${ratio(ceiling, copy)} COPY`,
   );
 }
 

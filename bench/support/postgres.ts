@@ -3,6 +3,7 @@
  * throw-away directory. Each variant gets a fresh migrated database so they start equal.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -24,15 +25,21 @@ export interface BenchServer {
   readonly adminUrl: string;
   createDatabase(label: string): Promise<string>;
   dropDatabase(url: string): Promise<void>;
+  /**
+   * CPU milliseconds the server's processes have used so far (Linux /proc; the embedded server
+   * only), or undefined when it cannot be measured. Differences of two readings give a run's cost.
+   */
+  cpuMs(): number | undefined;
   stop(): Promise<void>;
 }
 
 export async function startBenchServer(): Promise<BenchServer> {
   const external = process.env.DATABASE_URL;
+  const dataDir = join(tmpdir(), `firehose-bench-pg-${process.pid}`);
   const server = external
     ? undefined
     : await startEmbeddedPostgres({
-        dataDir: join(tmpdir(), `firehose-bench-pg-${process.pid}`),
+        dataDir,
         persistent: false,
         settings: BENCH_SETTINGS,
       });
@@ -62,8 +69,43 @@ export async function startBenchServer(): Promise<BenchServer> {
       const name = new URL(url).pathname.slice(1);
       await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
+    cpuMs() {
+      return server ? serverCpuMs(dataDir) : undefined;
+    },
     async stop() {
       await server?.stop();
     },
   };
+}
+
+/** /proc/<pid>/stat fields after the command name: state is [0]; utime, stime, cutime, cstime are [11..14]. */
+function statFields(pid: string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * The postmaster, its live children (backends, WAL writer, checkpointer...) and the children it has
+ * already reaped (backends of closed connections, autovacuum workers), in milliseconds.
+ */
+function serverCpuMs(dataDir: string): number | undefined {
+  try {
+    const postmaster = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+    const ticks = (fields: string[], from: number, to: number) =>
+      fields.slice(from, to + 1).reduce((sum, value) => sum + Number(value), 0);
+    const own = statFields(postmaster);
+    let total = ticks(own, 11, 14);
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid) || pid === postmaster) continue;
+      try {
+        const fields = statFields(pid);
+        if (fields[1] === postmaster) total += ticks(fields, 11, 12);
+      } catch {
+        // The process ended between the listing and the read; its time is now in cutime.
+      }
+    }
+    return total * 10; // clock ticks are 10 ms on Linux
+  } catch {
+    return undefined;
+  }
 }
