@@ -124,73 +124,78 @@ function rowValues(event: GeneratedEvent, receivedAt: string): unknown[] {
   ];
 }
 
-async function ensureDays(url: string, events: readonly GeneratedEvent[]): Promise<void> {
-  const days = events.map((event) => event.timestamp.slice(0, 10)).sort();
+/**
+ * Times `load` on one connection to a database whose partitions cover the events' days (created
+ * before the clock starts, as the writer's are by its first batch).
+ */
+async function timedOnOneConnection(
+  meter: Meter,
+  url: string,
+  events: readonly GeneratedEvent[],
+  load: (client: pg.Client) => Promise<void>,
+): Promise<Measurement> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await ensureEventPartitions(client, days[0]!, days.at(-1)!);
-  await client.end();
+  try {
+    const days = events.map((event) => event.timestamp.slice(0, 10)).sort();
+    await ensureEventPartitions(client, days[0]!, days.at(-1)!);
+    meter.start();
+    await load(client);
+    return meter.stop(events.length);
+  } finally {
+    await client.end();
+  }
 }
 
-async function runPerRowBaseline(
+function runPerRowBaseline(
   meter: Meter,
   url: string,
   events: readonly GeneratedEvent[],
   receivedAt: string,
 ): Promise<Measurement> {
-  await ensureDays(url, events);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  meter.start();
-  for (const event of events) {
-    await client.query(
-      'INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      rowValues(event, receivedAt),
-    );
-  }
-  const measurement = meter.stop(events.length);
-  await client.end();
-  return measurement;
+  return timedOnOneConnection(meter, url, events, async (client) => {
+    for (const event of events) {
+      await client.query(
+        'INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        rowValues(event, receivedAt),
+      );
+    }
+  });
 }
 
 function copyEscape(value: string): string {
   return value.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
 }
 
-async function runCopy(
+function runCopy(
   meter: Meter,
   url: string,
   events: readonly GeneratedEvent[],
   receivedAt: string,
 ): Promise<Measurement> {
-  await ensureDays(url, events);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  meter.start();
-  const stream = client.query(
-    copyFrom(
-      'COPY events (account_id, event_id, user_id, type, event_time, received_at, metadata) FROM STDIN',
-    ),
-  );
-  const lines = function* () {
-    let chunk: string[] = [];
-    for (const event of events) {
-      chunk.push(
-        rowValues(event, receivedAt)
-          .map((v) => copyEscape(String(v)))
-          .join('\t'),
-      );
-      if (chunk.length === 1000) {
-        yield `${chunk.join('\n')}\n`;
-        chunk = [];
+  return timedOnOneConnection(meter, url, events, async (client) => {
+    const stream = client.query(
+      copyFrom(
+        'COPY events (account_id, event_id, user_id, type, event_time, received_at, metadata) FROM STDIN',
+      ),
+    );
+    const lines = function* () {
+      let chunk: string[] = [];
+      for (const event of events) {
+        chunk.push(
+          rowValues(event, receivedAt)
+            .map((v) => copyEscape(String(v)))
+            .join('\t'),
+        );
+        if (chunk.length === 1000) {
+          yield `${chunk.join('\n')}\n`;
+          chunk = [];
+        }
       }
-    }
-    if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
-  };
-  await pipeline(Readable.from(lines()), stream);
-  const measurement = meter.stop(events.length);
-  await client.end();
-  return measurement;
+      if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
+    };
+    await pipeline(Readable.from(lines()), stream);
+  });
 }
 
 export async function benchWriter(argv: readonly string[]): Promise<void> {
