@@ -147,13 +147,16 @@ async function timedOnOneConnection(
   }
 }
 
-function runPerRowBaseline(
+/** A baseline: the same events loaded another way, on one connection. */
+type Baseline = (
   meter: Meter,
   url: string,
   events: readonly GeneratedEvent[],
   receivedAt: string,
-): Promise<Measurement> {
-  return timedOnOneConnection(meter, url, events, async (client) => {
+) => Promise<Measurement>;
+
+const runPerRowBaseline: Baseline = (meter, url, events, receivedAt) =>
+  timedOnOneConnection(meter, url, events, async (client) => {
     for (const event of events) {
       await client.query(
         'INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7)',
@@ -161,19 +164,13 @@ function runPerRowBaseline(
       );
     }
   });
-}
 
 function copyEscape(value: string): string {
   return value.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
 }
 
-function runCopy(
-  meter: Meter,
-  url: string,
-  events: readonly GeneratedEvent[],
-  receivedAt: string,
-): Promise<Measurement> {
-  return timedOnOneConnection(meter, url, events, async (client) => {
+const runCopy: Baseline = (meter, url, events, receivedAt) =>
+  timedOnOneConnection(meter, url, events, async (client) => {
     const stream = client.query(
       copyFrom(
         'COPY events (account_id, event_id, user_id, type, event_time, received_at, metadata) FROM STDIN',
@@ -196,7 +193,6 @@ function runCopy(
     };
     await pipeline(Readable.from(lines()), stream);
   });
-}
 
 export async function benchWriter(argv: readonly string[]): Promise<void> {
   const options = parseOptions(argv);
