@@ -13,22 +13,22 @@
  *   npm run bench -- writer [--events 200000] [--runs 3] [--baseline-events 20000]
  */
 
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { PostgresEventStore } from '../lambdas/adapters/postgres/event-store';
 import { ensureEventPartitions } from '../lambdas/adapters/postgres/partition-maintenance';
-import { type IncomingMessage, writeEvents } from '../lambdas/use-cases/write-events';
+import type { IncomingMessage } from '../lambdas/use-cases/write-events';
 import { isMain } from '../local/is-main';
 import { EventGenerator, type GeneratedEvent } from '../ops/event-generator';
-import { ignoredLedger } from '../test/support/ledgers';
 import { batchesOf } from './support/load-events';
 import { numberOption } from './support/options';
 import { type BenchServer, startBenchServer } from './support/postgres';
-import { quietLog } from './support/quiet-log';
 import { endProgress, formatRate, median, progress, ratio } from './support/stats';
+import type { WriterThreadData } from './support/writer-thread';
 
 interface Options {
   events: number;
@@ -86,6 +86,18 @@ class Meter {
   }
 }
 
+const WRITER_THREAD = new URL('./support/writer-thread.ts', import.meta.url).href;
+
+/** A worker thread running a TypeScript module (tsx does not reach worker threads by itself). */
+function startThread(module: string, workerData: WriterThreadData): Worker {
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/**
+ * The writer at `concurrency`: one thread per writer instance (support/writer-thread.ts), started
+ * and connected before the clock starts. The batches are copied to each thread once, untimed.
+ */
 async function runWriter(
   meter: Meter,
   url: string,
@@ -93,23 +105,26 @@ async function runWriter(
   concurrency: number,
   total: number,
 ): Promise<Measurement> {
-  const pools = Array.from({ length: concurrency }, () => new pg.Pool({ connectionString: url, max: 1 }));
-  const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
-  let next = 0;
-  meter.start();
-  await Promise.all(
-    pools.map(async (pool) => {
-      const deps = { store: new PostgresEventStore(pool), ledger: ignoredLedger, settings, log: quietLog };
-      for (let i = next++; i < batches.length; i = next++) {
-        const outcome = await writeEvents(deps, batches[i]!);
-        if (outcome.failedMessageIds.length > 0)
-          throw new Error(`writer failed ${outcome.failedMessageIds.length} messages`);
-      }
-    }),
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const threads = Array.from({ length: concurrency }, () =>
+    startThread(WRITER_THREAD, { url, batches, next }),
   );
-  const measurement = meter.stop(total);
-  await Promise.all(pools.map((pool) => pool.end()));
-  return measurement;
+  // once() rejects when the thread fails with an error, so a crash cannot leave this waiting.
+  const messages = () =>
+    Promise.all(threads.map(async (thread) => (await once(thread, 'message'))[0] as string));
+  try {
+    await messages(); // every thread connected
+    const finished = messages();
+    meter.start();
+    for (const thread of threads) thread.postMessage('go');
+    const outcomes = await finished;
+    const measurement = meter.stop(total);
+    const failure = outcomes.find((outcome) => outcome !== 'done');
+    if (failure) throw new Error(`a writer thread ${failure}`);
+    return measurement;
+  } finally {
+    await Promise.all(threads.map((thread) => thread.terminate()));
+  }
 }
 
 function rowValues(event: GeneratedEvent, receivedAt: string): unknown[] {
