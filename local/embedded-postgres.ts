@@ -10,6 +10,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import pg from 'pg';
 import { freePort } from './free-port';
 import { sleep } from './sleep';
 
@@ -45,11 +46,18 @@ export interface EmbeddedPostgresOptions {
   /** Keep the data directory when stopped. */
   readonly persistent: boolean;
   readonly onLog?: (line: string) => void;
+  /**
+   * How long the server may take to accept connections (default 60 s: a normal start takes well
+   * under a second, recovery after a crash may take longer).
+   */
+  readonly startTimeoutMs?: number;
   /** Extra server settings, e.g. `{ shared_buffers: '512MB' }`. */
   readonly settings?: Readonly<Record<string, string>>;
 }
 
 const PASSWORD = 'firehose-local';
+/** How long a start may take before connection probes begin (each failed one is logged by the server). */
+const PROBE_AFTER_MS = 1_000;
 const asRoot = process.getuid?.() === 0;
 
 async function binaries(): Promise<{ postgres: string }> {
@@ -167,6 +175,8 @@ export async function startEmbeddedPostgres(
   }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 
   let server: ChildProcess | undefined;
+  const adminUrl = `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const start = () =>
     new Promise<void>((resolve, reject) => {
       const child = spawn(postgres, ['-D', options.dataDir, '-p', String(port), ...flags], {
@@ -174,15 +184,43 @@ export async function startEmbeddedPostgres(
         stdio: ['ignore', 'ignore', 'pipe'],
         ...user,
       });
+      server = child;
+      const started = new AbortController();
+      let deadline: ReturnType<typeof setTimeout> | undefined;
+      let logTail = '';
+      const finish = (error?: Error) => {
+        if (started.signal.aborted) return;
+        started.abort();
+        clearTimeout(deadline);
+        if (error) reject(error);
+        else resolve();
+      };
       child.stderr!.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         options.onLog?.(text);
-        if (text.includes('database system is ready to accept connections')) resolve();
+        logTail = (logTail + text).slice(-2_000);
+        if (text.includes('database system is ready to accept connections')) finish();
       });
+      let timedOut = false;
       child.once('exit', (code) =>
-        reject(new Error(`PostgreSQL exited during start (code ${code}); see its log above.`)),
+        finish(
+          timedOut
+            ? new Error(
+                `PostgreSQL did not accept connections within ${startTimeoutMs / 1000} s (data directory ` +
+                  `${options.dataDir}), so it was stopped. Its last log lines:\n${logTail || '(none)'}\n` +
+                  'Check the settings you passed, or remove the data directory to start from scratch.',
+              )
+            : new Error(`PostgreSQL exited during start (code ${code}); see its log above.`),
+        ),
       );
-      server = child;
+      // The log line is the quick signal, but a setting (logging_collector, log_destination) can
+      // send the log elsewhere: a server that accepts a connection is up, whatever its log says.
+      void acceptsConnections(adminUrl, started.signal).then((up) => up && finish());
+      // Past the deadline the server is stopped; the promise settles when it has exited.
+      deadline = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGINT');
+      }, startTimeoutMs);
     });
   const stopServer = async () => {
     const running = server;
@@ -198,7 +236,7 @@ export async function startEmbeddedPostgres(
 
   await start();
   return {
-    adminUrl: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    adminUrl,
     port,
     async stop() {
       process.off('exit', onExit);
@@ -210,4 +248,23 @@ export async function startEmbeddedPostgres(
       if (!server) await start();
     },
   };
+}
+
+/** Resolves true once the server accepts a connection, or false once `signal` aborts. */
+async function acceptsConnections(url: string, signal: AbortSignal): Promise<boolean> {
+  await sleep(PROBE_AFTER_MS, signal);
+  while (!signal.aborted) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+    // A refused or not-yet-ready connection also emits 'error'; the rejected connect() reports it.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch {
+      await client.end().catch(() => {});
+      await sleep(200, signal);
+    }
+  }
+  return false;
 }

@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { stopStaleServer } from '../../local/embedded-postgres';
+import { startEmbeddedPostgres, stopStaleServer } from '../../local/embedded-postgres';
 
 /** A process that idles; `argv0` names it (`postgres` makes it look like a server), `args` follow. */
 async function idleProcess(argv0: string, args: string[] = []): Promise<ChildProcess> {
@@ -98,5 +99,53 @@ describe('Function: stopStaleServer', () => {
     // Assess
     await exited(stale);
     expect(stale.signalCode).toBe('SIGINT');
+  });
+});
+
+describe('Function: startEmbeddedPostgres', () => {
+  it('starts when a setting sends the server log away from stderr (readiness is probed, not read from the log)', async () => {
+    // Prepare: logging_collector writes the log to files in the data directory, so the "ready"
+    // line never reaches us.
+    const lines: string[] = [];
+    const server = await startEmbeddedPostgres({
+      dataDir: join(tmpdir(), `firehose-pg-collector-${process.pid}`),
+      persistent: false,
+      settings: { logging_collector: 'on', log_directory: 'log' },
+      onLog: (line) => lines.push(line),
+    });
+    try {
+      // Act
+      const client = new pg.Client({ connectionString: server.adminUrl });
+      await client.connect();
+      const { rows } = await client.query<{ logging_collector: string }>('SHOW logging_collector');
+      await client.end();
+
+      // Assert: it is up, with the setting applied, though its log never said so.
+      expect(rows[0]!.logging_collector).toBe('on');
+      expect(lines.join('')).not.toContain('ready to accept connections');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('gives up with the log and what to do when the server never accepts a connection', async () => {
+    // Prepare: no TCP listener, and the log goes to files, so nothing ever says it is up.
+    const dataDir = join(tmpdir(), `firehose-pg-unreachable-${process.pid}`);
+    try {
+      // Act
+      const starting = startEmbeddedPostgres({
+        dataDir,
+        persistent: false,
+        startTimeoutMs: 2_000,
+        settings: { listen_addresses: '', logging_collector: 'on', log_directory: 'log' },
+      });
+
+      // Assert
+      await expect(starting).rejects.toThrow(
+        /did not accept connections within 2 s .*Check the settings you passed/s,
+      );
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
