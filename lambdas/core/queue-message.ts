@@ -43,7 +43,19 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** A non-empty string of at most `max` characters. */
 export const boundedText = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 
-const isoUtc = z.string().check(z.regex(CANONICAL_UTC_TIMESTAMP, 'must be a canonical UTC timestamp'));
+/**
+ * The writer takes day and hour from the text, PostgreSQL stores the instant: they agree only for a
+ * real instant written canonically (2026-09-31, T24:00 and :60 match the pattern but roll over).
+ */
+export function isCanonicalUtcTimestamp(value: string): boolean {
+  if (!CANONICAL_UTC_TIMESTAMP.test(value)) return false;
+  const time = Date.parse(value);
+  return Number.isFinite(time) && new Date(time).toISOString() === value;
+}
+
+const isoUtc = z
+  .string()
+  .check(z.refine(isCanonicalUtcTimestamp, 'must be a canonical UTC timestamp of a real instant'));
 // The writer parses thousands of events per batch: a custom object check costs a third of z.record.
 const queuedEventSchema = z.object({
   event_id: boundedText(MAX_ID_LENGTH),

@@ -54,7 +54,7 @@ describe('Function: parseQueueMessage', () => {
     packQueueMessages({ ...header, events: events(2).map((e) => serializeQueuedEvent(e)) })[0]!,
   );
 
-  it.each([
+  it.each<[string, string, RegExp]>([
     ['not JSON', '{"v":1', /not JSON/],
     ['an unknown version', JSON.stringify({ ...valid, v: 2 }), /^v:/],
     ['no events', JSON.stringify({ ...valid, events: [] }), /^events:/],
@@ -62,6 +62,19 @@ describe('Function: parseQueueMessage', () => {
       'a timestamp with an offset',
       JSON.stringify({ ...valid, events: [{ ...valid.events[0], timestamp: '2026-11-22T10:00:00+01:00' }] }),
       /events\.0\.timestamp/,
+    ],
+    ...['2026-09-31T10:00:00.000Z', '2026-11-22T24:00:00.000Z', '2026-11-22T23:59:60.000Z'].map(
+      (timestamp) =>
+        [
+          `a timestamp that is not a real instant (${timestamp})`,
+          JSON.stringify({ ...valid, events: [valid.events[0], { ...valid.events[1], timestamp }] }),
+          /events\.1\.timestamp: must be a canonical UTC timestamp of a real instant/,
+        ] as [string, string, RegExp],
+    ),
+    [
+      'a received_at that is not a real instant',
+      JSON.stringify({ ...valid, received_at: '2026-02-29T00:00:00.000Z' }),
+      /^received_at:/,
     ],
     [
       'metadata that is an array',

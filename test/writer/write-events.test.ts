@@ -117,17 +117,32 @@ describe('Use case: writeEvents', () => {
         receiveCount: 2,
       },
       { messageId: 'poison-version', body: JSON.stringify({ v: 99 }), receiveCount: 1 },
+      {
+        // A day that does not exist (PostgreSQL would refuse it while creating the partition).
+        messageId: 'poison-instant',
+        body: deliveriesFor([event('acct-d', 'e3')])[0]!.body.replace(
+          /"timestamp":"[^"]+"/,
+          '"timestamp":"2026-09-31T10:00:00.000Z"',
+        ),
+        receiveCount: 1,
+      },
     ];
 
     const outcome = await writeEvents(writer(), deliveries);
 
-    expect(outcome.failedMessageIds.sort()).toEqual(['poison-json', 'poison-shape', 'poison-version']);
-    expect(outcome.malformed).toBe(3);
+    expect(outcome.failedMessageIds.sort()).toEqual([
+      'poison-instant',
+      'poison-json',
+      'poison-shape',
+      'poison-version',
+    ]);
+    expect(outcome.malformed).toBe(4);
     await expectStoreToHold(good);
     const { rows } = await db.pool.query(
       'SELECT message_id, receive_count, error_code FROM message_failures ORDER BY message_id',
     );
     expect(rows).toEqual([
+      { message_id: 'poison-instant', receive_count: 1, error_code: 'malformed_message' },
       { message_id: 'poison-json', receive_count: 1, error_code: 'malformed_message' },
       { message_id: 'poison-shape', receive_count: 2, error_code: 'malformed_message' },
       { message_id: 'poison-version', receive_count: 1, error_code: 'malformed_message' },
@@ -153,6 +168,42 @@ describe('Use case: writeEvents', () => {
         body_excerpt: poison[0]!.body.slice(0, 500).replaceAll('\u0000', '\uFFFD'),
       },
     ]);
+  });
+
+  it('isolates a message when PostgreSQL refuses one of its days while creating partitions', async () => {
+    // Prepare: PostgreSQL refuses to create the partition of one day (as it would an impossible
+    // date, 22008); the other messages' days are fine.
+    const refusedDay = new Date(Date.now() + 3 * DAY_MS).toISOString().slice(0, 10);
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    pools.push(pool);
+    const refusing = Object.assign(Object.create(pool) as pg.Pool, {
+      query: (text: string, values?: unknown[]) => {
+        const [from, to] = (values ?? []) as string[];
+        if (text.includes('firehose_ensure_partitions') && from! <= refusedDay && refusedDay <= to!) {
+          return Promise.reject(
+            Object.assign(new Error('date/time field value out of range'), { code: '22008' }),
+          );
+        }
+        return pool.query(text, values);
+      },
+    });
+    const good = [event('acct-a', 'e1'), event('acct-b', 'e2')];
+    const poison = deliveriesFor([event('acct-c', 'e3', `${refusedDay}T12:00:00.000Z`)]);
+    const deps = {
+      store: new PostgresEventStore(refusing),
+      ledger: new RecordingLedger(),
+      settings,
+      log: silent,
+    };
+
+    // Act
+    const outcome = await writeEvents(deps, [...deliveriesFor(good), ...poison]);
+
+    // Assert: the others are written; the refused one fails alone, for its data, and says why.
+    expect(outcome.failedMessageIds).toEqual([poison[0]!.messageId]);
+    await expectStoreToHold(good);
+    const { rows } = await db.pool.query('SELECT error_code, error FROM message_failures');
+    expect(rows).toEqual([{ error_code: 'rejected_by_database', error: expect.stringContaining('22008') }]);
   });
 
   it('writes nothing when every message of the batch is malformed', async () => {

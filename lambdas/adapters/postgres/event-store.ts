@@ -92,6 +92,15 @@ export class PostgresEventStore implements EventStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async ensurePartitions(days: readonly string[]): Promise<void> {
+    try {
+      await this.createMissingPartitions(days);
+    } catch (error) {
+      // A day PostgreSQL refuses is the message's fault: the writer isolates it like a refused row.
+      throw this.classify(error);
+    }
+  }
+
+  private async createMissingPartitions(days: readonly string[]): Promise<void> {
     const missing = days.filter((day) => !this.knownDays.has(day));
     if (missing.length === 0) return;
     if (this.knownDays.size === 0) {
