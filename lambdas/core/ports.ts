@@ -56,6 +56,11 @@ export class StoreUnavailable extends Error {
 }
 
 export interface EventStore {
+  /**
+   * The first UTC day (YYYY-MM-DD) events may be stored on. Maintenance raises it before it drops a
+   * day, and a dropped day is never created again: its exactly-once keys went with it.
+   */
+  firstKeptDay(): Promise<string>;
   /** Makes sure every given UTC day (YYYY-MM-DD) has its partitions. */
   ensurePartitions(days: readonly string[]): Promise<void>;
   /** Stores events exactly once and updates rollups from the rows actually inserted, atomically. */

@@ -44,9 +44,19 @@ export interface WritableDays {
   readonly last: string;
 }
 
-export function writableDays(nowMs: number, rawRetentionDays: number, aheadDays: number): WritableDays {
+export function writableDays(
+  nowMs: number,
+  rawRetentionDays: number,
+  aheadDays: number,
+  firstKeptDay?: string,
+): WritableDays {
   const today = utcDay(nowMs);
-  return { first: addDays(today, -(rawRetentionDays - 1)), last: addDays(today, aheadDays) };
+  const first = addDays(today, -(rawRetentionDays - 1));
+  // The store's retention floor wins over this writer's own setting and clock (ports.ts).
+  return {
+    first: firstKeptDay !== undefined && firstKeptDay > first ? firstKeptDay : first,
+    last: addDays(today, aheadDays),
+  };
 }
 
 export interface BatchPlan {

@@ -178,10 +178,9 @@ async function writeGroup(
   now: () => number,
 ): Promise<GroupResult> {
   const { settings, store } = deps;
-  const plan = planBatch(
-    messages,
-    writableDays(now(), settings.rawRetentionDays, settings.partitionsAheadDays),
-  );
+  const writable = async () =>
+    writableDays(now(), settings.rawRetentionDays, settings.partitionsAheadDays, await store.firstKeptDay());
+  const plan = planBatch(messages, await writable());
   const total = messages.reduce((sum, { message }) => sum + message.events.length, 0);
   await store.ensurePartitions(plan.days);
   try {
@@ -189,13 +188,10 @@ async function writeGroup(
     return { inserted, total, skipped: plan.skipped.length };
   } catch (error) {
     if (!(error instanceof StoreMissingPartition)) throw error;
-    // Maintenance dropped a partition since the store cached the list; around midnight the day may
-    // just have left retention. Plan again with a fresh clock (that day's events are then set
-    // aside, not written into a recreated partition) and retry once.
-    const fresh = planBatch(
-      messages,
-      writableDays(now(), settings.rawRetentionDays, settings.partitionsAheadDays),
-    );
+    // Maintenance dropped a partition since the store cached the list (and raised the retention
+    // floor first). Plan again with a fresh clock and floor: that day's events are then set aside,
+    // never written into a recreated partition, and the batch is retried once.
+    const fresh = planBatch(messages, await writable());
     await store.ensurePartitions(fresh.days);
     const { inserted } = await store.writeBatch(fresh);
     return { inserted, total, skipped: fresh.skipped.length };

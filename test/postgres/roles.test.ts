@@ -41,10 +41,19 @@ describe('Migration: function roles', () => {
     await expect(
       as('firehose_writer', 'SELECT firehose_ensure_partitions(current_date + 1, current_date + 2)'),
     ).resolves.toBeUndefined();
+    await expect(
+      as('firehose_writer', 'SELECT first_kept_day FROM event_retention'),
+    ).resolves.toBeUndefined();
   });
 
-  it('does not let the writer drop or delete', async () => {
+  it('does not let the writer drop, delete or move the retention floor', async () => {
     await expect(as('firehose_writer', 'DELETE FROM events')).rejects.toThrow(/permission denied/);
+    await expect(
+      as('firehose_writer', 'SELECT firehose_raise_retention_floor(current_date + 30)'),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      as('firehose_writer', "UPDATE event_retention SET first_kept_day = '2100-01-01'"),
+    ).rejects.toThrow(/permission denied/);
     await expect(as('firehose_writer', 'DROP TABLE rollup_user_day')).rejects.toThrow(/must be owner/);
   });
 

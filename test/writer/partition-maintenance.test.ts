@@ -7,7 +7,8 @@ import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ignoredLedger } from '../support/ledgers';
 import { silentLog as silent } from '../support/logs';
-import { deliveriesFor, event } from '../support/queue-messages';
+import { deliveriesFor, event, redelivered } from '../support/queue-messages';
+import { readStoreState } from '../support/store-state';
 
 describe('Function: maintainPartitions', () => {
   let db: TestDatabase;
@@ -67,28 +68,94 @@ describe('Function: maintainPartitions', () => {
   });
 
   it('finishes a run that died after detaching a partition', async () => {
-    const now = Date.now();
-    const day = addDays(utcDay(now), -30);
-    await pool.query('SELECT firehose_ensure_partitions($1::date, $1::date)', [day]);
-    const table = `events_p${day.replaceAll('-', '')}`;
-    await pool.query(
-      `INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at) VALUES ('a', 'x', 'u', 't', $1, now())`,
-      [`${day}T12:00:00Z`],
-    );
-    await pool.query(`INSERT INTO event_keys VALUES ('a', 'x')`);
-    await pool.query(`ALTER TABLE events DETACH PARTITION ${table}`);
+    // Its own database: the first test raised the retention floor of the shared one past day -30.
+    const own = await createTestDatabase();
+    try {
+      const now = Date.now();
+      const day = addDays(utcDay(now), -30);
+      await own.pool.query('SELECT firehose_ensure_partitions($1::date, $1::date)', [day]);
+      const table = `events_p${day.replaceAll('-', '')}`;
+      await own.pool.query(
+        `INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at) VALUES ('a', 'x', 'u', 't', $1, now())`,
+        [`${day}T12:00:00Z`],
+      );
+      await own.pool.query(`INSERT INTO event_keys VALUES ('a', 'x')`);
+      await own.pool.query(`ALTER TABLE events DETACH PARTITION ${table}`);
 
-    const result = await maintainPartitions(
-      pool,
-      { rawRetentionDays: 20, rollupRetentionDays: 400, aheadDays: 1 },
-      now,
-    );
+      const result = await maintainPartitions(
+        own.pool,
+        { rawRetentionDays: 20, rollupRetentionDays: 400, aheadDays: 1 },
+        now,
+      );
 
-    expect(result.dropped).toContain(table);
-    const { rows } = await pool.query(
-      "SELECT to_regclass($1) AS t, (SELECT count(*)::int FROM event_keys WHERE event_id = 'x') AS keys",
-      [table],
+      expect(result.dropped).toContain(table);
+      const { rows } = await own.pool.query(
+        "SELECT to_regclass($1) AS t, (SELECT count(*)::int FROM event_keys WHERE event_id = 'x') AS keys",
+        [table],
+      );
+      expect(rows[0]).toEqual({ t: null, keys: 0 });
+    } finally {
+      await own.drop();
+    }
+  });
+});
+
+describe('Retention floor: a dropped day is never created again', () => {
+  let db: TestDatabase;
+  const now = Date.now();
+  const tenDaysAgo = addDays(utcDay(now), -10);
+  const writer = (rawRetentionDays: number) => ({
+    store: new PostgresEventStore(db.pool),
+    ledger: ignoredLedger,
+    settings: { rawRetentionDays, partitionsAheadDays: 7, maxReceiveCount: 5 },
+    log: silent,
+    now: () => now,
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('sets a redelivery aside, every rollup unchanged, even for a writer that keeps days longer', async () => {
+    // Prepare: an event 10 days old, written and counted; then maintenance keeps only 5 days.
+    const old = event('acct-a', 'late-1', `${tenDaysAgo}T08:30:00.000Z`);
+    const deliveries = deliveriesFor([old]);
+    expect(await writeEvents(writer(90), deliveries)).toMatchObject({ inserted: 1, failedMessageIds: [] });
+    await maintainPartitions(db.pool, { rawRetentionDays: 5, rollupRetentionDays: 400, aheadDays: 3 }, now);
+    const before = await readStoreState(db.pool);
+    expect(before.events.size).toBe(0); // the raw day is gone, its key with it
+    expect(before.userDays.get(`acct-a|user-1|${tenDaysAgo}`)).toMatch(/^1\|/);
+
+    // Act: SQS delivers the message again (or the DLQ is re-driven) to a writer whose own setting
+    // would still store that day: a rolling deploy, or a retention being raised.
+    const again = await writeEvents(writer(90), redelivered(deliveries));
+
+    // Assert: set aside as too old; nothing recreated; every rollup exactly as before.
+    expect(again).toMatchObject({ failedMessageIds: [], inserted: 0, skipped: 1 });
+    expect(await readStoreState(db.pool)).toEqual(before);
+    const { rows } = await db.pool.query(
+      'SELECT to_regclass($1) AS partition, (SELECT reason FROM skipped_events) AS reason',
+      [`events_p${tenDaysAgo.replaceAll('-', '')}`],
     );
-    expect(rows[0]).toEqual({ t: null, keys: 0 });
+    expect(rows[0]).toEqual({ partition: null, reason: 'older_than_retention' });
+  });
+
+  it('refuses to create a partition before the floor, whoever asks, and never lowers the floor', async () => {
+    // Act: ask for the dropped day directly, and run maintenance with a longer retention.
+    const { rows: created } = await db.pool.query(
+      'SELECT firehose_ensure_partitions($1::date, $1::date) AS n',
+      [tenDaysAgo],
+    );
+    await maintainPartitions(db.pool, { rawRetentionDays: 90, rollupRetentionDays: 400, aheadDays: 3 }, now);
+
+    // Assert
+    expect(created[0].n).toBe(0);
+    const { rows } = await db.pool.query(
+      "SELECT to_char(first_kept_day, 'YYYY-MM-DD') AS floor FROM event_retention",
+    );
+    expect(rows[0].floor).toBe(addDays(utcDay(now), -4));
   });
 });

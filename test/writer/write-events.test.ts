@@ -210,6 +210,7 @@ describe('Use case: writeEvents', () => {
     let writes = 0;
     const store = new PostgresEventStore(db.pool);
     const counting: EventStore = {
+      firstKeptDay: () => store.firstKeptDay(),
       ensurePartitions: (days) => store.ensurePartitions(days),
       writeBatch: (input) => {
         writes++;

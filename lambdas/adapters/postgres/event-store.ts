@@ -88,8 +88,20 @@ SELECT count(*)::int AS inserted FROM fresh`;
 
 export class PostgresEventStore implements EventStore {
   private readonly knownDays = new Set<string>();
+  private floor: string | undefined;
 
   constructor(private readonly pool: pg.Pool) {}
+
+  /** Cached like the partition list, and forgotten with it when a partition turns out missing. */
+  async firstKeptDay(): Promise<string> {
+    if (this.floor === undefined) {
+      const { rows } = await this.pool.query<{ day: string }>(
+        "SELECT to_char(first_kept_day, 'YYYY-MM-DD') AS day FROM event_retention",
+      );
+      this.floor = rows[0]!.day;
+    }
+    return this.floor;
+  }
 
   async ensurePartitions(days: readonly string[]): Promise<void> {
     try {
@@ -137,6 +149,7 @@ export class PostgresEventStore implements EventStore {
     const code = (error as { code?: unknown }).code;
     if (code === NO_PARTITION_SQLSTATE) {
       this.knownDays.clear();
+      this.floor = undefined;
       return new StoreMissingPartition((error as Error).message, { cause: error });
     }
     if (isDataError(error))

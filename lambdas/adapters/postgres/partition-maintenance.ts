@@ -48,9 +48,13 @@ export async function maintainPartitions(
 ): Promise<MaintenanceResult> {
   const today = utcDay(nowMs);
   const created = await ensureEventPartitions(pool, addDays(today, -1), addDays(today, settings.aheadDays));
-  // The writer stores exactly these days; everything before them goes.
-  const firstKeptDay = writableDays(nowMs, settings.rawRetentionDays, settings.aheadDays).first;
-  const expired = await expiredPartitions(pool, firstKeptDay);
+  // The writer stores exactly these days; everything before them goes. The floor is raised first,
+  // so no writer creates a day again once it is being dropped (whatever its own settings say).
+  const { rows } = await pool.query<{ floor: string }>(
+    "SELECT to_char(firehose_raise_retention_floor($1::date), 'YYYY-MM-DD') AS floor",
+    [writableDays(nowMs, settings.rawRetentionDays, settings.aheadDays).first],
+  );
+  const expired = await expiredPartitions(pool, rows[0]!.floor);
   let keysDeleted = 0;
   for (const { name, attached } of expired) {
     onProgress(`dropping ${name}`);
