@@ -316,6 +316,18 @@ export function validateStageConfig(config: StageConfig): void {
       `writer.maxConcurrency must be ${min}-${max} (SQS event source limit), got ${maxConcurrency}`,
     );
   }
+  // An accepted event may be as old as maxEventAgeDays and then wait in the queues for up to the
+  // DLQ's retention (a dead-lettered message keeps its first enqueue time) before it is written. Its
+  // day must still be stored then, or the writer sets it aside and it is never counted.
+  const { rawEventDays } = config.retention;
+  const oldestWritten = config.ingest.maxEventAgeDays + config.queue.dlqRetentionDays + 1;
+  if (rawEventDays < oldestWritten) {
+    throw new Error(
+      `retention.rawEventDays ${rawEventDays} is too short: accepted events can reach the writer ` +
+        `${oldestWritten} days old (ingest.maxEventAgeDays ${config.ingest.maxEventAgeDays} + ` +
+        `queue.dlqRetentionDays ${config.queue.dlqRetentionDays} + 1). Raise it, or lower those.`,
+    );
+  }
 }
 
 /**
