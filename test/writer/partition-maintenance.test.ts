@@ -100,6 +100,136 @@ describe('Function: maintainPartitions', () => {
   });
 });
 
+describe('Maintenance runs: one at a time, never blocking writers', () => {
+  let db: TestDatabase;
+  const now = Date.now();
+  const settings = { rawRetentionDays: 20, rollupRetentionDays: 400, aheadDays: 1 };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** An expired day partition holding one event and its key. */
+  async function expiredDay(daysAgo: number): Promise<string> {
+    const day = addDays(utcDay(now), -daysAgo);
+    // Created directly: firehose_ensure_partitions refuses days before the floor an earlier run set.
+    await db.pool.query(
+      `CREATE TABLE events_p${day.replaceAll('-', '')} PARTITION OF events
+       FOR VALUES FROM ('${day} 00:00:00+00') TO ('${addDays(day, 1)} 00:00:00+00')`,
+    );
+    await db.pool.query(
+      `INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at) VALUES ('a', $1, 'u', 't', $2, now())`,
+      [`old-${daysAgo}`, `${day}T12:00:00Z`],
+    );
+    await db.pool.query('INSERT INTO event_keys VALUES ($1, $2)', ['a', `old-${daysAgo}`]);
+    return `events_p${day.replaceAll('-', '')}`;
+  }
+
+  it('does nothing while another run holds the lock', async () => {
+    const holder = await db.pool.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock(hashtext('firehose.maintenance'))");
+
+      const result = await maintainPartitions(db.pool, settings, now);
+
+      expect(result).toEqual({
+        created: 0,
+        dropped: [],
+        keysDeleted: 0,
+        rollupRowsDeleted: 0,
+        alreadyRunning: true,
+      });
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock(hashtext('firehose.maintenance'))");
+      holder.release();
+    }
+  });
+
+  it('finishes a detach that was interrupted half-way (pending), then drops the day and its keys', async () => {
+    // Prepare: a reader's open transaction makes DETACH CONCURRENTLY wait in its second phase; it is
+    // cancelled there, which leaves the partition "detach pending".
+    const table = await expiredDay(40);
+    const reader = await db.pool.connect();
+    const detacher = await db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM events');
+      const { rows } = await detacher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const detaching = detacher.query(`ALTER TABLE events DETACH PARTITION ${table} CONCURRENTLY`);
+      await waitUntil(async () => (await pendingDetach(table)) === true);
+      await db.pool.query('SELECT pg_cancel_backend($1)', [rows[0]!.pid]);
+      await expect(detaching).rejects.toThrow(/cancel/);
+    } finally {
+      await reader.query('COMMIT');
+      reader.release();
+      detacher.release();
+    }
+    expect(await pendingDetach(table)).toBe(true);
+
+    // Act
+    const result = await maintainPartitions(db.pool, settings, now);
+
+    // Assert
+    expect(result.dropped).toContain(table);
+    const { rows } = await db.pool.query(
+      "SELECT to_regclass($1) AS t, (SELECT count(*)::int FROM event_keys WHERE event_id = 'old-40') AS keys",
+      [table],
+    );
+    expect(rows[0]).toEqual({ t: null, keys: 0 });
+  });
+
+  it('lets a writer insert while a day is being detached', async () => {
+    // Prepare: an open transaction that has read events keeps the concurrent detach waiting.
+    const table = await expiredDay(41);
+    const reader = await db.pool.connect();
+    await reader.query('BEGIN');
+    await reader.query('SELECT count(*) FROM events');
+    try {
+      const maintaining = maintainPartitions(db.pool, settings, now);
+      await waitUntil(async () => (await pendingDetach(table)) === true);
+
+      // Act: a writer's insert into a kept day, with a short lock timeout to show it does not wait.
+      const writer = await db.pool.connect();
+      try {
+        await writer.query('BEGIN');
+        await writer.query("SET LOCAL lock_timeout = '2s'");
+        await writer.query(
+          `INSERT INTO events (account_id, event_id, user_id, type, event_time, received_at) VALUES ('a', 'fresh', 'u', 't', now(), now())`,
+        );
+        await writer.query('COMMIT');
+      } finally {
+        writer.release();
+      }
+
+      // Assert: the insert went through during the detach, which then completes.
+      await reader.query('COMMIT');
+      expect((await maintaining).dropped).toContain(table);
+    } finally {
+      await reader.query('ROLLBACK').catch(() => undefined);
+      reader.release();
+    }
+  });
+
+  async function pendingDetach(table: string): Promise<boolean | undefined> {
+    const { rows } = await db.pool.query<{ pending: boolean }>(
+      'SELECT inhdetachpending AS pending FROM pg_inherits WHERE inhrelid = to_regclass($1)',
+      [table],
+    );
+    return rows[0]?.pending;
+  }
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('Retention floor: a dropped day is never created again', () => {
   let db: TestDatabase;
   const now = Date.now();
