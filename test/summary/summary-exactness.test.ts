@@ -81,7 +81,8 @@ describe('Use case: SummaryReader exactness', () => {
     };
     const types = ['page_view', 'click', 'purchase', 'signup'];
     for (let i = 0; i < 6000; i++) {
-      const age = Math.floor(random() ** 2 * 34 * DAY_MS);
+      // Over the 89 days before today (all within raw retention, so none is set aside), most recent.
+      const age = Math.floor(random() ** 2 * 88.9 * DAY_MS);
       const user = `u${Math.floor(1 / (random() + 0.002))}`;
       delivered.push(event('acct-whale', `w${i}`, NOW - age, user, types[i % 4]));
     }
@@ -177,6 +178,8 @@ describe('Use case: SummaryReader exactness', () => {
       [24 * 20 + 5, 24 * 3 + 7],
       [49, 1],
       [24 * 33, 0],
+      [24 * 90, 0], // the longest range allowed
+      [24 * 89 + 7, 7], // nearly as long, partial days at both ends
       [3, 2],
     ] as const) {
       const from = new Date(hour - fromHours * HOUR_MS).toISOString();
