@@ -202,7 +202,9 @@ export async function startEmbeddedPostgres(
         if (text.includes('database system is ready to accept connections')) finish();
       });
       let timedOut = false;
-      child.once('exit', (code) =>
+      child.once('exit', (code) => {
+        // A server that ended during its start is not running: restart() may start it again.
+        if (server === child) server = undefined;
         finish(
           timedOut
             ? new Error(
@@ -211,8 +213,8 @@ export async function startEmbeddedPostgres(
                   'Check the settings you passed, or remove the data directory to start from scratch.',
               )
             : new Error(`PostgreSQL exited during start (code ${code}); see its log above.`),
-        ),
-      );
+        );
+      });
       // The log line is the quick signal, but a setting (logging_collector, log_destination) can
       // send the log elsewhere: a server that accepts a connection is up, whatever its log says.
       void acceptsConnections(adminUrl, started.signal).then((up) => up && finish());
@@ -220,6 +222,8 @@ export async function startEmbeddedPostgres(
       deadline = setTimeout(() => {
         timedOut = true;
         child.kill('SIGINT');
+        // A server too stuck to shut down fast is killed, so the start always settles.
+        setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 10_000).unref();
       }, startTimeoutMs);
     });
   const stopServer = async () => {
@@ -234,7 +238,13 @@ export async function startEmbeddedPostgres(
   const onExit = () => server?.kill('SIGINT');
   process.once('exit', onExit);
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    process.off('exit', onExit);
+    if (!options.persistent) await rm(options.dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     adminUrl,
     port,

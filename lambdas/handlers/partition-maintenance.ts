@@ -22,6 +22,8 @@ export function createPartitionMaintenanceHandler(
   return async (): Promise<MaintenanceResult> => {
     const { pool, settings } = dependencies();
     const result = await maintainPartitions(pool, settings, Date.now(), (message) => logger.info(message));
+    // A run that found another one still holding the lock (a slow run, or one a timeout left behind).
+    if (result.alreadyRunning) metrics.addMetric('MaintenanceAlreadyRunning', MetricUnit.Count, 1);
     metrics.addMetric('PartitionsCreated', MetricUnit.Count, result.created);
     metrics.addMetric('PartitionsDropped', MetricUnit.Count, result.dropped.length);
     logger.info('partition maintenance done', { ...result });

@@ -316,16 +316,25 @@ export function validateStageConfig(config: StageConfig): void {
       `writer.maxConcurrency must be ${min}-${max} (SQS event source limit), got ${maxConcurrency}`,
     );
   }
-  // An accepted event may be as old as maxEventAgeDays and then wait in the queues for up to the
-  // DLQ's retention (a dead-lettered message keeps its first enqueue time) before it is written. Its
-  // day must still be stored then, or the writer sets it aside and it is never counted.
+  // An accepted event may be as old as maxEventAgeDays, then wait in the DLQ for up to its retention
+  // (a dead-lettered message keeps its first enqueue time), and once re-driven (a move task gives it
+  // a new one) in the source queue again. Its day must still be stored then, or the writer sets it
+  // aside and it is never counted.
   const { rawEventDays } = config.retention;
-  const oldestWritten = config.ingest.maxEventAgeDays + config.queue.dlqRetentionDays + 1;
+  const { maxEventAgeDays } = config.ingest;
+  const { dlqRetentionDays, retentionDays } = config.queue;
+  const oldestWritten = maxEventAgeDays + dlqRetentionDays + retentionDays + 1;
   if (rawEventDays < oldestWritten) {
     throw new Error(
       `retention.rawEventDays ${rawEventDays} is too short: accepted events can reach the writer ` +
-        `${oldestWritten} days old (ingest.maxEventAgeDays ${config.ingest.maxEventAgeDays} + ` +
-        `queue.dlqRetentionDays ${config.queue.dlqRetentionDays} + 1). Raise it, or lower those.`,
+        `${oldestWritten} days old (ingest.maxEventAgeDays ${maxEventAgeDays} + queue.dlqRetentionDays ` +
+        `${dlqRetentionDays} + queue.retentionDays ${retentionDays} after a re-drive, + 1). Raise it, or lower those.`,
+    );
+  }
+  // firehose_ensure_partitions takes at most 400 days at once; a batch spans at most this many.
+  if (rawEventDays + config.partitions.createAheadDays > 400) {
+    throw new Error(
+      `retention.rawEventDays + partitions.createAheadDays must be at most 400 days, got ${rawEventDays + config.partitions.createAheadDays}`,
     );
   }
 }

@@ -70,7 +70,9 @@ export class StatelessStack extends Stack {
     );
 
     this.maintenance = new PartitionMaintenance(this, 'PartitionMaintenance', { config, eventStore });
-    this.migrations.runBefore(this.maintenance.schedule);
+    // The function too, not only its schedule: maintenance code from before a migration (0004's
+    // retention floor) must not drop days after it.
+    this.migrations.runBefore(this.maintenance.schedule, this.maintenance.maintenanceFunction);
 
     if (config.wafEnabled) {
       this.firewall = new ApiFirewall(this, 'Firewall', {

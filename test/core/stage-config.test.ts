@@ -23,17 +23,22 @@ describe('Function: validateStageConfig', () => {
       /writer\.maxConcurrency must be 2-1000/,
     ],
     [
-      // 30 days of accepted age + 14 in the DLQ: a 30-day retention would drop counted-to-be events.
+      // 30 days of accepted age + 14 in the DLQ + 4 in the queue after a re-drive.
       'a raw retention shorter than an accepted event can wait',
-      localWith((c) => ({ ...c, retention: { ...c.retention, rawEventDays: 30 } })),
-      /retention\.rawEventDays 30 is too short: accepted events can reach the writer 45 days old/,
+      localWith((c) => ({ ...c, retention: { ...c.retention, rawEventDays: 48 } })),
+      /retention\.rawEventDays 48 is too short: accepted events can reach the writer 49 days old/,
+    ],
+    [
+      'more days than one partition call creates',
+      localWith((c) => ({ ...c, retention: { ...c.retention, rawEventDays: 395 } })),
+      /rawEventDays \+ partitions\.createAheadDays must be at most 400 days, got 402/,
     ],
   ])('refuses %s, naming the setting', (_, config, message) => {
     expect(() => validateStageConfig(config)).toThrow(message);
   });
 
   it('accepts the shortest raw retention that still stores every accepted event', () => {
-    const config = localWith((c) => ({ ...c, retention: { ...c.retention, rawEventDays: 45 } }));
+    const config = localWith((c) => ({ ...c, retention: { ...c.retention, rawEventDays: 49 } }));
     expect(() => validateStageConfig(config)).not.toThrow();
   });
 });

@@ -144,6 +144,8 @@ describe('Function: startEmbeddedPostgres', () => {
       await expect(starting).rejects.toThrow(
         /did not accept connections within 2 s .*Check the settings you passed/s,
       );
+      // The throw-away data directory is gone with the failed start.
+      expect(existsSync(dataDir)).toBe(false);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -273,6 +273,65 @@ describe('Retention floor: a dropped day is never created again', () => {
     expect(rows[0]).toEqual({ partition: null, reason: 'older_than_retention' });
   });
 
+  it('sets a redelivery aside with the same writer instance, whose floor and partition list were cached', async () => {
+    // Its own database: the other tests here have already raised this one's floor.
+    const own = await createTestDatabase();
+    try {
+      // Prepare: one store instance writes, caching the floor and the partition list; then
+      // maintenance (with a shorter retention, as after a change) raises the floor and drops the day.
+      const day = addDays(utcDay(now), -12);
+      const sameWriter = {
+        store: new PostgresEventStore(own.pool),
+        ledger: ignoredLedger,
+        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+        log: silent,
+        now: () => now,
+      };
+      const deliveries = deliveriesFor([event('acct-b', 'cached-1', `${day}T09:00:00.000Z`)]);
+      expect(await writeEvents(sameWriter, deliveries)).toMatchObject({ inserted: 1 });
+      await maintainPartitions(
+        own.pool,
+        { rawRetentionDays: 10, rollupRetentionDays: 400, aheadDays: 3 },
+        now,
+      );
+      const before = await readStoreState(own.pool);
+
+      // Act: the same instance gets the redelivery (its insert hits the missing partition, 23514).
+      const again = await writeEvents(sameWriter, redelivered(deliveries));
+
+      // Assert: re-planned with the new floor, set aside, nothing counted twice.
+      expect(again).toMatchObject({ failedMessageIds: [], inserted: 0, skipped: 1 });
+      expect(await readStoreState(own.pool)).toEqual(before);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it('refuses a floor after today (it would set every event aside for good)', async () => {
+    await expect(db.pool.query('SELECT firehose_raise_retention_floor(current_date + 1)')).rejects.toThrow(
+      /after today/,
+    );
+  });
+
+  it('gives up creating a partition after its lock timeout while maintenance holds events', async () => {
+    // Prepare: a detach in progress holds SHARE UPDATE EXCLUSIVE on events.
+    const detaching = await db.pool.connect();
+    try {
+      await detaching.query('BEGIN');
+      await detaching.query('LOCK TABLE events IN SHARE UPDATE EXCLUSIVE MODE');
+
+      // Act + Assert: a writer needing a new day fails fast (its batch is retried), not after 25 s.
+      const started = Date.now();
+      await expect(
+        db.pool.query('SELECT firehose_ensure_partitions(current_date + 5, current_date + 5)'),
+      ).rejects.toMatchObject({ code: '55P03' });
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await detaching.query('ROLLBACK');
+      detaching.release();
+    }
+  });
+
   it('refuses to create a partition before the floor, whoever asks, and never lowers the floor', async () => {
     // Act: ask for the dropped day directly, and run maintenance with a longer retention.
     const { rows: created } = await db.pool.query(

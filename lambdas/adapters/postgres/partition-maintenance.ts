@@ -53,20 +53,23 @@ export async function maintainPartitions(
   onProgress: (message: string) => void = () => undefined,
 ): Promise<MaintenanceResult> {
   // The run lock is a session lock: every statement of the run goes through this one connection.
+  // After a failure the connection is closed, not pooled, which also ends the lock for certain.
   const client = await pool.connect();
+  let failure: Error | undefined;
   try {
     const { rows } = await client.query<{ locked: boolean }>(RUN_LOCK_SQL);
     if (!rows[0]!.locked) {
       onProgress('another maintenance run is in progress; nothing done');
       return { created: 0, dropped: [], keysDeleted: 0, rollupRowsDeleted: 0, alreadyRunning: true };
     }
-    try {
-      return await maintain(client, settings, nowMs, onProgress);
-    } finally {
-      await client.query(RUN_UNLOCK_SQL);
-    }
+    const result = await maintain(client, settings, nowMs, onProgress);
+    await client.query(RUN_UNLOCK_SQL);
+    return result;
+  } catch (error) {
+    failure = error as Error;
+    throw error;
   } finally {
-    client.release();
+    client.release(failure);
   }
 }
 
@@ -88,8 +91,9 @@ async function maintain(
   let keysDeleted = 0;
   for (const { name, state } of expired) {
     onProgress(`dropping ${name}`);
-    // Detached first, so nothing new lands in it while its keys are deleted. CONCURRENTLY takes no
-    // lock that writers wait for; a detach interrupted half-way is finished (FINALIZE) next time.
+    // Detached first, so nothing new lands in it while its keys are deleted. CONCURRENTLY does not
+    // make inserts wait (only partition creation, bounded by firehose_ensure_partitions' lock
+    // timeout); a detach interrupted half-way is finished (FINALIZE) next time.
     if (state === 'attached') await client.query(`ALTER TABLE events DETACH PARTITION ${name} CONCURRENTLY`);
     if (state === 'detach_pending')
       await client.query(`ALTER TABLE events DETACH PARTITION ${name} FINALIZE`);

@@ -7,7 +7,15 @@ CREATE TABLE event_retention (
   only_row       boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   first_kept_day date    NOT NULL
 );
-INSERT INTO event_retention (first_kept_day) VALUES ('1970-01-01');
+-- On an existing database, days may already be gone: a day that has rollups (kept 400 days) but no
+-- attached partition was written and then dropped. The floor starts after the latest such day.
+INSERT INTO event_retention (first_kept_day)
+SELECT coalesce(max(d)::date + 1, date '1970-01-01')
+FROM generate_series(current_date - 400, current_date, interval '1 day') AS d
+WHERE EXISTS (SELECT 1 FROM rollup_type_day r WHERE r.day = d::date)
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'public.events'::regclass AND c.relname = 'events_p' || to_char(d, 'YYYYMMDD'));
 GRANT SELECT ON event_retention TO firehose_writer;
 
 -- Raises the floor to p_day (if it is higher) and returns the floor. Takes the partition lock, so
@@ -17,6 +25,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
   floor_day date;
 BEGIN
+  -- Past days only: a floor beyond today would set every event aside, for good.
+  IF p_day > current_date THEN
+    RAISE EXCEPTION 'firehose_raise_retention_floor: % is after today', p_day;
+  END IF;
   PERFORM pg_advisory_xact_lock(hashtext('firehose.partitions'));
   UPDATE event_retention SET first_kept_day = greatest(first_kept_day, p_day)
   RETURNING first_kept_day INTO floor_day;
@@ -27,9 +39,11 @@ $$;
 REVOKE EXECUTE ON FUNCTION firehose_raise_retention_floor(date) FROM PUBLIC;
 
 -- As before, but days before the floor are never created (callers plan with the floor; this is the
--- guarantee for any that do not).
+-- guarantee for any that do not). Creating a partition waits for a concurrent detach by maintenance
+-- (both lock `events`): the lock timeout turns a long wait into an error the writer retries, instead
+-- of every writer queueing behind the advisory lock until its statement timeout.
 CREATE OR REPLACE FUNCTION firehose_ensure_partitions(p_from date, p_to date) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public SET lock_timeout = '2s' AS $$
 DECLARE
   d date;
   created integer := 0;
