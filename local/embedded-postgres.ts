@@ -12,6 +12,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort } from './free-port';
+import { processIsAlive } from './process-alive';
 import { sleep } from './sleep';
 
 /**
@@ -87,15 +88,6 @@ function processArguments(pid: number): string[] | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * A server left running by a process that died would hold the data directory's lock: stop it. The
  * pid in postmaster.pid is signalled only if that process is a PostgreSQL serving this data
@@ -110,7 +102,7 @@ export async function stopStaleServer(
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!(pid > 0) || !isAlive(pid)) return; // not running: PostgreSQL cleans up a stale lock file itself
+  if (!processIsAlive(pid)) return; // not running: PostgreSQL cleans up a stale lock file itself
   const args = processArguments(pid);
   if (args === undefined) {
     log(`${pidFile} names pid ${pid}, whose command cannot be read: not signalling it`);
@@ -139,7 +131,7 @@ export async function stopStaleServer(
     return; // it has just ended
   }
   for (let waited = 0; waited < 10_000; waited += 100) {
-    if (!isAlive(pid)) return;
+    if (!processIsAlive(pid)) return;
     await sleep(100);
   }
   throw new Error(`An old PostgreSQL (pid ${pid}) still holds ${dataDir}; stop it and start again.`);

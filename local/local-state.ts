@@ -8,9 +8,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TableNames } from './dynamodb-tables';
+import { processIsAlive } from './process-alive';
 import type { StandinEndpoints } from './standins/client-config';
 
-export const LOCAL_STATE_FILE = 'local.json';
+const LOCAL_STATE_FILE = 'local.json';
 
 export interface LocalState {
   /** The pipeline's process (`npm start`). */
@@ -56,17 +57,6 @@ export class NoLocalPipelineError extends Error {
   constructor(detail: string) {
     super(`No running local pipeline (started with npm start?): ${detail}`);
     this.name = 'NoLocalPipelineError';
-  }
-}
-
-/** Whether a process with this id exists (EPERM: it does, it is just not ours to signal). */
-export function processIsAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

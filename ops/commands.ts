@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { KeyKind, Scope } from '../lambdas/core/api-keys';
 import { isTier, type Tier } from '../lambdas/core/tiers';
 import { sleep } from '../local/sleep';
+import { SQS_LIMITS } from '../local/standins/sqs/limits';
 import type { OpsTarget } from './target';
 import { OpsError } from './target';
 import { createAccount, createKey, revokeKey } from './tenants';
@@ -193,9 +194,6 @@ export async function dlqStatus(target: OpsTarget): Promise<Output> {
   return { json: { dlq, source, failures }, lines };
 }
 
-/** SQS's bounds for MaxNumberOfMessagesPerSecond. */
-const MAX_MOVE_RATE = 500;
-
 /**
  * Moves the DLQ's messages back to the event queue. The order of the steps keeps the freshness
  * watermark honest (docs/freshness.md): reviving the ledger's dead items makes those messages
@@ -211,10 +209,10 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
   const rate = text(options, 'rate');
   if (
     rate !== undefined &&
-    !(Number.isInteger(Number(rate)) && Number(rate) >= 1 && Number(rate) <= MAX_MOVE_RATE)
+    !(Number.isInteger(Number(rate)) && Number(rate) >= 1 && Number(rate) <= SQS_LIMITS.moveTaskMaxRate)
   )
     throw new OpsError(
-      `--rate must be a whole number of messages per second, 1 to ${MAX_MOVE_RATE} (got "${rate}").`,
+      `--rate must be a whole number of messages per second, 1 to ${SQS_LIMITS.moveTaskMaxRate} (got "${rate}").`,
     );
   const before = await queueDepth(target, target.queues.deadLetter);
   if (before.visible === 0)

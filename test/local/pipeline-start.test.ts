@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processIsAlive } from '../../local/local-state';
 import { startLocalPipeline } from '../../local/pipeline';
+import { processIsAlive } from '../../local/process-alive';
 
 describe('Function: startLocalPipeline (given up)', () => {
   let dir: string;

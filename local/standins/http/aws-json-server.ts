@@ -78,7 +78,7 @@ export async function startAwsJsonServer(
   };
 }
 
-export function createAwsJsonHandler(
+function createAwsJsonHandler(
   service: AwsJsonService,
   faults: FaultController,
   serverSignal: AbortSignal,
