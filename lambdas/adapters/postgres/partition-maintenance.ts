@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { MESSAGE_RECORD_DAYS } from '../../core/freshness';
 import { addDays, DAY_MS, utcDay } from '../../core/time-buckets';
 import { writableDays } from '../../core/writer-batch';
+import { withClient } from './with-client';
 
 /** Creates the missing day partitions of `events` for [from, to] (days, inclusive); returns how many. */
 export async function ensureEventPartitions(
@@ -54,23 +55,21 @@ export async function maintainPartitions(
 ): Promise<MaintenanceResult> {
   // The run lock is a session lock: every statement of the run goes through this one connection.
   // After a failure the connection is closed, not pooled, which also ends the lock for certain.
-  const client = await pool.connect();
-  let failure: Error | undefined;
-  try {
-    const { rows } = await client.query<{ locked: boolean }>(RUN_LOCK_SQL);
-    if (!rows[0]!.locked) {
-      onProgress('another maintenance run is in progress; nothing done');
-      return { created: 0, dropped: [], keysDeleted: 0, rollupRowsDeleted: 0, alreadyRunning: true };
+  return withClient(pool, async (client, markBroken) => {
+    try {
+      const { rows } = await client.query<{ locked: boolean }>(RUN_LOCK_SQL);
+      if (!rows[0]!.locked) {
+        onProgress('another maintenance run is in progress; nothing done');
+        return { created: 0, dropped: [], keysDeleted: 0, rollupRowsDeleted: 0, alreadyRunning: true };
+      }
+      const result = await maintain(client, settings, nowMs, onProgress);
+      await client.query(RUN_UNLOCK_SQL);
+      return result;
+    } catch (error) {
+      markBroken(error as Error);
+      throw error;
     }
-    const result = await maintain(client, settings, nowMs, onProgress);
-    await client.query(RUN_UNLOCK_SQL);
-    return result;
-  } catch (error) {
-    failure = error as Error;
-    throw error;
-  } finally {
-    client.release(failure);
-  }
+  });
 }
 
 async function maintain(
