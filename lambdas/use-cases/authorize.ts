@@ -8,6 +8,7 @@ import { bearerToken, digestsEqual, hashApiKey, parseApiKey } from '../core/api-
 import type { KeyStore, Log } from '../core/ports';
 import type { AuthContext } from '../core/tenants';
 import { isTier, type Tier } from '../core/tiers';
+import { describeError } from '../shared/describe-error';
 
 export class Unauthorized extends Error {
   constructor(readonly reason: 'missing' | 'malformed' | 'unknown' | 'revoked' | 'account_inactive') {
@@ -42,7 +43,10 @@ export async function authorize(
   const [account] = await Promise.all([
     deps.keys.findAccount(key.accountId),
     deps.keys.touchKey(hash, now).catch((error: unknown) => {
-      deps.log.warn('could not record key use', { keyPrefix: key.visiblePrefix, error: String(error) });
+      deps.log.warn('could not record key use', {
+        keyPrefix: key.visiblePrefix,
+        error: describeError(error),
+      });
     }),
   ]);
   if (account?.status !== 'active') throw new Unauthorized('account_inactive');

@@ -11,6 +11,7 @@ import { messageKey, packQueueMessages, serializeQueuedEvent } from '../core/que
 import type { AuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
 import { type IngestRules, parseEventsBody, validateEvents } from '../core/validate-events';
+import { describeError } from '../shared/describe-error';
 
 export interface IngestDependencies {
   readonly queue: EventQueue;
@@ -117,7 +118,7 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     if (error instanceof ApiError) throw error;
     // One unreachable store must not reject every tenant: serve, and say so loudly.
     limiterFailedOpen = true;
-    deps.log.error('rate limiter unavailable; failing open', { error: String(error) });
+    deps.log.error('rate limiter unavailable; failing open', { error: describeError(error) });
   }
 
   const receivedAt = new Date(now).toISOString();
@@ -136,7 +137,7 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   }));
   const started = performance.now();
   const unavailable = (what: string, error: unknown, ErrorClass = ApiError) => {
-    deps.log.error(`${what}; answering 503`, { error: String(error) });
+    deps.log.error(`${what}; answering 503`, { error: describeError(error) });
     return new ErrorClass(
       'unavailable',
       'The events could not be stored durably; retry (event_id makes it safe).',

@@ -21,6 +21,7 @@ import {
 } from '../../core/ports';
 import { utcDayOfIso } from '../../core/time-buckets';
 import type { EventRow } from '../../core/writer-batch';
+import { describeError } from '../../shared/describe-error';
 import { isDataError } from './database-errors';
 import { ensureEventPartitions } from './partition-maintenance';
 import { HOUR_COLUMNS } from './rollup-columns';
@@ -152,8 +153,7 @@ export class PostgresEventStore implements EventStore {
       this.floor = undefined;
       return new StoreMissingPartition((error as Error).message, { cause: error });
     }
-    if (isDataError(error))
-      return new StoreRejectedData(`${String(code)}: ${(error as Error).message}`, { cause: error });
+    if (isDataError(error)) return new StoreRejectedData(describeError(error), { cause: error });
     return error;
   }
 
