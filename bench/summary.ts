@@ -81,7 +81,7 @@ export async function benchSummary(argv: readonly string[]): Promise<void> {
     const readerDependencies = {
       store,
       cache: new DynamoSummaryCache(dynamo.documents, dynamo.names.summaryCacheTable),
-      ledger: { oldestPending: async () => [] },
+      ledger: { oldestPending: async () => ({ messages: [] }) },
       settings: { cacheTtlSeconds: 3600, maxRangeDays: 90, ingestTimeoutSeconds: 10, queueRetentionDays: 4 },
       log: quietLog,
       now: () => now,

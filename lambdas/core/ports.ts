@@ -99,9 +99,19 @@ export interface PendingMessage {
   readonly pendingSince: number;
 }
 
-/** The summary's side: what an account is still waiting for, oldest first. */
+/** Up to `limit` of an account's oldest messages in flight, oldest first. */
+export interface PendingPage {
+  readonly messages: readonly PendingMessage[];
+  /**
+   * Set when more may wait behind what was read: the pendingSince of the last entry read (every
+   * message not returned is at least that recent).
+   */
+  readonly moreFrom?: number;
+}
+
+/** The summary's side: what an account is still waiting for. */
 export interface PendingMessages {
-  oldestPending(accountId: string, limit: number): Promise<PendingMessage[]>;
+  oldestPending(accountId: string, limit: number): Promise<PendingPage>;
 }
 
 /** Structured logging as use cases see it; the handlers adapt Powertools' Logger to it. */

@@ -17,6 +17,7 @@ import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summar
 import type { AuthContext } from '../core/tenants';
 import { DAY_MS } from '../core/time-buckets';
 import type { UserCount } from '../core/top-users';
+import { describeError } from '../shared/describe-error';
 
 /** A cache entry, parsed. */
 function parsed(cached: CachedSummary): Remembered {
@@ -121,7 +122,7 @@ export class SummaryReader {
       if (cached !== undefined) return hit(this.remember(key, parsed(cached)));
     } catch (error) {
       cacheError = true;
-      this.deps.log.warn('summary cache unavailable; reading PostgreSQL', { error: String(error) });
+      this.deps.log.warn('summary cache unavailable; reading PostgreSQL', { error: describeError(error) });
     }
     // The same computation may have finished while the cache was being asked.
     const justComputed = remembered();
@@ -178,7 +179,7 @@ export class SummaryReader {
       await this.deps.cache
         .put(key, JSON.stringify(computed.summary), ttlSeconds)
         .catch((error: unknown) =>
-          this.deps.log.warn('could not cache the summary', { error: String(error) }),
+          this.deps.log.warn('could not cache the summary', { error: describeError(error) }),
         );
       return { ...computed, expiresAtMs: now + ttlSeconds * 1000 };
     } finally {
@@ -206,7 +207,7 @@ export class SummaryReader {
       ledgerError = true;
       asOf = now - this.deps.settings.queueRetentionDays * DAY_MS;
       this.deps.log.warn('in-flight ledger unavailable; as_of falls back to the queue retention', {
-        error: String(error),
+        error: describeError(error),
       });
     }
     const counts = await this.deps.store.counts(accountId, dayPieces(window), top).catch((error: unknown) => {
@@ -238,13 +239,13 @@ export class SummaryReader {
    */
   private async watermark(accountId: string, now: number): Promise<number> {
     const floor = watermarkFloor(now, this.deps.settings.ingestTimeoutSeconds);
-    const pending = await this.deps.ledger.oldestPending(accountId, PENDING_SCAN);
-    if (pending.length === 0) return floor;
+    const { messages: pending, moreFrom } = await this.deps.ledger.oldestPending(accountId, PENDING_SCAN);
+    // Anything not read is at least as recent as moreFrom: stay conservative about it.
+    const behind = moreFrom === undefined ? floor : Math.min(moreFrom, floor);
+    if (pending.length === 0) return behind;
     // The writer marks the ledger after committing; if that failed, committed_messages knows.
     const committed = await this.deps.store.committedMessages(pending.map((entry) => entry.messageKey));
     const open = pending.find((entry) => !committed.has(entry.messageKey));
-    if (open) return Math.min(open.pendingSince, floor);
-    // Every entry we looked at is committed; more may wait behind them, so stay conservative.
-    return pending.length < PENDING_SCAN ? floor : Math.min(pending.at(-1)!.pendingSince, floor);
+    return open ? Math.min(open.pendingSince, floor) : behind;
   }
 }

@@ -179,7 +179,10 @@ describe('Handler: summary', () => {
     await writeEvents(writer(), deliveriesFor([event('acct-nocache', 'n1', clock)]));
     dynamo.standin.faults.set({ down: true });
     try {
-      const result = await get(reader({ ledger: { oldestPending: async () => [] } }), 'acct-nocache');
+      const result = await get(
+        reader({ ledger: { oldestPending: async () => ({ messages: [] }) } }),
+        'acct-nocache',
+      );
       expect(result.statusCode).toBe(200);
       expect(JSON.parse(result.body)).toMatchObject({ total: 1, cached: false });
     } finally {
@@ -314,6 +317,35 @@ describe('Handler: summary', () => {
     expect(Date.parse(counted.as_of)).toBe(clock - 12_000);
   });
 
+  it('waits for a message in flight behind a page of expired ones (ingests that never confirmed)', async () => {
+    // Prepare: 60 messages marked sending an hour ago and never confirmed (expired, but still in
+    // the index: TTL deletion lags), then one real message in flight, more recent.
+    const account = 'acct-expired-page';
+    const started = clock;
+    clock = started - 3_600_000;
+    await ledger.markSending(
+      Array.from({ length: 60 }, (_, i) => ({
+        messageKey: `abandoned:${i}`,
+        accountId: account,
+        receivedAt: new Date(clock + i).toISOString(),
+      })),
+    );
+    clock = started;
+    const inFlight = {
+      messageKey: 'real:0',
+      accountId: account,
+      receivedAt: new Date(clock - 30_000).toISOString(),
+    };
+    await ledger.markSending([inFlight]);
+    await ledger.markSent([inFlight]);
+
+    // Act
+    const body = JSON.parse((await get(reader(), account)).body);
+
+    // Assert: as_of waits for the real message (the expired ones are skipped, not taken as "none").
+    expect(Date.parse(body.as_of)).toBe(clock - 30_000);
+  });
+
   it('records a message SQS delivered twice in one batch (BatchWriteItem refuses a key named twice)', async () => {
     const entry = {
       messageKey: 'twice:0',
@@ -325,7 +357,7 @@ describe('Handler: summary', () => {
     await ledger.markDead([entry, entry]);
     await ledger.markCommitted([entry.messageKey, entry.messageKey]);
 
-    expect(await ledger.oldestPending('acct-twice', 10)).toEqual([]);
+    expect(await ledger.oldestPending('acct-twice', 10)).toEqual({ messages: [] });
   });
 
   it('falls back to the queue retention as as_of when the ledger is unreachable', async () => {

@@ -23,6 +23,7 @@ import type {
   LedgerEntry,
   PendingMessage,
   PendingMessages,
+  PendingPage,
   WriterLedger,
 } from '../../core/ports';
 import { ifConditionHolds } from './conditional-write';
@@ -32,6 +33,8 @@ import { PENDING_INDEX } from './table-keys';
 const LEDGER_TTL_SECONDS = MESSAGE_RECORD_DAYS * 24 * 60 * 60;
 /** A "sending" item that was never confirmed (the send failed, or ingest died) stops counting after this. */
 const SENDING_TTL_SECONDS = 10 * 60;
+/** Pages of expired items read past before the summary settles for a conservative as_of. */
+const MAX_PENDING_PAGES = 4;
 
 export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingMessages {
   constructor(
@@ -112,23 +115,42 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
     );
   }
 
-  /** The account's oldest messages still in flight (unexpired sending or sent items). */
-  async oldestPending(accountId: string, limit: number): Promise<PendingMessage[]> {
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: PENDING_INDEX,
-        KeyConditionExpression: 'account_id = :account',
-        ExpressionAttributeValues: { ':account': accountId },
-        ScanIndexForward: true,
-        Limit: limit,
-      }),
-    );
+  /**
+   * The account's oldest messages still in flight (unexpired sending or sent items). Expired items
+   * (an ingest that never confirmed its send) stay in the index until DynamoDB's TTL deletes them,
+   * and they are the oldest: they are read past, a few pages at most, never counted as the page.
+   */
+  async oldestPending(accountId: string, limit: number): Promise<PendingPage> {
     const now = this.seconds();
-    return Items.filter((item) => Number(item.expires_at) > now).map((item) => ({
-      messageKey: String(item.pk).slice('msg#'.length),
-      pendingSince: Number(item.pending_since),
-    }));
+    const messages: PendingMessage[] = [];
+    let start: Record<string, unknown> | undefined;
+    let lastRead: number | undefined;
+    for (let page = 0; page < MAX_PENDING_PAGES && messages.length < limit; page++) {
+      const { Items = [], LastEvaluatedKey } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'account_id = :account',
+          ExpressionAttributeValues: { ':account': accountId },
+          ScanIndexForward: true,
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      );
+      let read = 0;
+      for (const item of Items) {
+        if (messages.length === limit) break;
+        read++;
+        lastRead = Number(item.pending_since);
+        if (Number(item.expires_at) > now) {
+          messages.push({ messageKey: String(item.pk).slice('msg#'.length), pendingSince: lastRead });
+        }
+      }
+      start = LastEvaluatedKey;
+      // Everything of the account was read: nothing waits behind.
+      if (!start && read === Items.length) return { messages };
+    }
+    return { messages, moreFrom: lastRead };
   }
 
   /**
