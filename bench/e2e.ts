@@ -34,7 +34,7 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   const accounts = 50;
   const rate = optionalNumberOption(argv, 'rate');
   // Never more than half the run, so a short run still measures something.
-  const warmupSeconds = Math.min(numberOption(argv, 'warmup', 5), seconds / 2);
+  const warmupSeconds = Math.min(numberOption(argv, 'warmup', 5, { allowZero: true }), seconds / 2);
   const check = argv.includes('--check');
   const dir = await mkdtemp(join(tmpdir(), 'firehose-bench-e2e-'));
   console.log(

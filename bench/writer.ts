@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { copyText } from '../lambdas/adapters/postgres/event-store';
 import { ensureEventPartitions } from '../lambdas/adapters/postgres/partition-maintenance';
 import type { IncomingMessage } from '../lambdas/use-cases/write-events';
 import { isMain } from '../local/is-main';
@@ -180,10 +181,6 @@ const runPerRowBaseline: Baseline = (meter, url, events, receivedAt) =>
     }
   });
 
-function copyEscape(value: string): string {
-  return value.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c]!);
-}
-
 const runCopy: Baseline = (meter, url, events, receivedAt) =>
   timedOnOneConnection(meter, url, events, async (client) => {
     const stream = client.query(
@@ -196,7 +193,7 @@ const runCopy: Baseline = (meter, url, events, receivedAt) =>
       for (const event of events) {
         chunk.push(
           rowValues(event, receivedAt)
-            .map((v) => copyEscape(String(v)))
+            .map((v) => copyText(String(v)))
             .join('\t'),
         );
         if (chunk.length === 1000) {
@@ -251,9 +248,12 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
     await server.stop();
   }
   const rates = (variant: keyof typeof results) => results[variant].map((m) => m.rate);
-  const writer = median(rates('writer'));
-  const copy = median(rates('copy'));
-  const perRow = median(rates('perRow'));
+  const medians = {
+    writer: median(rates('writer')),
+    copy: median(rates('copy')),
+    perRow: median(rates('perRow')),
+  };
+  const { writer, copy, perRow } = medians;
   const labels = {
     writer: `writer (concurrency ${options.concurrency}, dedup + rollups):`,
     copy: 'plain COPY (1 connection, no dedup, no rollups):',
@@ -261,7 +261,7 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
   };
   for (const variant of ['writer', 'copy', 'perRow'] as const) {
     console.log(
-      `${labels[variant].padEnd(49)} ${formatRate(median(rates(variant))).padStart(9)}  runs: ${rates(variant).map(formatRate).join(', ')}`,
+      `${labels[variant].padEnd(49)} ${formatRate(medians[variant]).padStart(9)}  runs: ${rates(variant).map(formatRate).join(', ')}`,
     );
   }
   console.log(
@@ -283,7 +283,7 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
   }
   for (const variant of ['writer', 'copy', 'perRow'] as const) {
     const { client, server: serverCpu } = perEvent[variant];
-    const busy = ((client + serverCpu!) * median(rates(variant))) / 1e6;
+    const busy = ((client + serverCpu!) * medians[variant]) / 1e6;
     console.log(
       `CPU per event, ${variant.padEnd(6)}: client ${client.toFixed(1)} us, PostgreSQL ${serverCpu!.toFixed(1)} us; cores busy ${busy.toFixed(2)}`,
     );

@@ -1,17 +1,32 @@
 /** Command-line options of the benchmarks: `--name value`, checked, with the default when absent. */
 
-/** A positive number (`--seconds 2.5`, `--rate 5000`); exits with a clear message when it is not. */
-export function numberOption(argv: readonly string[], name: string, fallback: number): number {
-  return optionalNumberOption(argv, name) ?? fallback;
+/**
+ * A positive number (`--seconds 2.5`, `--rate 5000`), or zero too where zero means "none"
+ * (`--warmup 0`); exits with a clear message when it is not.
+ */
+export function numberOption(
+  argv: readonly string[],
+  name: string,
+  fallback: number,
+  { allowZero = false } = {},
+): number {
+  return optionalNumberOption(argv, name, { allowZero }) ?? fallback;
 }
 
 /** As numberOption, but undefined when the option is absent (it selects a mode, like `--rate`). */
-export function optionalNumberOption(argv: readonly string[], name: string): number | undefined {
+export function optionalNumberOption(
+  argv: readonly string[],
+  name: string,
+  { allowZero = false } = {},
+): number | undefined {
   const index = argv.indexOf(`--${name}`);
   if (index < 0) return undefined;
   const value = Number(argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0)
-    fail(`--${name} takes a positive number, got '${argv[index + 1] ?? ''}'`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
+    fail(
+      `--${name} takes a ${allowZero ? 'non-negative' : 'positive'} number, got '${argv[index + 1] ?? ''}'`,
+    );
+  }
   return value;
 }
 

@@ -22,7 +22,6 @@ const BENCH_SETTINGS = JSON.parse(process.env.BENCH_PG_SETTINGS ?? 'null') ?? {
 };
 
 export interface BenchServer {
-  readonly adminUrl: string;
   createDatabase(label: string): Promise<string>;
   dropDatabase(url: string): Promise<void>;
   /**
@@ -54,7 +53,6 @@ export async function startBenchServer(): Promise<BenchServer> {
     }
   };
   return {
-    adminUrl,
     async createDatabase(label) {
       const name = `bench_${label}_${randomBytes(4).toString('hex')}`;
       await admin((client) => client.query(`CREATE DATABASE ${name}`));

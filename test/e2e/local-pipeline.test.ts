@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { createAccount, createKey } from '../../ops/tenants';
-import { getSummary, postEvents, waitFor } from '../support/http-client';
+import { getSummary, postEvents } from '../support/http-client';
+import { waitFor } from '../support/wait';
 
 /** Redeliveries after a second: the poison test waits for five of them. */
 const VISIBILITY_SECONDS = 1;

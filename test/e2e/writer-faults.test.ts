@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
-import { getSummary, postEvents, waitFor } from '../support/http-client';
+import { getSummary, postEvents } from '../support/http-client';
+import { waitFor } from '../support/wait';
 
 const config = { ...stageConfigs.local, writer: { ...stageConfigs.local.writer, timeoutSeconds: 2 } };
 

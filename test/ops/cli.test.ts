@@ -9,7 +9,8 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { main } from '../../ops/cli';
-import { getSummary, postEvents, waitFor } from '../support/http-client';
+import { getSummary, postEvents } from '../support/http-client';
+import { waitFor } from '../support/wait';
 
 async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];

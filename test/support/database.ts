@@ -15,7 +15,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-export function adminDatabaseUrl(): string {
+function adminDatabaseUrl(): string {
   return inject('adminDatabaseUrl');
 }
 

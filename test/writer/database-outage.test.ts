@@ -14,6 +14,7 @@ import { ignoredLedger } from '../support/ledgers';
 import { silentLog } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { expectedStoreState, readStoreState } from '../support/store-state';
+import { waitFor } from '../support/wait';
 
 const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
 
@@ -61,12 +62,16 @@ describe('Use case: writeEvents when the database goes away', () => {
 
     // Act: the batch blocks on the lock; the server stops underneath it.
     const pending = writeEvents(deps, deliveries);
-    await waitFor(async () => {
-      const { rows } = await blocker.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
-      );
-      return rows[0].n > 0;
-    });
+    await waitFor(
+      'the batch to wait on the lock',
+      async () => {
+        const { rows } = await blocker.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+        );
+        return rows[0].n > 0;
+      },
+      { intervalMs: 50 },
+    );
     await server.pause();
     const outcome = await pending;
     await blocker.end().catch(() => undefined);
@@ -106,12 +111,3 @@ describe('Use case: writeEvents when the database goes away', () => {
     }
   }, 60_000);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not met in time');
-}

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { maintainPartitions } from '../../lambdas/adapters/postgres/partition-maintenance';
@@ -9,6 +9,7 @@ import { ignoredLedger } from '../support/ledgers';
 import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { readStoreState } from '../support/store-state';
+import { waitFor } from '../support/wait';
 
 describe('Function: maintainPartitions', () => {
   let db: TestDatabase;
@@ -16,10 +17,9 @@ describe('Function: maintainPartitions', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = db.pool;
   });
   afterAll(async () => {
-    await pool.end();
     await db.drop();
   });
 
@@ -159,7 +159,9 @@ describe('Maintenance runs: one at a time, never blocking writers', () => {
       await reader.query('SELECT count(*) FROM events');
       const { rows } = await detacher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       const detaching = detacher.query(`ALTER TABLE events DETACH PARTITION ${table} CONCURRENTLY`);
-      await waitUntil(async () => (await pendingDetach(table)) === true);
+      await waitFor('the detach to be pending', async () => (await pendingDetach(table)) === true, {
+        intervalMs: 20,
+      });
       await db.pool.query('SELECT pg_cancel_backend($1)', [rows[0]!.pid]);
       await expect(detaching).rejects.toThrow(/cancel/);
     } finally {
@@ -189,7 +191,9 @@ describe('Maintenance runs: one at a time, never blocking writers', () => {
     await reader.query('SELECT count(*) FROM events');
     try {
       const maintaining = maintainPartitions(db.pool, settings, now);
-      await waitUntil(async () => (await pendingDetach(table)) === true);
+      await waitFor('the detach to be pending', async () => (await pendingDetach(table)) === true, {
+        intervalMs: 20,
+      });
 
       // Act: a writer's insert into a kept day, with a short lock timeout to show it does not wait.
       const writer = await db.pool.connect();
@@ -221,14 +225,6 @@ describe('Maintenance runs: one at a time, never blocking writers', () => {
     return rows[0]?.pending;
   }
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('Retention floor: a dropped day is never created again', () => {
   let db: TestDatabase;

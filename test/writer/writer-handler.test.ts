@@ -3,7 +3,6 @@
  * alarms and dashboard read (issue 3: events inserted, duplicates skipped, batch latency, freshness).
  */
 import type { SQSEvent } from 'aws-lambda';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { DAY_MS } from '../../lambdas/core/time-buckets';
@@ -16,14 +15,11 @@ import { deliveriesFor, event } from '../support/queue-messages';
 
 describe('Handler: writer', () => {
   let db: TestDatabase;
-  let pool: pg.Pool;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url, max: 1 });
   });
   afterAll(async () => {
-    await pool.end();
     await db.drop();
   });
 
@@ -56,7 +52,7 @@ describe('Handler: writer', () => {
     });
     const handler = createWriterHandler(
       () => ({
-        store: new PostgresEventStore(pool),
+        store: new PostgresEventStore(db.pool),
         ledger: new RecordingLedger(),
         settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
         log: silentLog,

@@ -181,7 +181,7 @@ export class PostgresEventStore implements EventStore {
 /** COPY text format: backslash, tab, newline and carriage return must be escaped. */
 const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-function copyText(value: string): string {
+export function copyText(value: string): string {
   return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : value;
 }
 
