@@ -34,7 +34,7 @@ export const DASHBOARD_COLUMNS = [
   '8 · DynamoDB and Lambda',
   '9 · API GET summary',
   '10 · Summary function',
-  '11 · Freshness watermark',
+  '11 · Summary degraded modes',
   '12 · Availability SLIs',
 ] as const;
 
