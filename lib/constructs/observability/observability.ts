@@ -42,11 +42,11 @@ interface AlarmSpec {
 }
 
 /** `5m`, `30m`, `1h`, `6h`. */
-export function windowName(minutes: number): string {
+function windowName(minutes: number): string {
   return minutes % 60 === 0 ? `${minutes / 60}h` : `${minutes}m`;
 }
 
-export function alarmName(config: StageConfig, id: string): string {
+function alarmName(config: StageConfig, id: string): string {
   return `firehose-${config.stage}-${id}`;
 }
 
@@ -395,7 +395,7 @@ export class Observability extends Construct {
 }
 
 /** The error ratio a window must exceed: burn rate x error budget (rounded: 14.4 x 0.001 = 0.0144). */
-export function burnRateThreshold(config: StageConfig, tier: BurnRateAlarm): number {
+function burnRateThreshold(config: StageConfig, tier: BurnRateAlarm): number {
   return Number((tier.burnRate * (1 - config.slo.availability)).toPrecision(6));
 }
 

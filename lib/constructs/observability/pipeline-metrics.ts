@@ -60,7 +60,7 @@ export const HANDLER_METRICS = {
   migrate: [],
 } as const satisfies Record<FunctionName, readonly string[]>;
 
-export type HandlerMetric<H extends FunctionName> = (typeof HANDLER_METRICS)[H][number];
+type HandlerMetric<H extends FunctionName> = (typeof HANDLER_METRICS)[H][number];
 
 /**
  * Metrics this construct's metric filters make from log lines (same namespace):
@@ -75,8 +75,8 @@ export const DERIVED_METRICS = {
   gatewayThrottled: 'GatewayThrottled',
 } as const;
 
-export const FIVE_MINUTES = Duration.minutes(5);
-export const ONE_MINUTE = Duration.minutes(1);
+const FIVE_MINUTES = Duration.minutes(5);
+const ONE_MINUTE = Duration.minutes(1);
 
 export interface PipelineMetricsProps {
   readonly config: StageConfig;
@@ -93,7 +93,10 @@ export interface PipelineMetricsProps {
 export type Endpoint = 'ingest' | 'summary';
 
 /** API Gateway's per-method counts: all requests, server errors, client errors. */
-export type ApiCount = 'requests' | '5xx' | '4xx';
+type ApiCount = 'requests' | '5xx' | '4xx';
+
+/** The functions whose Lambda metrics the alarms and the dashboard read. */
+type PipelineFunction = 'ingest' | 'authorizer' | 'writer' | 'summary';
 
 interface Options {
   readonly statistic?: string;
@@ -195,7 +198,7 @@ export class PipelineMetrics {
     });
   }
 
-  public functionOf(fn: 'ingest' | 'authorizer' | 'writer' | 'summary'): lambda.IFunction {
+  public functionOf(fn: PipelineFunction): lambda.IFunction {
     const { ingestApi, writer, summaryApi } = this.props;
     switch (fn) {
       case 'ingest':
@@ -210,7 +213,7 @@ export class PipelineMetrics {
   }
 
   public lambda(
-    fn: 'ingest' | 'authorizer' | 'writer' | 'summary',
+    fn: PipelineFunction,
     metricName: 'Errors' | 'Throttles' | 'ConcurrentExecutions',
     options: Options = {},
   ): cloudwatch.Metric {
