@@ -17,6 +17,7 @@ import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summar
 import type { AuthContext } from '../core/tenants';
 import { DAY_MS } from '../core/time-buckets';
 import type { UserCount } from '../core/top-users';
+import { BoundedMap } from '../shared/bounded-map';
 import { describeError } from '../shared/describe-error';
 
 /** A cache entry, parsed. */
@@ -91,7 +92,7 @@ export class SummaryReader {
    * The same entries as the DynamoDB cache, with the same expiry, kept parsed: a hot dashboard
    * costs no I/O and no parsing.
    */
-  private readonly memory = new Map<string, Remembered>();
+  private readonly memory = new BoundedMap<string, Remembered>(MEMORY_ENTRIES);
 
   constructor(private readonly deps: SummaryDependencies) {}
 
@@ -189,10 +190,7 @@ export class SummaryReader {
 
   private remember(key: string, { summary, expiresAtMs }: Remembered): Remembered {
     const entry = { summary, expiresAtMs };
-    this.memory.delete(key);
     this.memory.set(key, entry);
-    // Maps iterate in insertion order: the first key is the least recently stored.
-    if (this.memory.size > MEMORY_ENTRIES) this.memory.delete(this.memory.keys().next().value!);
     return entry;
   }
 

@@ -25,6 +25,7 @@ import {
   type LimitCost,
 } from '../../core/rate-limit';
 import type { TierLimits } from '../../core/tiers';
+import { BoundedMap } from '../../shared/bounded-map';
 import { ifConditionHolds } from './conditional-write';
 
 const MAX_ATTEMPTS = 4;
@@ -49,7 +50,7 @@ interface Decision {
 
 export class DynamoRateLimiter implements RateLimiter {
   /** account → the latest TAT this instance saw (a lower bound of the stored one). */
-  private readonly knownTat = new Map<string, number>();
+  private readonly knownTat = new BoundedMap<string, number>(REMEMBERED_ACCOUNTS);
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -69,14 +70,8 @@ export class DynamoRateLimiter implements RateLimiter {
       if (!THROTTLING_ERRORS.has((error as { name?: string }).name ?? '')) throw error;
       decision = refusedBriefly(nowMs, limits);
     }
-    this.remember(accountId, decision.tat);
+    this.knownTat.set(accountId, decision.tat);
     return decision.admission;
-  }
-
-  private remember(accountId: string, tat: number): void {
-    this.knownTat.delete(accountId);
-    this.knownTat.set(accountId, tat);
-    if (this.knownTat.size > REMEMBERED_ACCOUNTS) this.knownTat.delete(this.knownTat.keys().next().value!);
   }
 
   private async decide(
