@@ -10,8 +10,6 @@ export interface StoredMessage {
   readonly key: string;
   readonly messageId: string;
   readonly body: string;
-  /** MD5 of the body, as every receive answers it (computed once, at the send or move). */
-  readonly md5OfBody?: string;
   readonly attributes: MessageAttributes;
   readonly systemAttributes: MessageAttributes;
   readonly groupId?: string;

@@ -13,7 +13,6 @@ import { SQS_LIMITS } from './limits';
 import { waitForMessages } from './long-poll';
 import {
   type MessageAttributes,
-  md5Hex,
   md5OfAttributes,
   messageSize,
   selectAttributes,
@@ -132,7 +131,7 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
     return {
       MessageId: message.messageId,
       ReceiptHandle: receiptHandle,
-      MD5OfBody: message.md5OfBody ?? md5Hex(message.body),
+      MD5OfBody: message.md5OfBody,
       Body: message.body,
       ...(Object.keys(system).length > 0 ? { Attributes: system } : {}),
       ...(md5OfMessageAttributes

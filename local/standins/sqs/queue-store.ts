@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { sqsErrors } from './errors';
 import type { JournalRecord, StoredMessage } from './journal-records';
 import { QUEUE_DEFAULTS, SQS_LIMITS } from './limits';
-import { type MessageAttributes, md5Hex, md5OfAttributes } from './message';
+import { type MessageAttributes, md5OfAttributes } from './message';
 import { type LiveMessage, Queue } from './queue';
 import { attributesMatch } from './queue-attributes';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
@@ -44,7 +44,7 @@ export interface ReceiveOptions {
 }
 
 export interface ReceivedMessage {
-  readonly message: StoredMessage;
+  readonly message: StoredMessage & { readonly md5OfBody: string };
   readonly receiptHandle: string;
 }
 
@@ -210,12 +210,10 @@ export class QueueStore {
     const now = this.clock();
     const messageId = randomUUID();
     const delaySeconds = input.delaySeconds ?? queue.delaySeconds;
-    const md5OfBody = md5Hex(input.body);
     const message: StoredMessage = {
       key: messageId,
       messageId,
       body: input.body,
-      md5OfBody,
       attributes: input.attributes,
       systemAttributes: input.systemAttributes,
       ...(input.groupId !== undefined ? { groupId: input.groupId } : {}),
@@ -224,6 +222,7 @@ export class QueueStore {
       visibleAt: now + delaySeconds * 1000,
     };
     this.commit({ op: 'put', queue: queue.name, message }, now);
+    const md5OfBody = queue.messages.get(messageId)!.md5OfBody;
     const attributesMd5 = md5OfAttributes(input.attributes);
     const systemAttributesMd5 = md5OfAttributes(input.systemAttributes);
     return {
@@ -271,7 +270,7 @@ export class QueueStore {
         now,
       );
       received.push({
-        message: snapshotOf(message),
+        message: { ...snapshotOf(message), md5OfBody: message.md5OfBody },
         receiptHandle: encodeReceiptHandle({ queue: queue.name, key: message.key, nonce }),
       });
       if (options.duplicate?.()) this.leaveDuplicate(queue, message, now);
@@ -359,7 +358,6 @@ export class QueueStore {
       key: messageId,
       messageId,
       body: message.body,
-      md5OfBody: message.md5OfBody ?? md5Hex(message.body),
       attributes: message.attributes,
       systemAttributes: message.systemAttributes,
       ...(message.groupId !== undefined ? { groupId: message.groupId } : {}),
@@ -479,6 +477,6 @@ export class QueueStore {
 }
 
 function snapshotOf(message: LiveMessage): StoredMessage {
-  const { state: _state, version: _version, ...stored } = message;
+  const { state: _state, version: _version, md5OfBody: _md5, ...stored } = message;
   return { ...stored };
 }

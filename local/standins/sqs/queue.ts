@@ -7,6 +7,7 @@
 import { FairReadyLists } from './fair-ready-lists';
 import type { StoredMessage } from './journal-records';
 import { QUEUE_DEFAULTS } from './limits';
+import { md5Hex } from './message';
 import { MinHeap } from './min-heap';
 import { type RedrivePolicy, redrivePolicyOf } from './queue-attributes';
 
@@ -17,6 +18,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export interface LiveMessage extends Mutable<StoredMessage> {
   state: MessageState;
   version: number;
+  /** MD5 of the body, as sends and receives answer it: derived once, when the message enters memory. */
+  readonly md5OfBody: string;
 }
 
 interface Ticket {
@@ -82,7 +85,7 @@ export class Queue {
 
   put(stored: StoredMessage, now: number): LiveMessage {
     this.remove(stored.key);
-    const message: LiveMessage = { ...stored, state: 'delayed', version: 0 };
+    const message: LiveMessage = { ...stored, md5OfBody: md5Hex(stored.body), state: 'delayed', version: 0 };
     this.counts.delayed += 1;
     this.messages.set(message.key, message);
     this.place(message, now);
