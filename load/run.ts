@@ -11,11 +11,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { SERVICE_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
-import { stageConfig } from '../lib/config/stage-config';
+import { SERVICE_OUTPUTS } from '../lib/config/stack-outputs';
 import { isMain } from '../local/is-main';
 import { readRunningLocalState } from '../local/local-state';
+import { stackOutputs } from '../ops/target';
 
 const ARTILLERY = 'artillery@2.0.21';
 
@@ -57,17 +56,8 @@ export async function loadTarget(values: Values): Promise<LoadTarget> {
       'Against a deployed stage, pass --key and --account (npm run ops -- tenants create --stage ...).',
     );
   }
-  const config = stageConfig(values.stage!);
-  const { Stacks = [] } = await new CloudFormationClient({
-    region: process.env.AWS_REGION ?? config.env.region,
-  }).send(new DescribeStacksCommand({ StackName: stackNames(config.stage).service }));
-  const apiUrl = Stacks[0]?.Outputs?.find(
-    (output) => output.OutputKey === SERVICE_OUTPUTS.apiUrl,
-  )?.OutputValue;
-  if (!apiUrl)
-    throw new Error(
-      `No ${SERVICE_OUTPUTS.apiUrl} output on ${stackNames(config.stage).service}: is the stage deployed?`,
-    );
+  const { output } = await stackOutputs(values.stage!, 'service');
+  const apiUrl = output(SERVICE_OUTPUTS.apiUrl);
   return { url: apiUrl.replace(/\/$/, ''), key: values.key, account: values.account };
 }
 

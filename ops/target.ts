@@ -51,10 +51,17 @@ async function localTarget(): Promise<OpsTarget> {
   };
 }
 
-async function deployedTarget(stage: string): Promise<OpsTarget> {
+/**
+ * Reads one of a deployed stage's stacks' outputs (ops reads the data stack, the load test the
+ * service stack); the returned function fails with what to do when an output is missing.
+ */
+export async function stackOutputs(
+  stage: string,
+  stack: 'data' | 'service',
+): Promise<{ region: string; output: (key: string) => string }> {
   const config = stageConfig(stage);
   const region = process.env.AWS_REGION ?? config.env.region;
-  const stackName = stackNames(config.stage).data;
+  const stackName = stackNames(config.stage)[stack];
   let outputs: Record<string, string>;
   try {
     const { Stacks = [] } = await new CloudFormationClient({ region }).send(
@@ -74,6 +81,12 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
     if (!value) throw new OpsError(`Stack ${stackName} has no output ${key}; redeploy the stage.`);
     return value;
   };
+  return { region, output };
+}
+
+async function deployedTarget(stage: string): Promise<OpsTarget> {
+  const config = stageConfig(stage);
+  const { region, output } = await stackOutputs(stage, 'data');
   const dynamo = documents(new DynamoDBClient({ region }));
   return {
     stage,
