@@ -3,9 +3,7 @@
  * events are counted exactly; a restart loses nothing; a poison message reaches the DLQ after
  * maxReceiveCount and a move task brings messages back.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import {
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
@@ -18,6 +16,7 @@ import { stageConfigs } from '../../lib/config/stage-config';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { createAccount, createKey } from '../../ops/tenants';
 import { getSummary, postEvents } from '../support/http-client';
+import { makeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 /** Redeliveries after a second: the poison test waits for five of them. */
@@ -79,7 +78,7 @@ describe('Local pipeline end to end', () => {
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firehose-e2e-'));
+    dir = await makeTempDir('e2e');
     await start();
     for (const [name, tier] of [
       ['e2e-a', 'standard'],

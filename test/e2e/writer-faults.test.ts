@@ -2,13 +2,12 @@
  * The local runtime's fault hooks, used as the chaos tests will: a writer killed between commit and
  * delete, and a writer exceeding its timeout. Both lead to redeliveries; nothing is counted twice.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { getSummary, postEvents } from '../support/http-client';
+import { makeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 const config = { ...stageConfigs.local, writer: { ...stageConfigs.local.writer, timeoutSeconds: 2 } };
@@ -18,7 +17,7 @@ describe('Local pipeline: writer faults', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firehose-faults-'));
+    dir = await makeTempDir('faults');
     pipeline = await startLocalPipeline({
       dir,
       port: 0,

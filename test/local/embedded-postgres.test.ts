@@ -5,12 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, stopStaleServer } from '../../local/embedded-postgres';
+import { makeTempDir } from '../support/temp-dir';
 
 /** A process that idles; `argv0` names it (`postgres` makes it look like a server), `args` follow. */
 async function idleProcess(argv0: string, args: string[] = []): Promise<ChildProcess> {
@@ -35,7 +36,7 @@ describe('Function: stopStaleServer', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'firehose-stale-pg-'));
+    root = await makeTempDir('stale-pg');
   });
 
   afterEach(async () => {

@@ -3,12 +3,12 @@
  * (or any character a file URL escapes), or reached through a symlink, must still run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMain } from '../../local/is-main';
+import { makeTempDir } from '../support/temp-dir';
 
 const IS_MAIN = join(import.meta.dirname, '..', '..', 'local', 'is-main.ts');
 
@@ -16,7 +16,7 @@ describe('Function: isMain', () => {
   let root: string;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'firehose-is-main-'));
+    root = await makeTempDir('is-main');
   });
 
   afterAll(async () => {

@@ -3,8 +3,7 @@
  * stopped must be recognised as such, not used to call ports nobody listens on.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +15,7 @@ import {
   readSavedLocalState,
   writeLocalState,
 } from '../../local/local-state';
+import { makeTempDir } from '../support/temp-dir';
 
 const DETAILS: Omit<LocalState, 'pid'> = {
   endpoint: 'http://127.0.0.1:1',
@@ -45,7 +45,7 @@ describe('Module: local-state', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firehose-local-state-'));
+    dir = await makeTempDir('local-state');
   });
 
   afterAll(async () => {
@@ -79,8 +79,8 @@ describe('Module: local-state', () => {
 
   it('says no pipeline is running when there is no file, or one without a pid', async () => {
     // Prepare
-    const empty = await mkdtemp(join(tmpdir(), 'firehose-local-state-empty-'));
-    const old = await mkdtemp(join(tmpdir(), 'firehose-local-state-old-'));
+    const empty = await makeTempDir('local-state-empty');
+    const old = await makeTempDir('local-state-old');
     await writeFile(localStatePath(old), JSON.stringify(DETAILS));
 
     // Act & Assess

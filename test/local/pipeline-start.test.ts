@@ -4,19 +4,19 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline } from '../../local/pipeline';
 import { processIsAlive } from '../../local/process-alive';
+import { makeTempDir } from '../support/temp-dir';
 
 describe('Function: startLocalPipeline (given up)', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firehose-start-abort-'));
+    dir = await makeTempDir('start-abort');
   });
 
   afterAll(async () => {

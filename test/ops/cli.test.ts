@@ -2,14 +2,14 @@
  * The ops CLI against a running local pipeline (--stage local), as an operator would use it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { main } from '../../ops/cli';
 import { getSummary, postEvents } from '../support/http-client';
+import { makeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -31,7 +31,7 @@ describe('CLI: ops', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firehose-ops-'));
+    dir = await makeTempDir('ops');
     process.env.FIREHOSE_DIR = dir;
     pipeline = await startLocalPipeline({ dir, port: 0 });
   }, 60_000);
@@ -141,7 +141,7 @@ describe('CLI: ops (without a running pipeline)', () => {
 
   it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
     // Prepare: local.json naming a process that has ended.
-    const dir = await mkdtemp(join(tmpdir(), 'firehose-ops-stale-'));
+    const dir = await makeTempDir('ops-stale');
     const { pid } = spawnSync(process.execPath, ['-e', '']);
     await writeFile(
       join(dir, 'local.json'),

@@ -3,11 +3,11 @@
  * that is not running ends it with a message, not a stack trace or a connection error.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTarget, main } from '../../load/run';
+import { makeTempDir } from '../support/temp-dir';
 
 describe('CLI: load', () => {
   let dir: string;
@@ -15,7 +15,7 @@ describe('CLI: load', () => {
   const previous = process.env.FIREHOSE_DIR;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'firehose-load-'));
+    dir = await makeTempDir('load');
     process.env.FIREHOSE_DIR = dir;
   });
 

@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppendLog } from '../../local/standins/storage/append-log';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 describe('Class: AppendLog', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await makeTempDir('append-log');
+    dir = await makeTempDir('standins-append-log');
   });
 
   afterAll(async () => {

@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyedByPk } from '../../local/dynamodb-tables';
 import { dynamoDbClientConfig } from '../../local/standins/client-config';
 import { type DynamoDbStandin, startDynamoDbStandin } from '../../local/standins/dynamodb/dynamodb-standin';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { rejection } from './support/rejection';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
 
 describe('DynamoDB stand-in (dynalite) limits', () => {
   let dir: string;
@@ -24,7 +24,7 @@ describe('DynamoDB stand-in (dynalite) limits', () => {
   let client: DynamoDBClient;
 
   beforeAll(async () => {
-    dir = await makeTempDir('dynamodb');
+    dir = await makeTempDir('standins-dynamodb');
     dynamodb = await startDynamoDbStandin({
       dir,
       tables: [keyedByPk('cache')],

@@ -26,8 +26,8 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keyedByPk } from '../../local/dynamodb-tables';
 import { type FaultController, type Standins, startStandins } from '../../local/standins/index';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { rejection } from './support/rejection';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
 
 interface Harness {
   readonly faults: FaultController;
@@ -149,7 +149,7 @@ const harnesses: Record<string, () => Harness> = {
 };
 
 beforeAll(async () => {
-  dir = await makeTempDir('faults');
+  dir = await makeTempDir('standins-faults');
   standins = await startStandins({
     dir,
     firehose: { bufferSeconds: 3600, bufferBytes: 8 * 1024 * 1024, bucket: 'archive', streams: ['faults'] },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ArchiveWriter, DeliveryStream } from '../../local/standins/firehose/delivery-stream';
 import type { StreamDefinition } from '../../local/standins/firehose/stream-registry';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 const definition: StreamDefinition = {
   name: 'unit',
@@ -26,7 +26,7 @@ describe('Class: DeliveryStream', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await makeTempDir('delivery-stream');
+    dir = await makeTempDir('standins-delivery-stream');
   });
 
   afterEach(() => {

@@ -14,8 +14,8 @@ import {
   startFirehoseStandin,
 } from '../../local/standins/firehose/server';
 import { type S3Standin, startS3Standin } from '../../local/standins/s3/s3-standin';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { eventually } from './support/eventually';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
 
 const KEY_LAYOUT =
   /^events\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/(?<stream>[\w.-]+)-1-(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-[0-9a-f-]{36}\.gz$/;
@@ -28,7 +28,7 @@ describe('Firehose stand-in delivery to S3', () => {
   const running: FirehoseStandin[] = [];
 
   beforeAll(async () => {
-    dir = await makeTempDir('firehose-delivery');
+    dir = await makeTempDir('standins-firehose-delivery');
     s3Standin = await startS3Standin({ dir: `${dir}/s3`, buckets: ['archive'] });
     s3 = new S3Client(s3ClientConfig(s3Standin.endpoint));
   });

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeFrames, encodeFrame, recoverStream, Segment } from '../../local/standins/firehose/spool';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 describe('Function: decodeFrames', () => {
   it('returns every whole frame and stops at a torn last one', () => {
@@ -36,7 +36,7 @@ describe('Function: recoverStream', () => {
   let dir: string;
 
   beforeAll(async () => {
-    dir = await makeTempDir('spool');
+    dir = await makeTempDir('standins-spool');
   });
 
   afterAll(async () => {

@@ -16,7 +16,7 @@ import {
   standinEnvironment,
   startStandins,
 } from '../../local/standins/index';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 describe('Function: startStandins', () => {
   let dir: string;
@@ -45,7 +45,7 @@ describe('Function: startStandins', () => {
   });
 
   beforeAll(async () => {
-    dir = await makeTempDir('launcher');
+    dir = await makeTempDir('standins-launcher');
   });
 
   afterAll(async () => {

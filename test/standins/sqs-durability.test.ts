@@ -15,8 +15,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOURNAL_FILE } from '../../local/standins/sqs/journal';
 import { type SqsStandin, startSqsStandin } from '../../local/standins/sqs/server';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { sqsClient } from './support/sqs-client';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
 
 const CHILD = join(import.meta.dirname, 'support', 'sqs-child.ts');
 
@@ -83,7 +83,7 @@ describe('SQS stand-in durability', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    dir = await makeTempDir('sqs-durability');
+    dir = await makeTempDir('standins-sqs-durability');
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JOURNAL_FILE, Journal, readJournal } from '../../local/standins/sqs/journal';
 import type { JournalRecord } from '../../local/standins/sqs/journal-records';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 /** Faults armed by the tests: how many of the next calls fail. */
 const injected = vi.hoisted(() => ({
@@ -98,7 +98,7 @@ describe('Class: Journal (compaction failures)', () => {
   let root: string;
 
   beforeAll(async () => {
-    root = await makeTempDir('sqs-journal');
+    root = await makeTempDir('standins-sqs-journal');
   });
 
   afterAll(async () => {

@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SqsStandin, startSqsStandin } from '../../local/standins/sqs/server';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { eventually } from './support/eventually';
 import { sqsClient } from './support/sqs-client';
-import { makeTempDir, removeTempDir } from './support/temp-dir';
 
 /**
  * The longest long poll (20 s): tests that a poll returns early wait this long and check it returned
@@ -29,7 +29,7 @@ describe('SQS stand-in semantics (through @aws-sdk/client-sqs)', () => {
   let counter = 0;
 
   beforeAll(async () => {
-    dir = await makeTempDir('sqs-semantics');
+    dir = await makeTempDir('standins-sqs-semantics');
     sqs = await startSqsStandin({ dir });
     client = sqsClient(sqs.endpoint);
   });

@@ -9,7 +9,7 @@ import type { FirehoseClientConfig } from '@aws-sdk/client-firehose';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import type { SQSClientConfig } from '@aws-sdk/client-sqs';
 import { type Standins, startStandins } from '../../../local/standins/index';
-import { makeTempDir, removeTempDir } from './temp-dir';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir';
 
 export interface ConformanceTarget {
   readonly kind: 'local' | 'aws';

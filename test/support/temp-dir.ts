@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 /** A fresh directory under the OS temp dir; each test file makes its own, so files can run in parallel. */
 export async function makeTempDir(label: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `firehose-standins-${label}-`));
+  return mkdtemp(join(tmpdir(), `firehose-${label}-`));
 }
 
 export async function removeTempDir(dir: string | undefined): Promise<void> {
