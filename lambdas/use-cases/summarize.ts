@@ -160,7 +160,11 @@ export class SummaryReader {
     now: number,
     cacheUp: boolean,
   ): Promise<Computation> {
-    const claimed = cacheUp ? await this.deps.cache.claim(key, CLAIM_MS).catch(() => true) : true;
+    const ttlSeconds = this.deps.settings.cacheTtlSeconds;
+    // A claim never outlives the entry it stands for, so it needs no release once the entry is
+    // written: a miss after the entry expires finds the claim expired too.
+    const claimMs = Math.min(CLAIM_MS, ttlSeconds * 1000);
+    const claimed = cacheUp ? await this.deps.cache.claim(key, claimMs).catch(() => true) : true;
     if (!claimed) {
       for (let waited = 0; waited < CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
         await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
@@ -172,19 +176,22 @@ export class SummaryReader {
         }
       }
     }
+    let cached = false;
     try {
       const computed = await this.compute(accountId, window, top, now);
-      const ttlSeconds = this.deps.settings.cacheTtlSeconds;
       // Awaited: on Lambda, work left running after the answer is frozen with the instance, and
       // the other instances wait for this entry.
-      await this.deps.cache
-        .put(key, JSON.stringify(computed.summary), ttlSeconds)
-        .catch((error: unknown) =>
+      await this.deps.cache.put(key, JSON.stringify(computed.summary), ttlSeconds).then(
+        () => {
+          cached = true;
+        },
+        (error: unknown) =>
           this.deps.log.warn('could not cache the summary', { error: describeError(error) }),
-        );
+      );
       return { ...computed, expiresAtMs: now + ttlSeconds * 1000 };
     } finally {
-      if (claimed && cacheUp) await this.deps.cache.release(key).catch(() => undefined);
+      // Without an entry the waiting instances must not wait out the claim.
+      if (claimed && cacheUp && !cached) await this.deps.cache.release(key).catch(() => undefined);
     }
   }
 
