@@ -210,6 +210,36 @@ describe('Handler: summary', () => {
     expect(countCalls).toBe(1);
   });
 
+  it('keeps its claim once the entry is cached, and releases it when the entry could not be written', async () => {
+    // Prepare: a cache that counts releases; the second reader's cache refuses every write.
+    const real = new DynamoSummaryCache(dynamo.documents, dynamo.names.summaryCacheTable, () => clock);
+    let releases = 0;
+    const counted = (put: SummaryDependencies['cache']['put']): SummaryDependencies['cache'] => ({
+      get: (key) => real.get(key),
+      claim: (key, forMs) => real.claim(key, forMs),
+      put,
+      release: async (key) => {
+        releases++;
+        await real.release(key);
+      },
+    });
+
+    // Act
+    await get(reader({ cache: counted((key, body, ttl) => real.put(key, body, ttl)) }), 'acct-claim-ok');
+    const afterSuccess = releases;
+    await get(
+      reader({
+        cache: counted(async () => {
+          throw new Error('throttled');
+        }),
+      }),
+      'acct-claim-failed',
+    );
+
+    // Assert: no delete on the successful miss (the claim expires with the entry), one on failure.
+    expect([afterSuccess, releases]).toEqual([0, 1]);
+  });
+
   it('lets a burst on several instances reach the database once, through the shared claim', async () => {
     await writeEvents(writer(), deliveriesFor([event('acct-herd', 'h1', clock)]));
     const slow = {
