@@ -10,6 +10,7 @@ import pg from 'pg';
 import { migrate } from '../../lambdas/adapters/postgres/migrate';
 import { startEmbeddedPostgres } from '../../local/embedded-postgres';
 import { databaseUrl } from '../../test/support/database-url';
+import { dropDatabaseOnceClosed } from '../../test/support/drop-database';
 
 /**
  * A write-oriented configuration, the same for every variant: more shared buffers and fewer
@@ -65,7 +66,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     },
     async dropDatabase(url) {
       const name = new URL(url).pathname.slice(1);
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await admin((client) => dropDatabaseOnceClosed(client, name));
     },
     cpuMs() {
       return server ? serverCpuMs(dataDir) : undefined;

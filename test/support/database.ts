@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { databaseUrl } from './database-url';
+import { dropDatabaseOnceClosed } from './drop-database';
 
 export interface TestDatabase {
   readonly url: string;
@@ -37,8 +38,11 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
       await pool.end();
       const dropper = new pg.Client({ connectionString: adminUrl });
       await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.end();
+      try {
+        await dropDatabaseOnceClosed(dropper, name);
+      } finally {
+        await dropper.end();
+      }
     },
   };
 }
