@@ -107,13 +107,21 @@ describe('CLI: ops', () => {
   it('reports the DLQ and re-drives it', async () => {
     const sqs = new SQSClient(pipeline.standins.clients.sqs);
     await sqs.send(new SendMessageCommand({ QueueUrl: pipeline.queues.deadLetter, MessageBody: 'parked' }));
-    expect((await ops('dlq', 'status')).out).toMatch(/dead-letter queue: 1 messages/);
+    const before = (await ops('dlq', 'status')).out;
+    expect(before).toMatch(/dead-letter queue: 1 messages/);
+    expect(before).toMatch(/no failures recorded/);
 
     const redrive = await ops('dlq', 'redrive', '--wait');
 
     expect(redrive.code).toBe(0);
     expect(redrive.out).toMatch(/task COMPLETED/);
     expect((await ops('dlq', 'status')).out).toMatch(/dead-letter queue: 0 messages/);
+    // Back on the event queue, the writer refuses the body and records why.
+    const after = await waitFor('the writer to record the failure', async () => {
+      const { out } = await ops('dlq', 'status');
+      return out.includes('malformed_message') && out;
+    });
+    expect(after).toMatch(/latest failures \(message_failures\):\n .* attempt 1 {2}malformed_message: /);
   });
 
   it('explains what to do when something is wrong', async () => {
