@@ -27,13 +27,35 @@ export function createObservability(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Observability {
   const stage = readOptionalEnv(ENV.stage, env) ?? 'local';
+  const logger = new Logger({ serviceName: serviceName(service), persistentLogAttributes: { stage } });
   return {
-    logger: new Logger({ serviceName: serviceName(service), persistentLogAttributes: { stage } }),
+    logger,
     metrics: new Metrics({
       namespace: METRICS_NAMESPACE,
       serviceName: serviceName(service),
       defaultDimensions: { stage },
+      logger: metricsDiagnostics(logger),
     }),
+  };
+}
+
+/**
+ * Powertools Metrics' own diagnostics, through the function's structured logger instead of bare
+ * console lines. Its "No application metrics to publish" warning fires on every invocation that
+ * stores no metric, which is normal here (a refused request counts through a single metric, or not
+ * at all), so it is demoted to debug; every other diagnostic stays a warning.
+ */
+function metricsDiagnostics(logger: Logger) {
+  const text = (content: unknown[]) => content.map(String).join(' ');
+  return {
+    debug: (...content: unknown[]) => logger.debug(text(content)),
+    info: (...content: unknown[]) => logger.info(text(content)),
+    warn: (...content: unknown[]) => {
+      const message = text(content);
+      if (message.startsWith('No application metrics to publish')) logger.debug(message);
+      else logger.warn(message);
+    },
+    error: (...content: unknown[]) => logger.error(text(content)),
   };
 }
 
