@@ -7,7 +7,9 @@ describe('Migration: function roles', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    await db.pool.query('SELECT firehose_ensure_partitions(current_date, current_date)');
+    // Partitions are UTC days; current_date is the server's local date (initdb takes TZ), which is
+    // within a day of UTC's, so now() has a partition in any time zone.
+    await db.pool.query('SELECT firehose_ensure_partitions(current_date - 1, current_date + 1)');
   });
   afterAll(async () => {
     await db.drop();

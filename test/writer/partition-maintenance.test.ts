@@ -159,11 +159,13 @@ describe('Maintenance runs: one at a time, never blocking writers', () => {
       await reader.query('SELECT count(*) FROM events');
       const { rows } = await detacher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       const detaching = detacher.query(`ALTER TABLE events DETACH PARTITION ${table} CONCURRENTLY`);
+      // Expect the rejection before causing it: it may arrive before the cancel's own answer does.
+      const cancelled = expect(detaching).rejects.toThrow(/cancel/);
       await waitFor('the detach to be pending', async () => (await pendingDetach(table)) === true, {
         intervalMs: 20,
       });
       await db.pool.query('SELECT pg_cancel_backend($1)', [rows[0]!.pid]);
-      await expect(detaching).rejects.toThrow(/cancel/);
+      await cancelled;
     } finally {
       await reader.query('COMMIT');
       reader.release();

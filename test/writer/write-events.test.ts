@@ -60,8 +60,10 @@ describe('Use case: writeEvents', () => {
   });
 
   it('counts an event delivered in two batches once, and the first timestamp wins', async () => {
-    const original = event('acct-a', 'e1', '2026-11-20T10:15:00.000Z');
-    const resent = event('acct-a', 'e1', '2026-11-21T23:59:59.999Z', 'user-2', 'click');
+    // Two different UTC days, both within retention whatever the date the test runs on.
+    const twoDaysAgo = Math.floor(Date.now() / DAY_MS - 2) * DAY_MS;
+    const original = event('acct-a', 'e1', twoDaysAgo + 10.25 * 3_600_000);
+    const resent = event('acct-a', 'e1', twoDaysAgo + 2 * DAY_MS - 1, 'user-2', 'click');
     const deps = writer();
 
     const first = await writeEvents(deps, deliveriesFor([original]));
