@@ -62,9 +62,13 @@ class Worker {
       // Its logs (LOG_LEVEL) go where the parent's go.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    // A send to a worker that has just died, or a failed spawn, is reported as 'error'; 'exit' or the
+    // start promise carries the consequence, and an unheard 'error' would crash the whole pipeline.
+    this.child.on('error', () => undefined);
     this.ready = new Promise((resolve, reject) => {
       this.child.once('message', () => resolve());
       this.child.once('exit', (code) => reject(new Error(`worker exited during start (code ${code})`)));
+      this.child.once('error', (error) => reject(new Error(`worker could not start: ${error.message}`)));
     });
   }
 
@@ -97,7 +101,13 @@ class Worker {
       };
       this.child.on('message', onMessage);
       this.child.once('exit', onExit);
-      this.child.send({ id, event, timeoutMs, delayMs });
+      this.child.send({ id, event, timeoutMs, delayMs }, (error) => {
+        if (!error) return;
+        // The worker is gone (its exit not yet seen): the same as dying mid-invocation.
+        cleanup();
+        this.kill();
+        resolve('crash');
+      });
     });
   }
 
@@ -112,7 +122,7 @@ class Worker {
   async close(): Promise<void> {
     if (!this.alive) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.disconnect();
+    if (this.child.connected) this.child.disconnect();
     const timer = setTimeout(() => this.kill(), 2_000);
     await exited;
     clearTimeout(timer);

@@ -60,9 +60,11 @@ export async function startStandinsProcess(
   child.on('message', (message: { type: string; line?: string }) => {
     if (message.type === 'log' && message.line) log(message.line);
   });
+  // A send racing the child's death is reported as 'error'; its 'exit' carries the consequence.
+  child.on('error', (error) => log(`stand-ins process: ${error.message}`));
   try {
     await next(child, 'loaded');
-    child.send({ type: 'start', options });
+    child.send({ type: 'start', options }, () => undefined);
     const ready = await next<{
       endpoints: StandinEndpoints;
       region: string;
@@ -84,9 +86,9 @@ export async function startStandinsProcess(
       async stop() {
         if (child.exitCode !== null || !child.connected) return;
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.send({ type: 'stop' });
+        child.send({ type: 'stop' }, () => undefined);
         await next(child, 'stopped').catch(() => undefined);
-        child.disconnect();
+        if (child.connected) child.disconnect();
         await exited;
       },
     };

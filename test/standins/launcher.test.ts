@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyedByPk } from '../../local/dynamodb-tables';
-import { freePort } from '../../local/free-port';
+import { freePorts } from '../../local/free-port';
 import {
   type Standins,
   type StartStandinsOptions,
@@ -89,12 +89,8 @@ describe('Function: startStandins', () => {
       new SendMessageCommand({ QueueUrl: standins!.queueUrl('events'), MessageBody: 'survives' }),
     );
     await standins!.stop();
-    const ports = {
-      sqs: await freePort(),
-      firehose: await freePort(),
-      s3: await freePort(),
-      dynamodb: await freePort(),
-    };
+    const [sqsPort, firehosePort, s3Port, dynamodbPort] = await freePorts(4);
+    const ports = { sqs: sqsPort!, firehose: firehosePort!, s3: s3Port!, dynamodb: dynamodbPort! };
 
     // Act
     standins = await startStandins({ ...options(dir), ports });

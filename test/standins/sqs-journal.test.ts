@@ -91,8 +91,8 @@ async function openJournal(dir: string, compactAtBytes: number) {
   return { journal, write, live: () => [...live.keys()].sort(), errors };
 }
 
-/** Lets a compaction queued by a write start, and finish. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+/** Waits for the compaction a write queued to report its (injected) failure. */
+const failureReported = (errors: unknown[]) => vi.waitFor(() => expect(errors).toHaveLength(1));
 
 describe('Class: Journal (compaction failures)', () => {
   let root: string;
@@ -115,7 +115,7 @@ describe('Class: Journal (compaction failures)', () => {
       write(remove(n));
     }
     await journal.durable();
-    await settle();
+    await failureReported(errors);
 
     // Act: a message sent after the failed compaction, answered once durable.
     write(put(100));
@@ -127,7 +127,7 @@ describe('Class: Journal (compaction failures)', () => {
       write(remove(n));
     }
     await journal.durable();
-    await settle();
+    await vi.waitFor(() => expect(journal.stats.snapshotBytes).toBeGreaterThan(0));
     await journal.close();
 
     // Assess
@@ -147,7 +147,7 @@ describe('Class: Journal (compaction failures)', () => {
 
     // Act: the compaction's rename lands, its directory fsync fails; then one more write.
     write(put(1));
-    await settle();
+    await failureReported(errors);
     const syncsAfterFailure = injected.directorySyncs;
     write(put(2));
     await journal.durable();

@@ -20,9 +20,24 @@ function adminDatabaseUrl(): string {
   return inject('adminDatabaseUrl');
 }
 
+/** Held by a file that migrates its own database, on the admin database (advisory locks are per database). */
+const OWN_MIGRATIONS_LOCK = 7_341_001;
+
+/**
+ * `migrate: false` gives an empty database for a file that runs the migrations itself. Migrations
+ * also alter server-wide roles, which two such files would race on ("tuple concurrently updated")
+ * when vitest runs files side by side (3+ cores), so such a file holds a server-wide lock until
+ * drop().
+ */
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = adminDatabaseUrl();
   const name = `test_${randomBytes(6).toString('hex')}`;
+  let migrationsLock: pg.Client | undefined;
+  if (options.migrate === false) {
+    migrationsLock = new pg.Client({ connectionString: adminUrl });
+    await migrationsLock.connect();
+    await migrationsLock.query('SELECT pg_advisory_lock($1)', [OWN_MIGRATIONS_LOCK]);
+  }
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const template = options.migrate === false ? '' : ` TEMPLATE ${inject('templateDatabase')}`;
@@ -42,6 +57,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
         await dropDatabaseOnceClosed(dropper, name);
       } finally {
         await dropper.end();
+        await migrationsLock?.end();
       }
     },
   };
