@@ -174,7 +174,11 @@ export async function dlqStatus(target: OpsTarget): Promise<Output> {
     } finally {
       await client.end();
     }
-    lines.push(failures.length > 0 ? 'latest failures (message_failures):' : 'no failures recorded (message_failures is empty)');
+    lines.push(
+      failures.length > 0
+        ? 'latest failures (message_failures):'
+        : 'no failures recorded (message_failures is empty)',
+    );
     for (const row of failures as {
       message_id: string;
       receive_count: number;
