@@ -274,11 +274,12 @@ describe.each(Object.keys(harnesses))('%s stand-in faults', (service) => {
   it('never carries out a delayed call whose caller gave up waiting', async () => {
     // Prepare
     const id = nextId();
-    harness.faults.set({ delayMs: 400 });
+    // (The delay outlasts the caller's patience by far, so a stalled event loop cannot fire both together.)
+    harness.faults.set({ delayMs: 1_000 });
 
     // Act
     const error = await rejection(harness.write(id, 1, AbortSignal.timeout(100)));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
     harness.faults.reset();
 
     // Assess

@@ -245,7 +245,8 @@ describe('Handler: summary', () => {
     const slow = {
       counts: async (...args: Parameters<PostgresSummaryStore['counts']>) => {
         countCalls++;
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Long enough for the others to find the claim, well inside the 1 s they wait for it.
+        await new Promise((resolve) => setTimeout(resolve, 100));
         return store.counts(...args);
       },
       committedMessages: (keys: readonly string[]) => store.committedMessages(keys),
