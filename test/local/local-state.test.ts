@@ -2,7 +2,6 @@
  * local.json: written by the pipeline, read by ops and load. A file left by a pipeline that has
  * stopped must be recognised as such, not used to call ports nobody listens on.
  */
-import { spawnSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import {
   readSavedLocalState,
   writeLocalState,
 } from '../../local/local-state';
+import { deadPid } from '../support/dead-pid';
 import { makeTempDir } from '../support/temp-dir';
 
 const DETAILS: Omit<LocalState, 'pid'> = {
@@ -34,12 +34,6 @@ const DETAILS: Omit<LocalState, 'pid'> = {
   queues: { events: 'q', dead_letter: 'dlq', dead_letter_arn: 'arn:dlq' },
   database_url: 'postgres://x',
 };
-
-/** The pid of a process that has ended. */
-function deadPid(): number {
-  const { pid } = spawnSync(process.execPath, ['-e', '']);
-  return pid!;
-}
 
 describe('Module: local-state', () => {
   let dir: string;

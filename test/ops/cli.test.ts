@@ -1,13 +1,13 @@
 /**
  * The ops CLI against a running local pipeline (--stage local), as an operator would use it.
  */
-import { spawnSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { main } from '../../ops/cli';
+import { deadPid } from '../support/dead-pid';
 import { getSummary, postEvents } from '../support/http-client';
 import { makeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
@@ -150,7 +150,7 @@ describe('CLI: ops (without a running pipeline)', () => {
   it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
     // Prepare: local.json naming a process that has ended.
     const dir = await makeTempDir('ops-stale');
-    const { pid } = spawnSync(process.execPath, ['-e', '']);
+    const pid = deadPid();
     await writeFile(
       join(dir, 'local.json'),
       JSON.stringify({

@@ -2,11 +2,11 @@
  * The load runner's arguments and target, short of running Artillery: a bad option or a pipeline
  * that is not running ends it with a message, not a stack trace or a connection error.
  */
-import { spawnSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTarget, main } from '../../load/run';
+import { deadPid } from '../support/dead-pid';
 import { makeTempDir } from '../support/temp-dir';
 
 describe('CLI: load', () => {
@@ -43,7 +43,7 @@ describe('CLI: load', () => {
 
   it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
     // Prepare
-    const { pid } = spawnSync(process.execPath, ['-e', '']);
+    const pid = deadPid();
     await writeFile(join(dir, 'local.json'), JSON.stringify({ pid, endpoint: 'http://127.0.0.1:9' }));
     capture();
 
