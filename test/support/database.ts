@@ -35,6 +35,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   let migrationsLock: pg.Client | undefined;
   if (options.migrate === false) {
     migrationsLock = new pg.Client({ connectionString: adminUrl });
+    migrationsLock.on('error', () => undefined); // idle for the whole file; losing it only frees the lock
     await migrationsLock.connect();
     await migrationsLock.query('SELECT pg_advisory_lock($1)', [OWN_MIGRATIONS_LOCK]);
   }
