@@ -7,7 +7,11 @@ import { waitFor } from './wait';
  * sends those clients a FATAL 57P01 that their ended pool re-emits as an uncaught 'error'. A
  * connection that never closes is a pool someone forgot to end, and fails here by name.
  */
-export async function dropDatabaseOnceClosed(admin: pg.Client, name: string): Promise<void> {
+export async function dropDatabaseOnceClosed(
+  admin: pg.Client,
+  name: string,
+  { timeoutMs = 10_000 } = {},
+): Promise<void> {
   await waitFor(
     `the connections to ${name} to close (end every pool opened on it first)`,
     async () => {
@@ -17,7 +21,7 @@ export async function dropDatabaseOnceClosed(admin: pg.Client, name: string): Pr
       );
       return rows[0]?.open === 0;
     },
-    { timeoutMs: 10_000, intervalMs: 20 },
+    { timeoutMs, intervalMs: 20 },
   );
   await admin.query(`DROP DATABASE IF EXISTS ${name}`);
 }
