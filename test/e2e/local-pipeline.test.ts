@@ -3,7 +3,6 @@
  * events are counted exactly; a restart loses nothing; a poison message reaches the DLQ after
  * maxReceiveCount and a move task brings messages back.
  */
-import { rm } from 'node:fs/promises';
 import {
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
@@ -16,7 +15,7 @@ import { stageConfigs } from '../../lib/config/stage-config';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { createAccount, createKey } from '../../ops/tenants';
 import { getSummary, postEvents } from '../support/http-client';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 /** Redeliveries after a second: the poison test waits for five of them. */
@@ -94,7 +93,7 @@ describe('Local pipeline end to end', () => {
 
   afterAll(async () => {
     await pipeline?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('counts the distinct valid events of several accounts exactly, through duplicates, retries and invalid events', async () => {

@@ -2,12 +2,11 @@
  * The local runtime's fault hooks, used as the chaos tests will: a writer killed between commit and
  * delete, and a writer exceeding its timeout. Both lead to redeliveries; nothing is counted twice.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageConfigs } from '../../lib/config/stage-config';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { getSummary, postEvents } from '../support/http-client';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 const config = { ...stageConfigs.local, writer: { ...stageConfigs.local.writer, timeoutSeconds: 2 } };
@@ -27,7 +26,7 @@ describe('Local pipeline: writer faults', () => {
   }, 60_000);
   afterAll(async () => {
     await pipeline?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   /** Sends `n` events of type `prefix`; fails unless the summary counts exactly `n` of them in time. */

@@ -5,13 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, stopStaleServer } from '../../local/embedded-postgres';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 /** A process that idles; `argv0` names it (`postgres` makes it look like a server), `args` follow. */
 async function idleProcess(argv0: string, args: string[] = []): Promise<ChildProcess> {
@@ -47,7 +47,7 @@ describe('Function: stopStaleServer', () => {
   });
 
   afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
+    await removeTempDir(root);
   });
 
   async function dataDirLockedBy(name: string, child: ChildProcess): Promise<string> {
@@ -148,7 +148,7 @@ describe('Function: startEmbeddedPostgres', () => {
       // The throw-away data directory is gone with the failed start.
       expect(existsSync(dataDir)).toBe(false);
     } finally {
-      await rm(dataDir, { recursive: true, force: true });
+      await removeTempDir(dataDir);
     }
   });
 });

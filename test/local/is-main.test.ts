@@ -3,12 +3,12 @@
  * (or any character a file URL escapes), or reached through a symlink, must still run.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMain } from '../../local/is-main';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 const IS_MAIN = join(import.meta.dirname, '..', '..', 'local', 'is-main.ts');
 
@@ -20,7 +20,7 @@ describe('Function: isMain', () => {
   });
 
   afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
+    await removeTempDir(root);
   });
 
   it.each(['with space', 'per%cent', 'hash#tag', 'ünï'])(

@@ -2,7 +2,7 @@
  * local.json: written by the pipeline, read by ops and load. A file left by a pipeline that has
  * stopped must be recognised as such, not used to call ports nobody listens on.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import {
   writeLocalState,
 } from '../../local/local-state';
 import { deadPid } from '../support/dead-pid';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 const DETAILS: Omit<LocalState, 'pid'> = {
   endpoint: 'http://127.0.0.1:1',
@@ -43,7 +43,7 @@ describe('Module: local-state', () => {
   });
 
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('writes the details with this process as the pipeline, and reads them back while it runs', async () => {
@@ -85,8 +85,8 @@ describe('Module: local-state', () => {
       await expect(readRunningLocalState(old)).rejects.toThrow(/pid unknown/);
       expect(await readSavedLocalState(empty)).toBeUndefined();
     } finally {
-      await rm(empty, { recursive: true, force: true });
-      await rm(old, { recursive: true, force: true });
+      await removeTempDir(empty);
+      await removeTempDir(old);
     }
   });
 

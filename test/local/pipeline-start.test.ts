@@ -4,13 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline } from '../../local/pipeline';
 import { processIsAlive } from '../../local/process-alive';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 describe('Function: startLocalPipeline (given up)', () => {
   let dir: string;
@@ -20,7 +19,7 @@ describe('Function: startLocalPipeline (given up)', () => {
   });
 
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('stops PostgreSQL and the stand-ins it had started when its signal aborts', async () => {

@@ -1,7 +1,7 @@
 /**
  * The ops CLI against a running local pipeline (--stage local), as an operator would use it.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -9,7 +9,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { main } from '../../ops/cli';
 import { deadPid } from '../support/dead-pid';
 import { getSummary, postEvents } from '../support/http-client';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -38,7 +38,7 @@ describe('CLI: ops', () => {
   afterAll(async () => {
     await pipeline?.stop();
     delete process.env.FIREHOSE_DIR;
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   it('creates a tenant whose key can send and read at once', async () => {
@@ -168,7 +168,7 @@ describe('CLI: ops (without a running pipeline)', () => {
     } finally {
       if (previous === undefined) delete process.env.FIREHOSE_DIR;
       else process.env.FIREHOSE_DIR = previous;
-      await rm(dir, { recursive: true, force: true });
+      await removeTempDir(dir);
     }
 
     // Assess

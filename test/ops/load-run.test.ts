@@ -2,12 +2,12 @@
  * The load runner's arguments and target, short of running Artillery: a bad option or a pipeline
  * that is not running ends it with a message, not a stack trace or a connection error.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTarget, main } from '../../load/run';
 import { deadPid } from '../support/dead-pid';
-import { makeTempDir } from '../support/temp-dir';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 describe('CLI: load', () => {
   let dir: string;
@@ -22,7 +22,7 @@ describe('CLI: load', () => {
   afterAll(async () => {
     if (previous === undefined) delete process.env.FIREHOSE_DIR;
     else process.env.FIREHOSE_DIR = previous;
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   });
 
   afterEach(() => {
