@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { JOURNAL_FILE, Journal, readJournal } from '../../local/standins/sqs/journal';
 import type { JournalRecord } from '../../local/standins/sqs/journal-records';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { waitFor } from '../support/wait';
 
 /** Faults armed by the tests: how many of the next calls fail. */
 const injected = vi.hoisted(() => ({
@@ -92,7 +93,8 @@ async function openJournal(dir: string, compactAtBytes: number) {
 }
 
 /** Waits for the compaction a write queued to report its (injected) failure. */
-const failureReported = (errors: unknown[]) => vi.waitFor(() => expect(errors).toHaveLength(1));
+const failureReported = (errors: unknown[]) =>
+  waitFor('the compaction to report its failure', async () => errors.length === 1);
 
 describe('Class: Journal (compaction failures)', () => {
   let root: string;
@@ -127,7 +129,7 @@ describe('Class: Journal (compaction failures)', () => {
       write(remove(n));
     }
     await journal.durable();
-    await vi.waitFor(() => expect(journal.stats.snapshotBytes).toBeGreaterThan(0));
+    await waitFor('a compaction', async () => journal.stats.snapshotBytes > 0);
     await journal.close();
 
     // Assess
