@@ -17,7 +17,7 @@ import {
   StoreRejectedData,
   type WriterLedger,
 } from '../core/ports';
-import { MalformedMessageError, parseQueueMessage, type QueueMessage } from '../core/queue-message';
+import { parseQueueMessage, type QueueMessage } from '../core/queue-message';
 import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
 import { describeError } from '../shared/describe-error';
 
@@ -84,12 +84,12 @@ export async function writeEvents(
         body: message.body,
       });
     } catch (error) {
-      const reason = error instanceof MalformedMessageError ? error.message : String(error);
+      // parseQueueMessage throws MalformedMessageError only; its message is the reason.
       failures.push({
         messageId: message.messageId,
         receiveCount: message.receiveCount,
         errorCode: 'malformed_message',
-        error: reason,
+        error: (error as Error).message,
         bodyExcerpt: message.body,
       });
     }
