@@ -300,6 +300,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         database_url: databaseUrl,
       });
     }
+    checkpoint(); // a Ctrl-C during the last steps must still stop what started
 
     return {
       endpoint: api.endpoint,
