@@ -164,6 +164,20 @@ describe('Handler: summary', () => {
     expect(countCalls).toBe(2);
   });
 
+  it('keeps a cached entry at least its TTL, so it outlives the claim made before computing it', async () => {
+    // Prepare: a clock in the middle of a second, and a claim for as long as the TTL.
+    clock = 1_800_000_000_700;
+    const cache = new DynamoSummaryCache(dynamo.documents, dynamo.names.summaryCacheTable, () => clock);
+    expect(await cache.claim('ttl-edge', 2_000)).toBe(true);
+
+    // Act
+    await cache.put('ttl-edge', '{}', 2);
+
+    // Assess: still there at the claim's last instant.
+    clock += 2_000;
+    expect(await cache.get('ttl-edge')).toMatchObject({ body: '{}' });
+  });
+
   it('serves another instance from the shared DynamoDB cache', async () => {
     await writeEvents(writer(), deliveriesFor([event('acct-shared', 's1', clock)]));
 

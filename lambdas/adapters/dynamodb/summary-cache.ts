@@ -46,7 +46,9 @@ export class DynamoSummaryCache implements SummaryCache {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: key, body, expires_at: Math.floor(this.now() / 1000) + ttlSeconds },
+        // Rounded up: the entry lives at least ttlSeconds, so it outlives the claim made before it
+        // was computed (summarize.ts relies on that to skip releasing the claim).
+        Item: { pk: key, body, expires_at: Math.ceil(this.now() / 1000) + ttlSeconds },
       }),
     );
   }
