@@ -42,7 +42,6 @@ process.on('message', async (request: Request) => {
         type: 'ready',
         endpoints: standins.endpoints,
         region: standins.region,
-        accountId: standins.accountId,
         queues,
       });
     } else {

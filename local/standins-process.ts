@@ -16,7 +16,6 @@ export interface StandinsProcess {
   readonly endpoints: StandinEndpoints;
   readonly clients: StandinClientConfigs;
   readonly region: string;
-  readonly accountId: string;
   queueUrl(name: string): string;
   queueArn(name: string): string;
   stop(): Promise<void>;
@@ -60,7 +59,8 @@ export async function startStandinsProcess(
   child.on('message', (message: { type: string; line?: string }) => {
     if (message.type === 'log' && message.line) log(message.line);
   });
-  // A send racing the child's death is reported as 'error'; its 'exit' carries the consequence.
+  // A failed spawn or kill is reported as 'error' (sends report to their callbacks); 'exit' carries
+  // the consequence, so the event is logged rather than left to crash the parent.
   child.on('error', (error) => log(`stand-ins process: ${error.message}`));
   try {
     await next(child, 'loaded');
@@ -68,7 +68,6 @@ export async function startStandinsProcess(
     const ready = await next<{
       endpoints: StandinEndpoints;
       region: string;
-      accountId: string;
       queues: Record<string, { url: string; arn: string }>;
     }>(child, 'ready');
     const queue = (name: string) => {
@@ -80,7 +79,6 @@ export async function startStandinsProcess(
       endpoints: ready.endpoints,
       clients: standinClientConfigs(ready.endpoints),
       region: ready.region,
-      accountId: ready.accountId,
       queueUrl: (name) => queue(name).url,
       queueArn: (name) => queue(name).arn,
       async stop() {

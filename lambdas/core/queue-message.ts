@@ -30,7 +30,7 @@ export interface QueueMessage {
 }
 
 /** The canonical form Date#toISOString produces; the writer derives hour and day buckets from it. */
-export const CANONICAL_UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CANONICAL_UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Longest event_id, user_id and account_id; longest event type. Ingest enforces them (design §2). */
 export const MAX_ID_LENGTH = 128;
@@ -47,7 +47,7 @@ export const boundedText = (max: number) => z.string().check(z.minLength(1), z.m
  * The writer takes day and hour from the text, PostgreSQL stores the instant: they agree only for a
  * real instant written canonically (2026-09-31, T24:00 and :60 match the pattern but roll over).
  */
-export function isCanonicalUtcTimestamp(value: string): boolean {
+function isCanonicalUtcTimestamp(value: string): boolean {
   if (!CANONICAL_UTC_TIMESTAMP.test(value)) return false;
   // Field checks on the characters: this runs for every event the writer reads, so no Date.
   const year = digitsAt(value, 0, 4);

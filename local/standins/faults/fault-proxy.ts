@@ -17,7 +17,7 @@ export interface ProxyErrorResponse {
   readonly body: string;
 }
 
-export interface FaultProxyOptions {
+interface FaultProxyOptions {
   readonly target: { readonly host: string; readonly port: number };
   readonly port?: number;
   readonly faults: FaultController;
@@ -36,7 +36,7 @@ export interface ProxiedStandin {
   stop(): Promise<void>;
 }
 
-export interface ProxiedStandinOptions extends Omit<FaultProxyOptions, 'target' | 'faults'> {
+interface ProxiedStandinOptions extends Omit<FaultProxyOptions, 'target' | 'faults'> {
   /** The server's own port on 127.0.0.1. */
   readonly innerPort: number;
   readonly stopInner: () => Promise<void>;
@@ -62,7 +62,7 @@ export async function startProxiedStandin(options: ProxiedStandinOptions): Promi
   };
 }
 
-export async function startFaultProxy(options: FaultProxyOptions): Promise<RunningHttpServer> {
+async function startFaultProxy(options: FaultProxyOptions): Promise<RunningHttpServer> {
   const agent = new Agent({ keepAlive: true });
   const lifetime = new AbortController();
   setMaxListeners(0, lifetime.signal); // one listener per delayed call in flight

@@ -45,7 +45,7 @@ export interface AwsJsonService {
 }
 
 /** A JSON stand-in's server: its address, its faults, and its two ways to end. */
-export interface AwsJsonServer {
+interface AwsJsonServer {
   readonly endpoint: string;
   readonly port: number;
   readonly faults: FaultController;
