@@ -3,6 +3,7 @@
  * one request (one account). Versioned so the writer can accept old and new shapes during a deploy.
  */
 import * as z from 'zod/mini';
+import { isCalendarTime } from './time-buckets';
 
 export const QUEUE_MESSAGE_VERSION = 1;
 
@@ -49,18 +50,14 @@ export const boundedText = (max: number) => z.string().check(z.minLength(1), z.m
  */
 function isCanonicalUtcTimestamp(value: string): boolean {
   if (!CANONICAL_UTC_TIMESTAMP.test(value)) return false;
-  // Field checks on the characters: this runs for every event the writer reads, so no Date.
-  const year = digitsAt(value, 0, 4);
-  const month = digitsAt(value, 5, 2);
-  const day = digitsAt(value, 8, 2);
-  return (
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= daysInMonth(year, month) &&
-    digitsAt(value, 11, 2) <= 23 &&
-    digitsAt(value, 14, 2) <= 59 &&
-    digitsAt(value, 17, 2) <= 59
+  // Fields read from the characters: this runs for every event the writer reads, so no Date.
+  return isCalendarTime(
+    digitsAt(value, 0, 4),
+    digitsAt(value, 5, 2),
+    digitsAt(value, 8, 2),
+    digitsAt(value, 11, 2),
+    digitsAt(value, 14, 2),
+    digitsAt(value, 17, 2),
   );
 }
 
@@ -68,11 +65,6 @@ function digitsAt(text: string, from: number, length: number): number {
   let value = 0;
   for (let i = from; i < from + length; i++) value = value * 10 + text.charCodeAt(i) - 48;
   return value;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 const isoUtc = z

@@ -24,6 +24,34 @@ export function floorToDay(epochMs: number): number {
   return Math.floor(epochMs / DAY_MS) * DAY_MS;
 }
 
+/**
+ * Whether the fields name a real moment of the proleptic Gregorian calendar: no Feb 30, no 24:00,
+ * no leap second (Date would roll them over into the next day or minute).
+ */
+export function isCalendarTime(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): boolean {
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59
+  );
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
 const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-](\d{2}):(\d{2}))$/;
 
@@ -42,19 +70,9 @@ export function parseIsoInstant(value: string, { requireSeconds = true } = {}): 
     number,
   ];
   const second = Number(match[6] ?? 0);
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   const offsetMinutes =
     match[8] === 'Z' ? 0 : (match[8]!.startsWith('-') ? -1 : 1) * (Number(match[9]) * 60 + Number(match[10]));
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysInMonth ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    Math.abs(offsetMinutes) > 18 * 60
-  ) {
+  if (!isCalendarTime(year, month, day, hour, minute, second) || Math.abs(offsetMinutes) > 18 * 60) {
     return undefined;
   }
   const millis = Number((match[7] ?? '0').padEnd(3, '0').slice(0, 3));
