@@ -46,7 +46,9 @@ describe('Function: startLocalPipeline (given up)', () => {
   it('starts nothing when its signal has already aborted', async () => {
     const other = join(dir, 'never');
 
-    await expect(startLocalPipeline({ dir: other, signal: AbortSignal.abort() })).rejects.toThrow();
+    await expect(startLocalPipeline({ dir: other, signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     expect(existsSync(other)).toBe(false);
   });
 

@@ -2,9 +2,9 @@
  * The ops CLI against a running local pipeline (--stage local), as an operator would use it.
  */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { localStatePath } from '../../local/local-state';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { main } from '../../ops/cli';
 import { deadPid } from '../support/dead-pid';
@@ -32,12 +32,12 @@ describe('CLI: ops', () => {
 
   beforeAll(async () => {
     dir = await makeTempDir('ops');
-    process.env.FIREHOSE_DIR = dir;
+    vi.stubEnv('FIREHOSE_DIR', dir);
     pipeline = await startLocalPipeline({ dir, port: 0 });
   }, 60_000);
   afterAll(async () => {
     await pipeline?.stop();
-    delete process.env.FIREHOSE_DIR;
+    vi.unstubAllEnvs();
     await removeTempDir(dir);
   });
 
@@ -149,26 +149,24 @@ describe('CLI: ops (without a running pipeline)', () => {
 
   it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
     // Prepare: local.json naming a process that has ended.
-    const dir = await makeTempDir('ops-stale');
+    const staleDir = await makeTempDir('ops-stale');
     const pid = deadPid();
     await writeFile(
-      join(dir, 'local.json'),
+      localStatePath(staleDir),
       JSON.stringify({
         pid,
         aws: { endpoints: { sqs: 'http://127.0.0.1:9', dynamodb: 'http://127.0.0.1:9' } },
       }),
     );
-    const previous = process.env.FIREHOSE_DIR;
-    process.env.FIREHOSE_DIR = dir;
+    vi.stubEnv('FIREHOSE_DIR', staleDir);
 
     // Act
     let result: Awaited<ReturnType<typeof ops>>;
     try {
       result = await ops('tenants', 'show', 'acme');
     } finally {
-      if (previous === undefined) delete process.env.FIREHOSE_DIR;
-      else process.env.FIREHOSE_DIR = previous;
-      await removeTempDir(dir);
+      vi.unstubAllEnvs();
+      await removeTempDir(staleDir);
     }
 
     // Assess

@@ -3,25 +3,23 @@
  * that is not running ends it with a message, not a stack trace or a connection error.
  */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTarget, main } from '../../load/run';
+import { localStatePath } from '../../local/local-state';
 import { deadPid } from '../support/dead-pid';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
 
 describe('CLI: load', () => {
   let dir: string;
   let errors: string[];
-  const previous = process.env.FIREHOSE_DIR;
 
   beforeAll(async () => {
     dir = await makeTempDir('load');
-    process.env.FIREHOSE_DIR = dir;
+    vi.stubEnv('FIREHOSE_DIR', dir);
   });
 
   afterAll(async () => {
-    if (previous === undefined) delete process.env.FIREHOSE_DIR;
-    else process.env.FIREHOSE_DIR = previous;
+    vi.unstubAllEnvs();
     await removeTempDir(dir);
   });
 
@@ -44,7 +42,7 @@ describe('CLI: load', () => {
   it('says no local pipeline is running when local.json was left by one that has stopped', async () => {
     // Prepare
     const pid = deadPid();
-    await writeFile(join(dir, 'local.json'), JSON.stringify({ pid, endpoint: 'http://127.0.0.1:9' }));
+    await writeFile(localStatePath(dir), JSON.stringify({ pid, endpoint: 'http://127.0.0.1:9' }));
     capture();
 
     // Act
@@ -59,7 +57,7 @@ describe('CLI: load', () => {
     // Prepare
     const write = (endpoint: string) =>
       writeFile(
-        join(dir, 'local.json'),
+        localStatePath(dir),
         JSON.stringify({ pid: process.pid, endpoint, api_key: 'fh_sk_demo', account_id: 'demo' }),
       );
 
