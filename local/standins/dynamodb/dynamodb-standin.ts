@@ -49,36 +49,36 @@ export async function startDynamoDbStandin(options: DynamoDbStandinOptions = {})
   try {
     // Straight to dynalite: the tables exist before any client can reach the proxy.
     await createTables(`http://${LOCALHOST}:${innerPort}`, options.tables ?? []);
-    return await startProxiedStandin({
-      innerPort,
-      stopInner: stopServer,
-      ...(options.port !== undefined ? { port: options.port } : {}),
-      operationOf: (request) =>
-        String(request.headers['x-amz-target'] ?? '')
-          .split('.')
-          .pop() ?? '',
-      errorResponse: (kind) => {
-        const [status, type, message] =
-          kind === 'throttle'
-            ? [
-                400,
-                'ProvisionedThroughputExceededException',
-                'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-              ]
-            : kind === 'error'
-              ? [500, 'InternalServerError', 'Internal server error']
-              : [503, 'ServiceUnavailable', 'Service unavailable'];
-        return {
-          status,
-          headers: { 'content-type': 'application/x-amz-json-1.0' },
-          body: JSON.stringify({ __type: `${PREFIX}${type}`, message }),
-        };
-      },
-    });
   } catch (error) {
     await stopServer();
     throw error;
   }
+  return startProxiedStandin({
+    innerPort,
+    stopInner: stopServer,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    operationOf: (request) =>
+      String(request.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '',
+    errorResponse: (kind) => {
+      const [status, type, message] =
+        kind === 'throttle'
+          ? [
+              400,
+              'ProvisionedThroughputExceededException',
+              'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+            ]
+          : kind === 'error'
+            ? [500, 'InternalServerError', 'Internal server error']
+            : [503, 'ServiceUnavailable', 'Service unavailable'];
+      return {
+        status,
+        headers: { 'content-type': 'application/x-amz-json-1.0' },
+        body: JSON.stringify({ __type: `${PREFIX}${type}`, message }),
+      };
+    },
+  });
 }
 
 async function createTables(endpoint: string, tables: readonly CreateTableCommandInput[]): Promise<void> {

@@ -42,15 +42,24 @@ interface ProxiedStandinOptions extends Omit<FaultProxyOptions, 'target' | 'faul
   readonly stopInner: () => Promise<void>;
 }
 
-/** Puts a fault proxy (and its FaultController) in front of a server listening on 127.0.0.1. */
+/**
+ * Puts a fault proxy (and its FaultController) in front of a server listening on 127.0.0.1. If the
+ * proxy cannot start (its port is taken), the inner server is stopped before the error is thrown.
+ */
 export async function startProxiedStandin(options: ProxiedStandinOptions): Promise<ProxiedStandin> {
   const { innerPort, stopInner, ...proxyOptions } = options;
   const faults = new FaultController();
-  const proxy = await startFaultProxy({
-    ...proxyOptions,
-    target: { host: LOCALHOST, port: innerPort },
-    faults,
-  });
+  let proxy: RunningHttpServer;
+  try {
+    proxy = await startFaultProxy({
+      ...proxyOptions,
+      target: { host: LOCALHOST, port: innerPort },
+      faults,
+    });
+  } catch (error) {
+    await stopInner();
+    throw error;
+  }
   return {
     endpoint: proxy.endpoint,
     port: proxy.port,

@@ -135,7 +135,12 @@ export async function startFirehoseStandin(options: FirehoseStandinOptions): Pro
       },
     }),
     options.port,
-  );
+  ).catch(async (error: unknown) => {
+    // A start that failed (its port taken) leaves no stream timers or S3 client behind.
+    await Promise.all([...streams.values()].map((stream) => stream.stop()));
+    writer.destroy();
+    throw error;
+  });
 
   let stopped = false;
   return {

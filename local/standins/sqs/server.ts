@@ -85,7 +85,10 @@ export async function startSqsStandin(options: SqsStandinOptions): Promise<SqsSt
       },
     }),
     options.port,
-  );
+  ).catch(async (error: unknown) => {
+    await journal.close(); // a start that failed (its port taken) leaves no open journal behind
+    throw error;
+  });
   endpoint = server.endpoint;
 
   const sweep = setInterval(() => store.expireAll(), EXPIRY_SWEEP_MS);
