@@ -34,7 +34,7 @@ import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-p
 import { EventSourceRunner } from './event-source-runner';
 import { handlerModule, lambdaContext, localFunctionName } from './lambda-context';
 import { readSavedLocalState, writeLocalState } from './local-state';
-import { handlerLogLevel, powertoolsEnvironment, withProcessEnv } from './powertools-env';
+import { handlerLogLevel, powertoolsEnvironment } from './powertools-env';
 import { standinEnvironment } from './standins/index';
 import { type StandinsProcess, startStandinsProcess } from './standins-process';
 
@@ -225,12 +225,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // scoped to the handlers' construction: Powertools reads it again for every singleMetric().
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     // The handlers that run in this process; the writer runs in workers, with env.writer as theirs.
-    const handlers = withProcessEnv(powertools, () => ({
+    const handlers = {
       authorizer: buildAuthorizerHandler(env.authorizer),
       ingest: buildIngestHandler(env.ingest),
       summary: buildSummaryHandler(env.summary),
       maintenance: buildPartitionMaintenanceHandler(env.maintenance),
-    }));
+    };
 
     // Partition maintenance, now and on its schedule.
     const runMaintenance = async () => {

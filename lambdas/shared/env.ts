@@ -5,6 +5,11 @@
 
 export const ENV = {
   stage: 'STAGE',
+  /**
+   * Powertools' own variable, optional: on AWS the function's log level setting (AWS_LAMBDA_LOG_LEVEL)
+   * rules; the local pipeline sets it from LOG_LEVEL.
+   */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
   // DynamoDB tables
   tenantsTable: 'TENANTS_TABLE',
   rateLimitTable: 'RATE_LIMIT_TABLE',

@@ -10,6 +10,8 @@ import type { FunctionName } from './function-names';
 
 export const METRICS_NAMESPACE = 'Firehose';
 
+type LoggerOptions = NonNullable<ConstructorParameters<typeof Logger>[0]>;
+
 export type ServiceName = FunctionName;
 
 /** The `service` of a function's logs and the `service` dimension of its metrics. */
@@ -27,7 +29,14 @@ export function createObservability(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Observability {
   const stage = readOptionalEnv(ENV.stage, env) ?? 'local';
-  const logger = new Logger({ serviceName: serviceName(service), persistentLogAttributes: { stage } });
+  // Powertools would read the level from process.env; taking it from `env` lets the local pipeline
+  // give in-process handlers their own level (on Lambda the two are the same).
+  const logLevel = readOptionalEnv(ENV.logLevel, env) as LoggerOptions['logLevel'];
+  const logger = new Logger({
+    serviceName: serviceName(service),
+    persistentLogAttributes: { stage },
+    ...(logLevel ? { logLevel } : {}),
+  });
   return {
     logger,
     metrics: new Metrics({

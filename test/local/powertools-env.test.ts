@@ -1,48 +1,33 @@
 /**
- * The in-process handlers get the pipeline's log level without the process's environment changing
- * for good (Powertools reads it from process.env when a Logger is built).
+ * The in-process handlers get the pipeline's log level from the environment they are built with,
+ * without touching process.env (createObservability reads the level from that environment).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { afterEach, describe, expect, it } from 'vitest';
-import { handlerLogLevel, powertoolsEnvironment, withProcessEnv } from '../../local/powertools-env';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createObservability } from '../../lambdas/shared/observability';
+import { handlerLogLevel, powertoolsEnvironment } from '../../local/powertools-env';
 
 describe('Module: powertools-env', () => {
-  const before = { ...process.env };
-
   afterEach(() => {
-    for (const name of ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED']) {
-      if (before[name] === undefined) delete process.env[name];
-      else process.env[name] = before[name];
-    }
+    vi.unstubAllEnvs();
   });
 
-  it('builds with the given level and puts the environment back as it was, set or unset', () => {
+  it("builds a handler's logger at the level of its own environment, whatever process.env says", () => {
     // Prepare
-    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-    delete process.env.POWERTOOLS_METRICS_DISABLED;
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
 
     // Act
-    const logger = withProcessEnv(powertoolsEnvironment('DEBUG'), () => new Logger({ serviceName: 't' }));
+    const { logger } = createObservability('ingest', powertoolsEnvironment('DEBUG'));
 
     // Assess
     expect(logger.getLevelName()).toBe('DEBUG');
     expect(process.env.POWERTOOLS_LOG_LEVEL).toBe('SILENT');
-    expect(process.env.POWERTOOLS_METRICS_DISABLED).toBeUndefined();
   });
 
-  it('puts the environment back when building throws', () => {
-    // Prepare
-    delete process.env.POWERTOOLS_LOG_LEVEL;
-
-    // Act
-    const build = () =>
-      withProcessEnv(powertoolsEnvironment('INFO'), () => {
-        throw new Error('boom');
-      });
-
-    // Assess
-    expect(build).toThrow('boom');
-    expect(process.env.POWERTOOLS_LOG_LEVEL).toBeUndefined();
+  it('turns EMF metrics off for local handlers', () => {
+    expect(powertoolsEnvironment('INFO')).toEqual({
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
   });
 
   it('takes LOG_LEVEL, then POWERTOOLS_LOG_LEVEL, then WARN', () => {
