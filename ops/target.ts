@@ -4,15 +4,15 @@
  * with your AWS credentials).
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger';
 import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
+import { createSqsClient } from '../lambdas/adapters/messaging/clients';
 import { DATA_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
 import { NoLocalPipelineError, readRunningLocalState } from '../local/local-state';
-import { dynamoDbClientConfig, sqsClientConfig } from '../local/standins/client-config';
+import { standinEnvironment } from '../local/standins/client-config';
 
 export interface OpsTarget {
   readonly stage: string;
@@ -28,20 +28,19 @@ export interface OpsTarget {
 
 export class OpsError extends Error {}
 
-const documents = (client: DynamoDBClient) =>
-  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-
 async function localTarget(): Promise<OpsTarget> {
   const details = await readRunningLocalState().catch((error: unknown) => {
     throw error instanceof NoLocalPipelineError ? new OpsError(error.message) : error;
   });
-  const dynamo = documents(new DynamoDBClient(dynamoDbClientConfig(details.aws.endpoints.dynamodb)));
+  // The same clients as the functions', pointed at the stand-ins as npm start points them.
+  const aws = standinEnvironment(details.aws.endpoints);
+  const dynamo = createDocumentClient(aws);
   return {
     stage: 'local',
     tenants: new DynamoTenantStore(dynamo, details.tables.tenantsTable),
     ledger: new DynamoMessageLedger(dynamo, details.tables.ledgerTable),
     dlqRetentionDays: stageConfig('local').queue.dlqRetentionDays,
-    sqs: new SQSClient(sqsClientConfig(details.aws.endpoints.sqs)),
+    sqs: createSqsClient(aws),
     queues: {
       events: details.queues.events,
       deadLetter: details.queues.dead_letter,
@@ -87,13 +86,14 @@ export async function stackOutputs(
 async function deployedTarget(stage: string): Promise<OpsTarget> {
   const config = stageConfig(stage);
   const { region, output } = await stackOutputs(stage, 'data');
-  const dynamo = documents(new DynamoDBClient({ region }));
+  const aws = { AWS_REGION: region };
+  const dynamo = createDocumentClient(aws);
   return {
     stage,
     tenants: new DynamoTenantStore(dynamo, output(DATA_OUTPUTS.tenantsTable)),
     ledger: new DynamoMessageLedger(dynamo, output(DATA_OUTPUTS.ledgerTable)),
     dlqRetentionDays: config.queue.dlqRetentionDays,
-    sqs: new SQSClient({ region }),
+    sqs: createSqsClient(aws),
     queues: {
       events: output(DATA_OUTPUTS.eventQueueUrl),
       deadLetter: output(DATA_OUTPUTS.deadLetterQueueUrl),
