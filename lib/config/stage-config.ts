@@ -151,6 +151,11 @@ export interface AlarmThresholds {
   readonly limiterFailOpen: number;
   /** Ingest requests whose in-flight ledger write failed (freshness watermark) per 5 minutes. */
   readonly ledgerWriteErrors: number;
+  /**
+   * Hourly partition maintenance runs that failed or found the previous run still holding its lock,
+   * per 3 hours (one alone can be a slow detach finishing).
+   */
+  readonly maintenanceRunsMissed: number;
   readonly auroraCpuPercent: number;
   /** Serverless v2 capacity in use, as a share of the configured maximum ACUs. */
   readonly auroraCapacityPercent: number;
@@ -211,6 +216,7 @@ const base: Omit<StageConfig, 'stage' | 'env'> = {
       archiveThrottledRecords: 1,
       limiterFailOpen: 1,
       ledgerWriteErrors: 1,
+      maintenanceRunsMissed: 2,
       auroraCpuPercent: 80,
       auroraCapacityPercent: 90,
       auroraConnections: 150,

@@ -100,6 +100,7 @@ export class StatelessStack extends Stack {
       archive: data.archive,
       eventStore,
       tables,
+      maintenance: this.maintenance,
     });
 
     addStackOutputs(this, SERVICE_OUTPUTS, {

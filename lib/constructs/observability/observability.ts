@@ -344,6 +344,14 @@ export class Observability extends Construct {
         periods: 1,
       },
       {
+        id: 'partition-maintenance-missed',
+        description: `${t.maintenanceRunsMissed} or more partition maintenance runs failed or found the previous one still running in 3 hours: days are neither created ahead nor dropped.`,
+        metric: m.maintenanceMissed(Duration.hours(3)),
+        threshold: t.maintenanceRunsMissed,
+        comparison: GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        periods: 1,
+      },
+      {
         id: 'aurora-cpu',
         description: `Aurora writer CPU above ${t.auroraCpuPercent} % for 15 minutes.`,
         metric: m.aurora('CPUUtilization'),

@@ -17,6 +17,7 @@ import type { EventQueue } from '../event-queue';
 import type { EventStore } from '../event-store';
 import type { EventWriter } from '../event-writer';
 import type { IngestApi } from '../ingest-api';
+import type { PartitionMaintenance } from '../partition-maintenance';
 import type { PipelineTables } from '../pipeline-tables';
 import type { SummaryApi } from '../summary-api';
 
@@ -56,7 +57,7 @@ export const HANDLER_METRICS = {
     'SummaryLatency',
     'SummaryErrors',
   ],
-  'partition-maintenance': ['PartitionsCreated', 'PartitionsDropped'],
+  'partition-maintenance': ['PartitionsCreated', 'PartitionsDropped', 'MaintenanceAlreadyRunning'],
   migrate: [],
 } as const satisfies Record<FunctionName, readonly string[]>;
 
@@ -87,6 +88,7 @@ export interface PipelineMetricsProps {
   readonly archive: Archive;
   readonly eventStore: EventStore;
   readonly tables: PipelineTables;
+  readonly maintenance: PartitionMaintenance;
 }
 
 /** The two public routes. */
@@ -114,6 +116,22 @@ export class PipelineMetrics {
   /** A handler's EMF metric (Sum over 5 minutes unless told). */
   public handler<H extends FunctionName>(fn: H, metricName: HandlerMetric<H>, options: Options = {}) {
     return this.custom(serviceName(fn), metricName, options);
+  }
+
+  /**
+   * Partition maintenance runs that did nothing: failed (Lambda Errors) or found another run still
+   * holding the maintenance lock. Either way, days are neither created ahead nor dropped.
+   */
+  public maintenanceMissed(period: Duration): cloudwatch.IMetric {
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(failed, 0) + FILL(busy, 0)',
+      usingMetrics: {
+        failed: this.props.maintenance.maintenanceFunction.metric('Errors', { statistic: 'Sum', period }),
+        busy: this.handler('partition-maintenance', 'MaintenanceAlreadyRunning', { period }),
+      },
+      period,
+      label: 'maintenance runs missed',
+    });
   }
 
   /** Summary latency of answers from a cache (`true`) or from the rollups (`false`), by metric filter. */
