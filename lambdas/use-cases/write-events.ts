@@ -182,14 +182,14 @@ async function writeGroup(
     writableDays(now(), settings.rawRetentionDays, settings.partitionsAheadDays, await store.firstKeptDay());
   const plan = planBatch(messages, await writable());
   const total = messages.reduce((sum, { message }) => sum + message.events.length, 0);
-  await store.ensurePartitions(plan.days);
   try {
+    await store.ensurePartitions(plan.days);
     const { inserted } = await store.writeBatch(plan);
     return { inserted, total, skipped: plan.skipped.length };
   } catch (error) {
     if (!(error instanceof StoreMissingPartition)) throw error;
-    // Maintenance dropped a partition since the store cached the list (and raised the retention
-    // floor first). Plan again with a fresh clock and floor: that day's events are then set aside,
+    // Maintenance dropped a partition since the store cached the list, or raised the retention floor
+    // past a day this batch needs. Plan again with a fresh clock and floor: that day's events are then set aside,
     // never written into a recreated partition, and the batch is retried once.
     const fresh = planBatch(messages, await writable());
     await store.ensurePartitions(fresh.days);

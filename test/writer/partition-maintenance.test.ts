@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { maintainPartitions } from '../../lambdas/adapters/postgres/partition-maintenance';
 import { addDays, DAY_MS, utcDay } from '../../lambdas/core/time-buckets';
@@ -300,6 +300,40 @@ describe('Retention floor: a dropped day is never created again', () => {
       // Assert: re-planned with the new floor, set aside, nothing counted twice.
       expect(again).toMatchObject({ failedMessageIds: [], inserted: 0, skipped: 1 });
       expect(await readStoreState(own.pool)).toEqual(before);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it('re-plans before copying anything when its cached floor is behind maintenance', async () => {
+    const own = await createTestDatabase();
+    try {
+      // Prepare: the instance caches the floor with a first write; maintenance then raises it to
+      // day -9. A late event of day -12 had no partition then, and may not get one now.
+      const store = new PostgresEventStore(own.pool);
+      const writeBatch = vi.spyOn(store, 'writeBatch');
+      const sameWriter = {
+        store,
+        ledger: ignoredLedger,
+        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+        log: silent,
+        now: () => now,
+      };
+      await writeEvents(sameWriter, deliveriesFor([event('acct-c', 'today-1', now)]));
+      await maintainPartitions(
+        own.pool,
+        { rawRetentionDays: 10, rollupRetentionDays: 400, aheadDays: 3 },
+        now,
+      );
+      writeBatch.mockClear();
+
+      // Act
+      const late = event('acct-c', 'late-12', `${addDays(utcDay(now), -12)}T09:00:00.000Z`);
+      const outcome = await writeEvents(sameWriter, deliveriesFor([late]));
+
+      // Assert: set aside as too old, in one COPY (the refused day is known before copying).
+      expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 0, skipped: 1 });
+      expect(writeBatch).toHaveBeenCalledTimes(1);
     } finally {
       await own.drop();
     }

@@ -116,16 +116,33 @@ export class PostgresEventStore implements EventStore {
   private async createMissingPartitions(days: readonly string[]): Promise<void> {
     const missing = days.filter((day) => !this.knownDays.has(day));
     if (missing.length === 0) return;
-    if (this.knownDays.size === 0) {
-      const { rows } = await this.pool.query<{ day: string }>(
-        "SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d",
-      );
-      for (const row of rows) this.knownDays.add(row.day);
-    }
+    if (this.knownDays.size === 0) await this.loadPartitionDays();
     const stillMissing = missing.filter((day) => !this.knownDays.has(day)).sort();
     if (stillMissing.length === 0) return;
     await ensureEventPartitions(this.pool, stillMissing[0]!, stillMissing.at(-1)!);
-    for (const day of stillMissing) this.knownDays.add(day);
+    // Days before the retention floor are not created (0004): this instance's cached floor was
+    // behind maintenance. Say so now, so the writer re-plans with the new floor, rather than after
+    // a COPY that would fail on the missing partition.
+    await this.loadPartitionDays();
+    const refused = stillMissing.filter((day) => !this.knownDays.has(day));
+    if (refused.length > 0) {
+      this.forgetCaches();
+      throw new StoreMissingPartition(`days before the retention floor: ${refused.join(', ')}`);
+    }
+  }
+
+  private async loadPartitionDays(): Promise<void> {
+    const { rows } = await this.pool.query<{ day: string }>(
+      "SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d",
+    );
+    this.knownDays.clear();
+    for (const row of rows) this.knownDays.add(row.day);
+  }
+
+  /** The partition list and the floor go stale together: maintenance raises one and drops the other. */
+  private forgetCaches(): void {
+    this.knownDays.clear();
+    this.floor = undefined;
   }
 
   async writeBatch(input: WriteBatchInput): Promise<WriteBatchResult> {
@@ -148,9 +165,9 @@ export class PostgresEventStore implements EventStore {
   /** Tells the writer what kind of failure this is, in the port's terms. */
   private classify(error: unknown): unknown {
     const code = (error as { code?: unknown }).code;
+    if (error instanceof StoreMissingPartition) return error;
     if (code === NO_PARTITION_SQLSTATE) {
-      this.knownDays.clear();
-      this.floor = undefined;
+      this.forgetCaches();
       return new StoreMissingPartition((error as Error).message, { cause: error });
     }
     if (isDataError(error)) return new StoreRejectedData(describeError(error), { cause: error });
