@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { FunctionName } from '../lambdas/shared/function-names';
+import { deployedFunctionName, type FunctionName } from '../lambdas/shared/function-names';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './standins/client-config';
 
-/** A function's name as the CDK app names it (`firehose-<stage>-<name>`), for the local stage. */
+/** A function's name as the CDK app names it, for the local stage. */
 export function localFunctionName(name: FunctionName): string {
-  return `firehose-local-${name}`;
+  return deployedFunctionName('local', name);
 }
 
 /** The module of a function's handler (one file each under lambdas/handlers/). */

@@ -8,3 +8,8 @@ export const FUNCTION_NAMES = [
   'partition-maintenance',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** A function's deployed name (the CDK app names each so; `npm start` gives its handlers the same). */
+export function deployedFunctionName(stage: string, name: FunctionName): string {
+  return `firehose-${stage}-${name}`;
+}

@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { FunctionName } from '../../lambdas/shared/function-names';
+import { deployedFunctionName, type FunctionName } from '../../lambdas/shared/function-names';
 import type { StageConfig } from '../config/stage-config';
 import { logGroupRemovalPolicy, retentionDays } from './retention';
 
@@ -105,7 +105,7 @@ export class FirehoseFunction extends NodejsFunction {
     } = props;
     const directories = [...bundleDirectories];
     // A fixed name keeps the log group (and its ARN in the role's policy) independent of the function.
-    const functionName = rest.functionName ?? `firehose-${config.stage}-${handlerName}`;
+    const functionName = rest.functionName ?? deployedFunctionName(config.stage, handlerName);
     super(scope, id, {
       ...rest,
       functionName,
