@@ -13,6 +13,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { type GatewayResponseType, gatewayErrorResponse } from '../lambdas/core/gateway-errors';
+import { BoundedMap } from '../lambdas/shared/bounded-map';
 import type { FunctionName } from '../lambdas/shared/function-names';
 import { lambdaContext, localFunctionName } from './lambda-context';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './standins/client-config';
@@ -88,9 +89,14 @@ function isTextual(contentType: string | undefined): boolean {
   return !contentType || /^(application\/json|text\/)/i.test(contentType);
 }
 
+const AUTHORIZER_CACHE_ENTRIES = 10_000;
+
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const stage = options.stage ?? 'local';
-  const cache = new Map<string, { result: APIGatewayAuthorizerResult; expiresAt: number }>();
+  // By Authorization header, as API Gateway caches authorizer results; bounded, as its cache is.
+  const cache = new BoundedMap<string, { result: APIGatewayAuthorizerResult; expiresAt: number }>(
+    AUTHORIZER_CACHE_ENTRIES,
+  );
 
   const route = (method: string, path: string): Route | undefined => {
     if (path === '/events' && (method === 'POST' || method === 'OPTIONS')) {
