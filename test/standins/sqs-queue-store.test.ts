@@ -3,7 +3,7 @@ import { SqsError } from '../../local/standins/sqs/errors';
 import type { JournalRecord } from '../../local/standins/sqs/journal-records';
 import { md5Hex } from '../../local/standins/sqs/message';
 import { MoveTaskRunner } from '../../local/standins/sqs/move-tasks';
-import type { Queue } from '../../local/standins/sqs/queue';
+import { bodyMd5, type Queue } from '../../local/standins/sqs/queue';
 import { QueueStore } from '../../local/standins/sqs/queue-store';
 
 /** A store on a hand-driven clock, recording what it journals. */
@@ -637,6 +637,6 @@ describe('Class: MoveTaskRunner', () => {
 
     // Assess
     const [moved] = [...source.messages.values()];
-    expect(moved?.md5OfBody).toBe(md5Hex('m-0'));
+    expect(bodyMd5(moved!)).toBe(md5Hex('m-0'));
   });
 });

@@ -106,7 +106,7 @@ export class Journal {
         // The next file has failed: its compaction fails too, and `log` has the record.
       }
     }
-    if (!this.compaction && !this.compactionQueued && this.log.stats.bytes > this.compactionThreshold()) {
+    if (!this.compaction && !this.compactionQueued && this.log.size > this.compactionThreshold()) {
       this.compactionQueued = true;
       setImmediate(() => {
         this.compactionQueued = false;

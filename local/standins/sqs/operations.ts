@@ -57,8 +57,11 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
     return result;
   }
 
-  /** A send entry checked against the queue: what store.send takes. Throws the entry's error. */
-  function validateSend(queue: Queue, entry: JsonObject): SendInput {
+  /**
+   * A send entry checked against the queue: what store.send takes, and its size (a batch adds them
+   * up). Throws the entry's error.
+   */
+  function validateSend(queue: Queue, entry: JsonObject): { send: SendInput; size: number } {
     const body = validateBody(entry.MessageBody);
     const attributes = validateMessageAttributes(entry.MessageAttributes, 'message');
     const systemAttributes = validateMessageAttributes(entry.MessageSystemAttributes, 'system');
@@ -69,15 +72,16 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
         `Value ${String(entry.MessageDeduplicationId)} for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type.`,
       );
     }
-    if (messageSize(body, attributes) > queue.maxMessageBytes)
-      throw sqsErrors.messageTooLong(queue.maxMessageBytes);
-    return {
+    const size = messageSize(body, attributes);
+    if (size > queue.maxMessageBytes) throw sqsErrors.messageTooLong(queue.maxMessageBytes);
+    const send = {
       body,
       attributes,
       systemAttributes,
       ...(delaySeconds !== undefined ? { delaySeconds } : {}),
       ...(groupId !== undefined ? { groupId } : {}),
     };
+    return { send, size };
   }
 
   /** What an invalid batch entry counts towards the batch's size: its body, and its attributes if valid. */
@@ -225,7 +229,7 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
 
     SendMessage: async (input) => {
       const queue = store.queueByUrl(input.QueueUrl);
-      const result = store.send(queue, validateSend(queue, input));
+      const result = store.send(queue, validateSend(queue, input).send);
       await journal.durable();
       return {
         MessageId: result.messageId,
@@ -242,10 +246,9 @@ export function createSqsOperations(deps: SqsOperationDeps): Record<string, Json
       // Each entry is validated once; an invalid one fails on its own, after the batch size check.
       const entries = batchEntries(input).map((entry) => {
         try {
-          const send = validateSend(queue, entry);
-          return { entry, send, size: messageSize(send.body, send.attributes) };
+          return { entry, ...validateSend(queue, entry) };
         } catch (error) {
-          return { entry, error, size: invalidEntrySize(entry) };
+          return { entry, send: undefined, error, size: invalidEntrySize(entry) };
         }
       });
       const total = entries.reduce((sum, { size }) => sum + size, 0);

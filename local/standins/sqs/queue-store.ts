@@ -9,7 +9,7 @@ import { sqsErrors } from './errors';
 import type { JournalRecord, StoredMessage } from './journal-records';
 import { QUEUE_DEFAULTS, SQS_LIMITS } from './limits';
 import { type MessageAttributes, md5OfAttributes } from './message';
-import { type LiveMessage, Queue } from './queue';
+import { bodyMd5, type LiveMessage, Queue } from './queue';
 import { attributesMatch } from './queue-attributes';
 import { decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle';
 
@@ -222,7 +222,7 @@ export class QueueStore {
       visibleAt: now + delaySeconds * 1000,
     };
     this.commit({ op: 'put', queue: queue.name, message }, now);
-    const md5OfBody = queue.messages.get(messageId)!.md5OfBody;
+    const md5OfBody = bodyMd5(queue.messages.get(messageId)!);
     const attributesMd5 = md5OfAttributes(input.attributes);
     const systemAttributesMd5 = md5OfAttributes(input.systemAttributes);
     return {
@@ -269,8 +269,10 @@ export class QueueStore {
         },
         now,
       );
+      bodyMd5(message);
+      const { state: _state, version: _version, ...view } = message;
       received.push({
-        message: { ...snapshotOf(message), md5OfBody: message.md5OfBody },
+        message: view as ReceivedMessage['message'], // md5OfBody is set just above
         receiptHandle: encodeReceiptHandle({ queue: queue.name, key: message.key, nonce }),
       });
       if (options.duplicate?.()) this.leaveDuplicate(queue, message, now);
@@ -478,5 +480,5 @@ export class QueueStore {
 
 function snapshotOf(message: LiveMessage): StoredMessage {
   const { state: _state, version: _version, md5OfBody: _md5, ...stored } = message;
-  return { ...stored };
+  return stored;
 }

@@ -18,8 +18,17 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export interface LiveMessage extends Mutable<StoredMessage> {
   state: MessageState;
   version: number;
-  /** MD5 of the body, as sends and receives answer it: derived once, when the message enters memory. */
-  readonly md5OfBody: string;
+  /**
+   * MD5 of the body, as sends and receives answer it: derived once, when first needed (bodyMd5), so
+   * replaying a journal or moving messages computes none.
+   */
+  md5OfBody?: string;
+}
+
+/** The message's body MD5, computed on first use and kept. */
+export function bodyMd5(message: LiveMessage): string {
+  message.md5OfBody ??= md5Hex(message.body);
+  return message.md5OfBody;
 }
 
 interface Ticket {
@@ -85,7 +94,7 @@ export class Queue {
 
   put(stored: StoredMessage, now: number): LiveMessage {
     this.remove(stored.key);
-    const message: LiveMessage = { ...stored, md5OfBody: md5Hex(stored.body), state: 'delayed', version: 0 };
+    const message: LiveMessage = { ...stored, state: 'delayed', version: 0 };
     this.counts.delayed += 1;
     this.messages.set(message.key, message);
     this.place(message, now);

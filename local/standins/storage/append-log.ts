@@ -74,7 +74,12 @@ export class AppendLog {
   }
 
   get stats(): AppendLogStats {
-    return { writes: this.writes, syncs: this.syncs, bytes: this.bytes + this.unwrittenBytes };
+    return { writes: this.writes, syncs: this.syncs, bytes: this.size };
+  }
+
+  /** Bytes appended so far, written or not (read on every append by the SQS journal). */
+  get size(): number {
+    return this.bytes + this.unwrittenBytes;
   }
 
   /** Queues bytes for writing; they reach the file on the next flush, in append order. */
