@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { isMain } from '../local/is-main';
 import { startLocalPipeline } from '../local/pipeline';
+import { sleep } from '../local/sleep';
 import { accountIdFor } from '../ops/event-generator';
 import { createAccount, createKey } from '../ops/tenants';
 import type { LoadRequest, LoadResult } from './support/http-load';
@@ -105,7 +106,7 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
         Number(Attributes.ApproximateNumberOfMessagesNotVisible);
       if (left === 0) break;
       progress(`draining: ${left} messages left`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
     endProgress();
     const { rows } = await pipeline.pool.query<{ ms: number }>(

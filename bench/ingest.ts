@@ -22,6 +22,7 @@ import { createIngestHandler } from '../lambdas/handlers/ingest';
 import { createObservability } from '../lambdas/shared/observability';
 import { stageConfigs } from '../lib/config/stage-config';
 import { isMain } from '../local/is-main';
+import { powertoolsEnvironment } from '../local/powertools-env';
 import { EventGenerator } from '../ops/event-generator';
 import { ingestAuth, proxyEvent } from '../test/support/api-gateway-events';
 import { numberListOption, numberOption } from './support/options';
@@ -110,8 +111,7 @@ async function bundleSize(external: string[]): Promise<{ raw: number; gzip: numb
 
 export async function benchIngest(argv: readonly string[]): Promise<void> {
   const seconds = numberOption(argv, 'seconds', 5);
-  process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  Object.assign(process.env, powertoolsEnvironment('WARN'));
   const aws = new CannedAwsHandler();
   const clientConfig = {
     region: 'us-east-1',

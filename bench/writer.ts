@@ -122,9 +122,11 @@ async function runWriter(
     const measurement = meter.stop(total);
     const failure = outcomes.find((outcome) => outcome !== 'done');
     if (failure) throw new Error(`a writer thread ${failure}`);
+    // Each thread ends its pool, then exits: its connection closes cleanly before the drop.
+    await Promise.all(threads.map((thread) => once(thread, 'exit')));
     return measurement;
   } finally {
-    await Promise.all(threads.map((thread) => thread.terminate()));
+    await Promise.all(threads.map((thread) => thread.terminate())); // no-op for threads that exited
   }
 }
 
