@@ -44,6 +44,12 @@ export interface WritableDays {
   readonly last: string;
 }
 
+/**
+ * The widest range of days firehose_ensure_partitions creates in one call (migration 0001 refuses
+ * more); the writable range must fit in it (validateStageConfig).
+ */
+export const MAX_PARTITION_SPAN_DAYS = 400;
+
 export function writableDays(
   nowMs: number,
   rawRetentionDays: number,

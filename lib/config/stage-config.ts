@@ -8,6 +8,7 @@ import { MAX_QUEUE_MESSAGE_BYTES } from '../../lambdas/core/queue-message';
 // Tiers are shared with the handlers, which receive their limits from this config (TIER_LIMITS).
 import type { Tier, TierLimits } from '../../lambdas/core/tiers';
 import type { IngestRules } from '../../lambdas/core/validate-events';
+import { MAX_PARTITION_SPAN_DAYS } from '../../lambdas/core/writer-batch';
 
 // test/core/rate-limit.test.ts reads the tier names from here.
 
@@ -337,10 +338,10 @@ export function validateStageConfig(config: StageConfig): void {
         `${dlqRetentionDays} + queue.retentionDays ${retentionDays} after a re-drive, + 1). Raise it, or lower those.`,
     );
   }
-  // firehose_ensure_partitions takes at most 400 days at once; a batch spans at most this many.
-  if (rawEventDays + config.partitions.createAheadDays > 400) {
+  // A batch's days span at most the writable range, which one partition call must cover.
+  if (rawEventDays + config.partitions.createAheadDays > MAX_PARTITION_SPAN_DAYS) {
     throw new Error(
-      `retention.rawEventDays + partitions.createAheadDays must be at most 400 days, got ${rawEventDays + config.partitions.createAheadDays}`,
+      `retention.rawEventDays + partitions.createAheadDays must be at most ${MAX_PARTITION_SPAN_DAYS} days, got ${rawEventDays + config.partitions.createAheadDays}`,
     );
   }
 }
