@@ -27,6 +27,8 @@ export interface LocalState {
     readonly dead_letter_arn: string;
   };
   readonly database_url: string;
+  /** The archive's bucket in the S3 stand-in (absent in files written before archive replay). */
+  readonly archive_bucket?: string;
 }
 
 /** Where local state lives: FIREHOSE_DIR, or `.firehose` in the working directory. */

@@ -14,6 +14,7 @@ import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
 import { createSqsClient } from '../lambdas/adapters/messaging/clients';
 import { migrate } from '../lambdas/adapters/postgres/migrate';
 import { hashApiKey } from '../lambdas/core/api-keys';
+import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../lambdas/core/archive-records';
 import { buildAuthorizerHandler } from '../lambdas/handlers/authorizer';
 import { buildIngestHandler } from '../lambdas/handlers/ingest';
 import { buildPartitionMaintenanceHandler } from '../lambdas/handlers/partition-maintenance';
@@ -180,6 +181,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           bufferBytes: config.archive.bufferSizeMiB * 1024 * 1024,
           bucket: NAMES.archive,
           streams: [NAMES.archive],
+          prefix: ARCHIVE_DATA_PREFIX,
+          errorOutputPrefix: ARCHIVE_ERROR_PREFIX,
         },
         queues: [
           {
@@ -298,6 +301,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           dead_letter_arn: queues.deadLetterArn,
         },
         database_url: databaseUrl,
+        archive_bucket: NAMES.archive,
       });
     }
     checkpoint(); // a Ctrl-C during the last steps must still stop what started

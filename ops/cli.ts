@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isMain } from '../local/is-main';
+import { archiveReplay } from './archive-replay';
 import {
   type CommandOptions,
   dlqRedrive,
@@ -35,6 +36,11 @@ dead-letter queue
   dlq status                      depth of the DLQ and the queue, and why messages failed (local)
   dlq redrive [--rate <msgs/s>] [--wait]
                       moves every DLQ message back to the event queue (StartMessageMoveTask)
+archive
+  archive replay --from <ISO time> --to <ISO time> [--account <id>] [--dry-run] [--errors]
+                      sends the archived events received in [from, to) back to the writer
+                      (each event is still counted once; safe to repeat); --errors reads
+                      what Firehose could not deliver (errors/) instead of events/
 
 --stage local (default) uses the pipeline started by npm start (<FIREHOSE_DIR>/local.json,
 default .firehose); other stages read their CloudFormation outputs with your AWS credentials.`;
@@ -51,6 +57,7 @@ const COMMANDS: Record<string, Runner> = {
   'keys revoke': keysRevoke,
   'dlq status': (target) => dlqStatus(target),
   'dlq redrive': dlqRedrive,
+  'archive replay': archiveReplay,
 };
 
 const OPTIONS = {
@@ -67,6 +74,10 @@ const OPTIONS = {
   key: { type: 'string' },
   rate: { type: 'string' },
   wait: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  errors: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -21,7 +21,7 @@ export interface CommandOptions {
   readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
 }
 
-type Output = { lines: string[]; json: unknown };
+export type Output = { lines: string[]; json: unknown };
 
 function text(options: CommandOptions, name: string, required = false): string | undefined {
   const value = options.values[name];

@@ -4,6 +4,7 @@
  * with your AWS credentials).
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger';
@@ -12,7 +13,7 @@ import { createSqsClient } from '../lambdas/adapters/messaging/clients';
 import { DATA_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
 import { NoLocalPipelineError, readRunningLocalState } from '../local/local-state';
-import { standinEnvironment } from '../local/standins/client-config';
+import { s3ClientConfig, standinEnvironment } from '../local/standins/client-config';
 
 export interface OpsTarget {
   readonly stage: string;
@@ -22,6 +23,8 @@ export interface OpsTarget {
   readonly dlqRetentionDays: number;
   readonly sqs: SQSClient;
   readonly queues: { readonly events: string; readonly deadLetter: string; readonly deadLetterArn: string };
+  /** The event archive (absent from a local pipeline started before replay existed). */
+  readonly archive?: { readonly s3: S3Client; readonly bucket: string };
   /** Only where the operator can reach PostgreSQL (local). */
   readonly databaseUrl?: string;
 }
@@ -46,6 +49,14 @@ async function localTarget(): Promise<OpsTarget> {
       deadLetter: details.queues.dead_letter,
       deadLetterArn: details.queues.dead_letter_arn,
     },
+    ...(details.archive_bucket
+      ? {
+          archive: {
+            s3: new S3Client(s3ClientConfig(details.aws.endpoints.s3)),
+            bucket: details.archive_bucket,
+          },
+        }
+      : {}),
     databaseUrl: details.database_url,
   };
 }
@@ -99,6 +110,7 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
       deadLetter: output(DATA_OUTPUTS.deadLetterQueueUrl),
       deadLetterArn: output(DATA_OUTPUTS.deadLetterQueueArn),
     },
+    archive: { s3: new S3Client({ region }), bucket: output(DATA_OUTPUTS.archiveBucket) },
   };
 }
 

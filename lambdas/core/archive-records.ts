@@ -1,9 +1,33 @@
 /**
  * The S3 archive's format: gzip NDJSON, one accepted event per line, with everything needed to
- * replay it (the archive replay to come). Many lines are packed into each Firehose record, because Firehose
- * bills records rounded up to 5 KB and limits records per second (design §10).
+ * replay it (`ops archive replay`). Many lines are packed into each Firehose record, because
+ * Firehose bills records rounded up to 5 KB and limits records per second (design §10). Objects are
+ * filed by the UTC hour their first record arrived: `events/YYYY/MM/DD/HH/`.
  */
+import * as z from 'zod/mini';
+import {
+  boundedText,
+  isoUtc,
+  MAX_ID_LENGTH,
+  MAX_REQUEST_ID_LENGTH,
+  type QueuedEvent,
+  queuedEventSchema,
+} from './queue-message';
 import { sizeBatches } from './size-batches';
+
+/** Where Firehose files the archive's objects (the stand-in expands the same expressions). */
+export const ARCHIVE_EVENTS_ROOT = 'events/';
+export const ARCHIVE_DATA_PREFIX = `${ARCHIVE_EVENTS_ROOT}!{timestamp:yyyy/MM/dd/HH}/`;
+/** Where Firehose puts what it could not deliver (same lines; day folders under each error type). */
+export const ARCHIVE_ERRORS_ROOT = 'errors/';
+export const ARCHIVE_ERROR_PREFIX = `${ARCHIVE_ERRORS_ROOT}!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`;
+
+/** The folder of objects whose first record arrived in the UTC hour holding `at` (epoch ms). */
+export function archiveHourFolder(at: number): string {
+  // 2026-11-23T04:00:00.000Z → events/2026/11/23/04/
+  const iso = new Date(at).toISOString();
+  return `${ARCHIVE_EVENTS_ROOT}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/`;
+}
 
 /** Firehose's record limit is 1,000 KiB; stay a little under it. */
 export const MAX_ARCHIVE_RECORD_BYTES = 1000 * 1024 - 1024;
@@ -14,16 +38,15 @@ export interface ArchiveContext {
   readonly request_id: string;
 }
 
-export interface ArchivedEvent {
-  readonly account_id: string;
-  readonly event_id: string;
-  readonly user_id: string;
-  readonly type: string;
-  readonly timestamp: string;
-  readonly received_at: string;
-  readonly request_id: string;
-  readonly metadata?: Record<string, unknown>;
-}
+export interface ArchivedEvent extends QueuedEvent, ArchiveContext {}
+
+// What the writer would accept, so that a damaged line is reported alone instead of failing the
+// replayed message it would have been packed into.
+const archivedEventSchema = z.extend(queuedEventSchema, {
+  account_id: boundedText(MAX_ID_LENGTH),
+  received_at: isoUtc,
+  request_id: boundedText(MAX_REQUEST_ID_LENGTH),
+});
 
 /**
  * An archive line from an event already serialised for the queue (serializeQueuedEvent): the
@@ -44,10 +67,30 @@ export function packArchiveRecords(
   return sizeBatches(lines, Buffer.byteLength, { maxBytes }).map((batch) => batch.join(''));
 }
 
-/** Parses an archive object's text back into events (blank lines ignored). */
-export function parseArchiveLines(text: string): ArchivedEvent[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as ArchivedEvent);
+export interface ParsedArchive {
+  readonly events: ArchivedEvent[];
+  /** Lines that are not an archived event (1-based line numbers), with why. */
+  readonly invalid: { readonly line: number; readonly reason: string }[];
+}
+
+/** Parses an archive object's text back into events (blank lines ignored, damaged ones reported). */
+export function parseArchiveLines(text: string): ParsedArchive {
+  const parsed: ParsedArchive = { events: [], invalid: [] };
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      parsed.invalid.push({ line: index + 1, reason: 'not JSON' });
+      return;
+    }
+    const result = archivedEventSchema.safeParse(json);
+    if (result.success) parsed.events.push(result.data as ArchivedEvent);
+    else {
+      const issue = result.error.issues[0]!;
+      parsed.invalid.push({ line: index + 1, reason: `${issue.path.join('.') || 'line'}: ${issue.message}` });
+    }
+  });
+  return parsed;
 }

@@ -36,6 +36,8 @@ const CANONICAL_UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Longest event_id, user_id and account_id; longest event type. Ingest enforces them (design §2). */
 export const MAX_ID_LENGTH = 128;
 export const MAX_TYPE_LENGTH = 64;
+/** Longest request id a message carries (API Gateway's are 36 characters). */
+export const MAX_REQUEST_ID_LENGTH = 200;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -67,11 +69,11 @@ function digitsAt(text: string, from: number, length: number): number {
   return value;
 }
 
-const isoUtc = z
+export const isoUtc = z
   .string()
   .check(z.refine(isCanonicalUtcTimestamp, 'must be a canonical UTC timestamp of a real instant'));
 // The writer parses thousands of events per batch: a custom object check costs a third of z.record.
-const queuedEventSchema = z.object({
+export const queuedEventSchema = z.object({
   event_id: boundedText(MAX_ID_LENGTH),
   user_id: boundedText(MAX_ID_LENGTH),
   type: boundedText(MAX_TYPE_LENGTH),
@@ -83,7 +85,7 @@ const queueMessageSchema = z.object({
   v: z.literal(QUEUE_MESSAGE_VERSION),
   message_key: boundedText(300),
   account_id: boundedText(MAX_ID_LENGTH),
-  request_id: boundedText(200),
+  request_id: boundedText(MAX_REQUEST_ID_LENGTH),
   received_at: isoUtc,
   events: z.array(queuedEventSchema).check(z.minLength(1)),
 });
@@ -119,6 +121,8 @@ export interface PackInput {
   readonly account_id: string;
   readonly request_id: string;
   readonly received_at: string;
+  /** Message keys are `<keyBase>:<part>`; default the request id (a replay needs keys of its own). */
+  readonly keyBase?: string;
   /** Events serialised by `serializeQueuedEvent`. */
   readonly events: readonly string[];
 }
@@ -140,7 +144,7 @@ export function serializeQueuedEvent(event: QueuedEvent, metadataJson?: string):
  */
 export function packQueueMessages(input: PackInput, maxBytes: number = MAX_QUEUE_MESSAGE_BYTES): string[] {
   const headerFor = (part: number) =>
-    `{"v":${QUEUE_MESSAGE_VERSION},"message_key":${JSON.stringify(messageKey(input.request_id, part))},` +
+    `{"v":${QUEUE_MESSAGE_VERSION},"message_key":${JSON.stringify(messageKey(input.keyBase ?? input.request_id, part))},` +
     `"account_id":${JSON.stringify(input.account_id)},"request_id":${JSON.stringify(input.request_id)},` +
     `"received_at":${JSON.stringify(input.received_at)},"events":[`;
   const bodies: string[] = [];

@@ -10,10 +10,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ARCHIVE_DATA_PREFIX, ARCHIVE_ERROR_PREFIX } from '../../lambdas/core/archive-records';
 import { removalPolicy, stageLogGroup } from './retention';
-
-export const ARCHIVE_DATA_PREFIX = 'events/!{timestamp:yyyy/MM/dd/HH}/';
-export const ARCHIVE_ERROR_PREFIX = 'errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/';
 
 export interface ArchiveProps {
   readonly encryptionKey: kms.IKey;

@@ -64,6 +64,9 @@ export interface StartStandinsOptions {
     readonly bucket: string;
     /** Delivery streams to create (DirectPut into `bucket`, GZIP, prefix `events/`). */
     readonly streams?: readonly string[];
+    /** The streams' output prefixes, as the deployed stream's (default `events/`, no error prefix). */
+    readonly prefix?: string;
+    readonly errorOutputPrefix?: string;
   };
   /** Queues to create; existing ones (same dir) keep their messages and get these attributes. */
   readonly queues?: readonly QueueSpec[];
@@ -125,7 +128,14 @@ export async function startStandins(options: StartStandinsOptions): Promise<Stan
       }),
     );
     for (const name of options.firehose.streams ?? []) {
-      await firehose.ensureStream({ name, bucket: options.firehose.bucket });
+      await firehose.ensureStream({
+        name,
+        bucket: options.firehose.bucket,
+        ...(options.firehose.prefix ? { prefix: options.firehose.prefix } : {}),
+        ...(options.firehose.errorOutputPrefix
+          ? { errorOutputPrefix: options.firehose.errorOutputPrefix }
+          : {}),
+      });
     }
     await createQueues(sqs, options.queues ?? []);
 

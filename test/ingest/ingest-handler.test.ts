@@ -75,13 +75,13 @@ describe('Handler: ingest', () => {
   }
 
   function archivedLines() {
-    return firehose
-      .commandCalls(PutRecordBatchCommand)
-      .flatMap((call) =>
-        call.args[0].input.Records!.flatMap((record) =>
-          parseArchiveLines(Buffer.from(record.Data!).toString()),
-        ),
-      );
+    return firehose.commandCalls(PutRecordBatchCommand).flatMap((call) =>
+      call.args[0].input.Records!.flatMap((record) => {
+        const { events, invalid } = parseArchiveLines(Buffer.from(record.Data!).toString());
+        expect(invalid).toEqual([]);
+        return events;
+      }),
+    );
   }
 
   describe('202 accepted', () => {

@@ -6,25 +6,11 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localStatePath } from '../../local/local-state';
 import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
-import { main } from '../../ops/cli';
 import { deadPid } from '../support/dead-pid';
 import { getSummary, postEvents } from '../support/http-client';
+import { ops } from '../support/ops-cli';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
-
-async function ops(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...line) => void out.push(line.join(' ')));
-  const error = vi.spyOn(console, 'error').mockImplementation((...line) => void err.push(line.join(' ')));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('CLI: ops', () => {
   let pipeline: LocalPipeline;

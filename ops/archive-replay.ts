@@ -1,0 +1,228 @@
+/**
+ * `ops archive replay`: sends the archived events received in a time window (optionally of one
+ * account) back through the event queue, e.g. after restoring the database to an earlier point.
+ *
+ * Safe to repeat or interrupt: the writer counts each (account_id, event_id) once, so events already
+ * in PostgreSQL are skipped. Nothing is archived again (the events are in the archive already).
+ * Every replayed message is recorded in the in-flight ledger first, with its original received_at,
+ * as ingest records it (docs/freshness.md): `as_of` goes back to the oldest replayed event until the
+ * writer has committed it, rather than claiming events it has not counted yet.
+ */
+import { randomUUID } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
+import {
+  ARCHIVE_ERRORS_ROOT,
+  type ArchivedEvent,
+  archiveHourFolder,
+  parseArchiveLines,
+} from '../lambdas/core/archive-records';
+import type { LedgerEntry } from '../lambdas/core/ports';
+import { messageKey, packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
+import { DAY_MS, HOUR_MS } from '../lambdas/core/time-buckets';
+import { describeError } from '../lambdas/shared/describe-error';
+import { stageConfig } from '../lib/config/stage-config';
+import type { CommandOptions, Output } from './commands';
+import { OpsError, type OpsTarget } from './target';
+
+export interface ReplayWindow {
+  /** Events received in [from, to) (epoch ms) are replayed. */
+  readonly from: number;
+  readonly to: number;
+  readonly accountId?: string;
+}
+
+/**
+ * Firehose files an object under the hour its first record arrived and buffers for up to 15
+ * minutes, so events received early in an hour can sit in an object of the hour before.
+ */
+export function replayFolders(window: ReplayWindow): string[] {
+  const first = Math.floor(window.from / HOUR_MS) * HOUR_MS - HOUR_MS;
+  const folders: string[] = [];
+  for (let hour = first; hour < window.to; hour += HOUR_MS) folders.push(archiveHourFolder(hour));
+  return folders;
+}
+
+export function selectForReplay(events: readonly ArchivedEvent[], window: ReplayWindow): ArchivedEvent[] {
+  return events.filter((event) => {
+    const receivedAt = Date.parse(event.received_at);
+    return (
+      receivedAt >= window.from &&
+      receivedAt < window.to &&
+      (window.accountId === undefined || event.account_id === window.accountId)
+    );
+  });
+}
+
+/** One account's replayed messages: the bodies to send and the ledger entries that go first. */
+export interface ReplayMessages {
+  readonly accountId: string;
+  readonly bodies: string[];
+  readonly entries: LedgerEntry[];
+}
+
+/**
+ * The events of one archive object as queue messages, one request's events together as ingest
+ * packed them (same request_id and received_at). Keys start with `keyBase`, unique to this replay and
+ * object: the ledger must see them as new messages, not as the originals it may still hold.
+ */
+export function replayMessages(events: readonly ArchivedEvent[], keyBase: string): ReplayMessages[] {
+  const requests = new Map<string, ArchivedEvent[]>();
+  for (const event of events) {
+    const request = `${event.request_id}\n${event.received_at}`;
+    const list = requests.get(request);
+    if (list) list.push(event);
+    else requests.set(request, [event]);
+  }
+  const byAccount = new Map<string, ReplayMessages>();
+  for (const [index, list] of [...requests.values()].entries()) {
+    const { account_id: accountId, request_id: requestId, received_at: receivedAt } = list[0]!;
+    const base = `${keyBase}:${index}:${requestId}`;
+    const bodies = packQueueMessages({
+      account_id: accountId,
+      request_id: requestId,
+      received_at: receivedAt,
+      keyBase: base,
+      events: list.map((event) => serializeQueuedEvent(event)),
+    });
+    const messages = byAccount.get(accountId) ?? { accountId, bodies: [], entries: [] };
+    byAccount.set(accountId, messages);
+    bodies.forEach((body, part) => {
+      messages.bodies.push(body);
+      messages.entries.push({ messageKey: messageKey(base, part), accountId, receivedAt });
+    });
+  }
+  return [...byAccount.values()];
+}
+
+function instant(options: CommandOptions, name: 'from' | 'to'): number {
+  const value = options.values[name];
+  if (typeof value !== 'string' || value === '')
+    throw new OpsError(`--${name} is required: an ISO time such as 2026-11-20T14:00Z (UTC).`);
+  const at = Date.parse(value);
+  if (Number.isNaN(at))
+    throw new OpsError(`--${name} "${value}" is not an ISO time (e.g. 2026-11-20T14:00Z).`);
+  return at;
+}
+
+interface ReplayTally {
+  objects: number;
+  archived: number;
+  replayed: number;
+  messages: number;
+  invalid: string[];
+}
+
+export async function archiveReplay(target: OpsTarget, options: CommandOptions): Promise<Output> {
+  const window: ReplayWindow = {
+    from: instant(options, 'from'),
+    to: instant(options, 'to'),
+    ...(typeof options.values.account === 'string' ? { accountId: options.values.account } : {}),
+  };
+  if (window.to <= window.from) throw new OpsError('--to must be after --from.');
+  if (!target.archive) {
+    throw new OpsError(
+      'This local pipeline did not record its archive bucket (it was started before archive replay existed): restart npm start.',
+    );
+  }
+  const { s3, bucket } = target.archive;
+  const dryRun = options.values['dry-run'] === true;
+  const queue = new SqsEventQueue(target.sqs, target.queues.events);
+  const keyBase = `replay-${randomUUID().slice(0, 8)}`;
+  const tally: ReplayTally = { objects: 0, archived: 0, replayed: 0, messages: 0, invalid: [] };
+  const stopped = (what: string, error: unknown) =>
+    new OpsError(
+      `${what}: ${describeError(error)}. ${tally.replayed} events were sent before it stopped; ` +
+        'running the same replay again is safe (each event is counted once).',
+    );
+  // --errors: what Firehose could not deliver, filed by error type and day; few objects, all read.
+  const folders = options.values.errors === true ? [ARCHIVE_ERRORS_ROOT] : replayFolders(window);
+  for (const [index, folder] of folders.entries()) {
+    const progress = () =>
+      process.stderr.write(
+        `\r  ${folder} (hour ${index + 1} of ${folders.length}): ${tally.objects} objects read, ` +
+          `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}   `,
+      );
+    progress();
+    let continuation: string | undefined;
+    do {
+      const page = await s3
+        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, ContinuationToken: continuation }))
+        .catch((error: unknown) => {
+          throw stopped(`Could not list s3://${bucket}/${folder}`, error);
+        });
+      for (const { Key: key } of page.Contents ?? []) {
+        if (!key) continue;
+        const text = await readObject(target, bucket, key).catch((error: unknown) => {
+          throw stopped(`Could not read s3://${bucket}/${key}`, error);
+        });
+        const { events, invalid } = parseArchiveLines(text);
+        tally.objects++;
+        tally.archived += events.length;
+        tally.invalid.push(...invalid.map(({ line, reason }) => `${key} line ${line}: ${reason}`));
+        const selected = selectForReplay(events, window);
+        for (const messages of replayMessages(selected, `${keyBase}:${tally.objects}`)) {
+          if (!dryRun)
+            await send(target, queue, messages).catch((error) => {
+              throw stopped('Could not enqueue the replayed events', error);
+            });
+          tally.messages += messages.bodies.length;
+        }
+        tally.replayed += selected.length;
+        progress();
+      }
+      continuation = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuation);
+  }
+  process.stderr.write('\n');
+  return { json: { ...window, dryRun, ...tally }, lines: summaryLines(target, window, dryRun, tally) };
+}
+
+async function readObject(target: OpsTarget, bucket: string, key: string): Promise<string> {
+  const { Body } = await target.archive!.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const bytes = Buffer.from((await Body?.transformToByteArray()) ?? []);
+  // Firehose writes GZIP (the objects end in .gz); an uncompressed stream's objects are plain text.
+  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+/** As ingest sends: the ledger knows a message before the queue has it (docs/freshness.md). */
+async function send(target: OpsTarget, queue: SqsEventQueue, messages: ReplayMessages): Promise<void> {
+  await target.ledger.markSending(messages.entries);
+  await queue.send(messages.bodies, messages.accountId);
+  await target.ledger.markSent(messages.entries);
+}
+
+function summaryLines(
+  target: OpsTarget,
+  window: ReplayWindow,
+  dryRun: boolean,
+  tally: ReplayTally,
+): string[] {
+  const scope = `received ${new Date(window.from).toISOString()} to ${new Date(window.to).toISOString()}${
+    window.accountId ? ` for ${window.accountId}` : ''
+  }`;
+  const lines = [
+    `${dryRun ? 'would replay' : 'replayed'} ${tally.replayed} events ${scope}, ` +
+      `in ${tally.messages} queue messages, from ${tally.objects} archive objects (${tally.archived} events read)`,
+  ];
+  if (tally.invalid.length > 0) {
+    lines.push(`${tally.invalid.length} archive lines are not events and were not replayed:`);
+    lines.push(...tally.invalid.slice(0, 10).map((line) => `  ${line}`));
+    if (tally.invalid.length > 10) lines.push(`  … and ${tally.invalid.length - 10} more (--json lists all)`);
+  }
+  const retentionDays = stageConfig(target.stage).retention.rawEventDays;
+  if (window.from < Date.now() - retentionDays * DAY_MS) {
+    lines.push(
+      `Events timed before the database's retention floor (${retentionDays} days of raw events) are set aside ` +
+        'by the writer (skipped_events, older_than_retention), not counted.',
+    );
+  }
+  lines.push(
+    dryRun
+      ? 'Nothing was sent (--dry-run).'
+      : 'The writer counts each event once: those already in PostgreSQL are skipped. as_of waits for the ' +
+          'replayed messages until they are written; follow with npm run ops -- dlq status.',
+  );
+  return lines;
+}

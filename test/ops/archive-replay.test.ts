@@ -1,0 +1,269 @@
+/**
+ * `ops archive replay`: which hours it reads, which events it picks, how it packs them, and what it
+ * does when S3, SQS or the ledger fails part-way (scripted clients; the end-to-end replay against
+ * the local pipeline is in test/e2e/archive-replay.test.ts).
+ */
+import { gzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
+import type { DynamoTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
+import { type ArchivedEvent, archiveLine, parseArchiveLines } from '../../lambdas/core/archive-records';
+import {
+  MAX_QUEUE_MESSAGE_BYTES,
+  parseQueueMessage,
+  serializeQueuedEvent,
+} from '../../lambdas/core/queue-message';
+import { archiveReplay, replayFolders, replayMessages, selectForReplay } from '../../ops/archive-replay';
+import { OpsError, type OpsTarget } from '../../ops/target';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-11-20T14:00:00.000Z');
+
+function archived(index: number, overrides: Partial<ArchivedEvent> = {}): ArchivedEvent {
+  return {
+    account_id: 'acme',
+    request_id: `req-${Math.floor(index / 3)}`,
+    received_at: new Date(T0 + Math.floor(index / 3) * 60_000).toISOString(),
+    event_id: `e${index}`,
+    user_id: `u${index % 4}`,
+    type: 'click',
+    timestamp: new Date(T0 - index * 1000).toISOString(),
+    metadata: { page: `/p/${index}` },
+    ...overrides,
+  };
+}
+
+/** An archive object's text, as ingest writes the lines. */
+function objectText(events: readonly ArchivedEvent[]): string {
+  return events
+    .map(({ account_id, received_at, request_id, ...event }) =>
+      archiveLine(serializeQueuedEvent(event), { account_id, received_at, request_id }),
+    )
+    .join('');
+}
+
+describe('Function: replayFolders', () => {
+  it('reads from the hour before the window (Firehose buffers) to the hour holding its end', () => {
+    expect(replayFolders({ from: T0 + 30 * 60_000, to: T0 + 2 * HOUR })).toEqual([
+      'events/2026/11/20/13/',
+      'events/2026/11/20/14/',
+      'events/2026/11/20/15/',
+    ]);
+    expect(
+      replayFolders({ from: Date.parse('2026-12-31T23:10:00Z'), to: Date.parse('2027-01-01T00:10:00Z') }),
+    ).toEqual(['events/2026/12/31/22/', 'events/2026/12/31/23/', 'events/2027/01/01/00/']);
+  });
+});
+
+describe('Function: selectForReplay', () => {
+  it('keeps the events received inside [from, to), of the account asked for', () => {
+    const events = [
+      archived(0, { received_at: new Date(T0 - 1).toISOString() }),
+      archived(1, { received_at: new Date(T0).toISOString() }),
+      archived(2, { received_at: new Date(T0 + HOUR - 1).toISOString(), account_id: 'other' }),
+      archived(3, { received_at: new Date(T0 + HOUR).toISOString() }),
+    ];
+
+    expect(selectForReplay(events, { from: T0, to: T0 + HOUR }).map((e) => e.event_id)).toEqual(['e1', 'e2']);
+    expect(
+      selectForReplay(events, { from: T0, to: T0 + HOUR, accountId: 'other' }).map((e) => e.event_id),
+    ).toEqual(['e2']);
+  });
+});
+
+describe('Function: replayMessages', () => {
+  it('packs each request as ingest did, under new keys, with the original received_at', () => {
+    // Prepare: three requests of one account, one of another
+    const events = [...Array.from({ length: 9 }, (_, i) => archived(i)), archived(9, { account_id: 'zeta' })];
+
+    // Act
+    const messages = replayMessages(events, 'replay-1:1');
+
+    // Assess
+    expect(messages.map((m) => m.accountId)).toEqual(['acme', 'zeta']);
+    const acme = messages[0]!.bodies.map(parseQueueMessage);
+    expect(acme.map((m) => [m.request_id, m.received_at, m.events.map((e) => e.event_id)])).toEqual([
+      ['req-0', events[0]!.received_at, ['e0', 'e1', 'e2']],
+      ['req-1', events[3]!.received_at, ['e3', 'e4', 'e5']],
+      ['req-2', events[6]!.received_at, ['e6', 'e7', 'e8']],
+    ]);
+    expect(acme[0]!.events[0]).toEqual({
+      event_id: 'e0',
+      user_id: 'u0',
+      type: 'click',
+      timestamp: events[0]!.timestamp,
+      metadata: { page: '/p/0' },
+    });
+    const keys = messages.flatMap((m) => m.entries.map((entry) => entry.messageKey));
+    expect(new Set(keys).size).toBe(4);
+    expect(keys.every((key) => key.startsWith('replay-1:1:'))).toBe(true);
+    expect(messages[0]!.entries[1]).toEqual({
+      messageKey: acme[1]!.message_key,
+      accountId: 'acme',
+      receivedAt: events[3]!.received_at,
+    });
+  });
+
+  it('splits a large request under the queue message limit', () => {
+    const big = { blob: 'x'.repeat(15_000) };
+    const events = Array.from({ length: 40 }, (_, i) =>
+      archived(i, { request_id: 'r', received_at: new Date(T0).toISOString(), metadata: big }),
+    );
+
+    const [messages] = replayMessages(events, 'k');
+
+    expect(messages!.bodies.length).toBeGreaterThan(1);
+    expect(messages!.bodies.every((body) => Buffer.byteLength(body) <= MAX_QUEUE_MESSAGE_BYTES)).toBe(true);
+    expect(messages!.bodies.flatMap((body) => parseQueueMessage(body).events.map((e) => e.event_id))).toEqual(
+      events.map((e) => e.event_id),
+    );
+  });
+});
+
+describe('Function: parseArchiveLines', () => {
+  it('reports damaged lines by number and keeps the others', () => {
+    const good = objectText([archived(0)]);
+    const text = `${good}{"truncated":\n${good.replace('"user_id":"u0"', '"user_id":""')}\n${good}`;
+
+    const { events, invalid } = parseArchiveLines(text);
+
+    expect(events.map((e) => e.event_id)).toEqual(['e0', 'e0']);
+    expect(invalid).toEqual([
+      { line: 2, reason: 'not JSON' },
+      { line: 3, reason: expect.stringMatching(/^user_id: /) },
+    ]);
+  });
+});
+
+describe('Function: archiveReplay', () => {
+  const s3 = mockClient(S3Client);
+  const sqs = mockClient(SQSClient);
+  let steps: string[];
+  let target: OpsTarget;
+  const events = Array.from({ length: 6 }, (_, i) => archived(i));
+
+  // The part of the SDK's stream the replay reads.
+  const body = (text: string) => ({ transformToByteArray: async () => new Uint8Array(gzipSync(text)) });
+
+  beforeEach(() => {
+    s3.reset();
+    sqs.reset();
+    steps = [];
+    const ledger = {
+      markSending: async (entries: unknown[]) => void steps.push(`sending ${entries.length}`),
+      markSent: async (entries: unknown[]) => void steps.push(`sent ${entries.length}`),
+    } as unknown as DynamoMessageLedger;
+    target = {
+      stage: 'dev',
+      tenants: {} as DynamoTenantStore,
+      ledger,
+      dlqRetentionDays: 14,
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      queues: { events: 'http://sqs/events', deadLetter: 'http://sqs/dlq', deadLetterArn: 'arn:dlq' },
+      archive: { s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' },
+    };
+    s3.on(ListObjectsV2Command).resolves({});
+    s3.on(ListObjectsV2Command, { Prefix: 'events/2026/11/20/14/' }).resolves({
+      Contents: [{ Key: 'events/2026/11/20/14/a.gz' }, { Key: 'events/2026/11/20/14/b.gz' }],
+    });
+    s3.on(GetObjectCommand, { Key: 'events/2026/11/20/14/a.gz' }).callsFake(() => ({
+      Body: body(objectText(events.slice(0, 3))) as never,
+    }));
+    s3.on(GetObjectCommand, { Key: 'events/2026/11/20/14/b.gz' }).callsFake(() => ({
+      Body: body(objectText(events.slice(3))) as never,
+    }));
+    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: unknown[] }) => {
+      steps.push(`queue ${input.Entries.length}`);
+      return { Successful: [], Failed: [] };
+    });
+    vi.spyOn(process.stderr, 'write').mockReturnValue(true);
+  });
+
+  afterEach(() => {
+    s3.reset();
+    sqs.reset();
+    vi.restoreAllMocks();
+  });
+
+  const run = (values: Record<string, string | boolean> = {}) =>
+    archiveReplay(target, {
+      positionals: [],
+      values: { from: '2026-11-20T14:00Z', to: '2026-11-20T15:00Z', ...values },
+    });
+
+  it('records each message in the ledger before it is queued, and confirms it after', async () => {
+    // Act
+    const output = await run();
+
+    // Assess: one request per object, each one message
+    expect(steps).toEqual(['sending 1', 'queue 1', 'sent 1', 'sending 1', 'queue 1', 'sent 1']);
+    expect(output.json).toMatchObject({ objects: 2, archived: 6, replayed: 6, messages: 2, invalid: [] });
+    const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!);
+    expect(sent.map((entry) => entry.MessageGroupId)).toEqual(['acme', 'acme']);
+    expect(
+      sent.flatMap((entry) => parseQueueMessage(entry.MessageBody!).events.map((e) => e.event_id)),
+    ).toEqual(events.map((e) => e.event_id));
+    expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input.Prefix)).toEqual([
+      'events/2026/11/20/13/',
+      'events/2026/11/20/14/',
+    ]);
+  });
+
+  it('reads the undelivered records under errors/ with --errors', async () => {
+    s3.on(ListObjectsV2Command, { Prefix: 'errors/' }).resolves({
+      Contents: [{ Key: 'errors/s3-delivery-failed/2026/11/20/a.gz' }],
+    });
+    s3.on(GetObjectCommand, { Key: 'errors/s3-delivery-failed/2026/11/20/a.gz' }).callsFake(() => ({
+      Body: body(objectText(events.slice(0, 3))) as never,
+    }));
+
+    const output = await run({ errors: true });
+
+    expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input.Prefix)).toEqual([
+      'errors/',
+    ]);
+    expect(output.json).toMatchObject({ objects: 1, replayed: 3 });
+  });
+
+  it('sends nothing with --dry-run, and says what it would replay', async () => {
+    const output = await run({ 'dry-run': true });
+
+    expect(steps).toEqual([]);
+    expect(output.lines[0]).toMatch(/^would replay 6 events received 2026-11-20T14:00:00.000Z/);
+    expect(output.lines.at(-1)).toBe('Nothing was sent (--dry-run).');
+  });
+
+  it('stops at an object it cannot read, says how much was sent, and that a rerun is safe', async () => {
+    s3.on(GetObjectCommand, { Key: 'events/2026/11/20/14/b.gz' }).rejects(
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }),
+    );
+
+    const replay = run();
+
+    await expect(replay).rejects.toBeInstanceOf(OpsError);
+    await expect(replay).rejects.toThrow(
+      /Could not read s3:\/\/archive\/events\/2026\/11\/20\/14\/b\.gz: AccessDenied: Access Denied\. 3 events were sent before it stopped; running the same replay again is safe/,
+    );
+  });
+
+  it('stops when the queue refuses, after the ledger knows the message (as_of waits, never overstates)', async () => {
+    sqs
+      .on(SendMessageBatchCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+
+    await expect(run()).rejects.toThrow(/Could not enqueue the replayed events: .*0 events were sent/);
+    expect(steps).toEqual(['sending 1']);
+  });
+
+  it('refuses a window it cannot read before touching anything', async () => {
+    await expect(run({ from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not an ISO time/);
+    await expect(run({ to: '2026-11-20T13:00Z' })).rejects.toThrow(/--to must be after --from/);
+    await expect(archiveReplay(target, { positionals: [], values: {} })).rejects.toThrow(
+      /--from is required/,
+    );
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
