@@ -22,8 +22,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { isMain } from '../local/is-main';
 import { startLocalPipeline } from '../local/pipeline';
 import { sleep } from '../local/sleep';
-import { accountIdFor } from '../ops/event-generator';
-import { createAccount, createKey } from '../ops/tenants';
+import { seedAccounts } from '../ops/seed';
 import type { LoadRequest, LoadResult } from './support/http-load';
 import { numberOption, optionalNumberOption } from './support/options';
 import { endProgress, formatMs, formatRate, percentile, progress, ratio } from './support/stats';
@@ -43,18 +42,7 @@ export async function benchE2e(argv: readonly string[]): Promise<void> {
   );
   const pipeline = await startLocalPipeline({ dir, port: 0, demo: false });
   try {
-    const keys: { account: string; key: string }[] = [];
-    for (let i = 0; i < accounts; i++) {
-      const account = await createAccount(pipeline.tenants, {
-        accountId: accountIdFor(i),
-        name: `bench ${i}`,
-        tier: 'enterprise',
-      });
-      keys.push({
-        account: account.accountId,
-        key: (await createKey(pipeline.tenants, { accountId: account.accountId, kind: 'secret' })).key,
-      });
-    }
+    const keys = await seedAccounts(pipeline.tenants, accounts, 'enterprise', 'bench e2e');
     // The load runs in its own process: external clients do not share the server's event loop.
     const child = fork(fileURLToPath(new URL('./support/http-load.ts', import.meta.url)), [], {
       execArgv: ['--import', 'tsx'],

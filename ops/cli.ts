@@ -15,6 +15,7 @@ import {
   tenantsShow,
   tenantsUpdate,
 } from './commands';
+import { seed } from './seed';
 import { OpsError, type OpsTarget, resolveTarget } from './target';
 
 const HELP = `firehose operator commands
@@ -41,6 +42,11 @@ archive
                       sends the archived events received in [from, to) back to the writer
                       (each event is still counted once; safe to repeat); --errors reads
                       what Firehose could not deliver (errors/) instead of events/
+test data (not on prod)
+  seed [--accounts 5] [--events 10000] [--days 7] [--seed N] [--tier enterprise]
+       [--batch 250] [--concurrency 4]
+                      realistic generated events for accounts acct_0000… (a whale and a Zipf
+                      tail), sent through the API; prints a new key per account
 
 --stage local (default) uses the pipeline started by npm start (<FIREHOSE_DIR>/local.json,
 default .firehose); other stages read their CloudFormation outputs with your AWS credentials.`;
@@ -58,6 +64,7 @@ const COMMANDS: Record<string, Runner> = {
   'dlq status': (target) => dlqStatus(target),
   'dlq redrive': dlqRedrive,
   'archive replay': archiveReplay,
+  seed,
 };
 
 const OPTIONS = {
@@ -78,6 +85,12 @@ const OPTIONS = {
   to: { type: 'string' },
   'dry-run': { type: 'boolean' },
   errors: { type: 'boolean' },
+  accounts: { type: 'string' },
+  events: { type: 'string' },
+  days: { type: 'string' },
+  seed: { type: 'string' },
+  batch: { type: 'string' },
+  concurrency: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -10,13 +10,15 @@ import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-clie
 import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger';
 import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
 import { createSqsClient } from '../lambdas/adapters/messaging/clients';
-import { DATA_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
+import { DATA_OUTPUTS, SERVICE_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
 import { NoLocalPipelineError, readRunningLocalState } from '../local/local-state';
 import { s3ClientConfig, standinEnvironment } from '../local/standins/client-config';
 
 export interface OpsTarget {
   readonly stage: string;
+  /** The public API's base URL (read only by the commands that call it). */
+  apiUrl(): Promise<string>;
   readonly tenants: DynamoTenantStore;
   readonly ledger: DynamoMessageLedger;
   /** How long the DLQ keeps messages: older dead ledger items have no message left. */
@@ -40,6 +42,7 @@ async function localTarget(): Promise<OpsTarget> {
   const dynamo = createDocumentClient(aws);
   return {
     stage: 'local',
+    apiUrl: async () => details.endpoint,
     tenants: new DynamoTenantStore(dynamo, details.tables.tenantsTable),
     ledger: new DynamoMessageLedger(dynamo, details.tables.ledgerTable),
     dlqRetentionDays: stageConfig('local').queue.dlqRetentionDays,
@@ -101,6 +104,7 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
   const dynamo = createDocumentClient(aws);
   return {
     stage,
+    apiUrl: async () => (await stackOutputs(stage, 'service')).output(SERVICE_OUTPUTS.apiUrl),
     tenants: new DynamoTenantStore(dynamo, output(DATA_OUTPUTS.tenantsTable)),
     ledger: new DynamoMessageLedger(dynamo, output(DATA_OUTPUTS.ledgerTable)),
     dlqRetentionDays: config.queue.dlqRetentionDays,

@@ -158,6 +158,7 @@ describe('Function: archiveReplay', () => {
     } as unknown as DynamoMessageLedger;
     target = {
       stage: 'dev',
+      apiUrl: () => Promise.reject(new Error('this test calls no API')),
       tenants: {} as DynamoTenantStore,
       ledger,
       dlqRetentionDays: 14,

@@ -33,6 +33,7 @@ describe('Function: dlqRedrive', () => {
     } as unknown as DynamoMessageLedger;
     target = {
       stage: 'test',
+      apiUrl: () => Promise.reject(new Error('this test calls no API')),
       tenants: {} as DynamoTenantStore,
       ledger,
       dlqRetentionDays: 14,
