@@ -46,11 +46,18 @@ const ADD_COUNTS = ['events', ...HOUR_COLUMNS]
 
 // Every writer takes its locks in the same order (keys, then each rollup table, each sorted by its
 // key), so concurrent writers wait for each other instead of deadlocking. Rollups are computed from
-// `fresh`, the rows whose key was new: a redelivered event changes nothing.
+// `fresh`, the rows whose key was new: a redelivered event changes nothing. Events an erasure
+// covers (0005: a deleted account, or a user's events received before the erasure) get no key and
+// so are not written: deliveries that were on their way cannot bring erased data back.
 const WRITE_FROM_STAGING_SQL = `
 WITH fresh_keys AS (
   INSERT INTO event_keys (account_id, event_id)
-  SELECT account_id, event_id FROM writer_staging ORDER BY account_id, event_id
+  SELECT account_id, event_id FROM writer_staging s
+  WHERE NOT EXISTS (
+    SELECT FROM erasures e
+    WHERE e.account_id = s.account_id AND s.received_at < e.erased_before
+      AND (e.user_sha256 IS NULL OR e.user_sha256 = sha256(convert_to(s.user_id, 'UTF8'))))
+  ORDER BY account_id, event_id
   ON CONFLICT DO NOTHING
   RETURNING account_id, event_id
 ),

@@ -1,0 +1,239 @@
+/**
+ * Erasure in PostgreSQL (promise 8): a user's events and their share of every rollup, or a whole
+ * account, are removed exactly; deliveries that were on their way cannot bring them back; writers
+ * racing the erasure leave raw rows and rollups consistent; the audit record names no user.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { completeErasure, eraseFromDatabase } from '../../lambdas/adapters/postgres/erasure';
+import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
+import { DAY_MS, HOUR_MS } from '../../lambdas/core/time-buckets';
+import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { RecordingLedger } from '../support/ledgers';
+import { silentLog as silent } from '../support/logs';
+import { deliveriesFor, event, redelivered } from '../support/queue-messages';
+import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
+
+const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
+
+describe('Adapter: eraseFromDatabase', () => {
+  let db: TestDatabase;
+  const pools: pg.Pool[] = [];
+
+  function writer(): WriterDependencies {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    pools.push(pool);
+    return { store: new PostgresEventStore(pool), ledger: new RecordingLedger(), settings, log: silent };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await db.pool.query(
+      'TRUNCATE events, event_keys, rollup_user_day, rollup_type_day, committed_messages, message_failures, skipped_events, erasures',
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.end()));
+    await db.drop();
+  });
+
+  async function expectStoreToHold(events: readonly StoredEvent[]): Promise<void> {
+    const actual = await readStoreState(db.pool);
+    const expected = expectedStoreState(events);
+    expect(actual.events).toEqual(expected.events);
+    expect(actual.keys).toEqual(expected.keys);
+    expect(actual.userDays).toEqual(expected.userDays);
+    expect(actual.typeDays).toEqual(expected.typeDays);
+  }
+
+  /** Events of two accounts, users and types over yesterday and today, at various hours. */
+  function history(): StoredEvent[] {
+    const yesterday = Math.floor(Date.now() / DAY_MS - 1) * DAY_MS;
+    return Array.from({ length: 60 }, (_, i) =>
+      event(
+        i % 4 === 0 ? 'acct-b' : 'acct-a',
+        `e${i}`,
+        yesterday + (i % 30) * HOUR_MS + i * 1000,
+        `user-${i % 3}`,
+        i % 2 === 0 ? 'click' : 'page_view',
+      ),
+    );
+  }
+
+  it("removes one user's events and exactly their share of every rollup", async () => {
+    // Prepare
+    const events = history();
+    await writeEvents(writer(), deliveriesFor(events));
+
+    // Act
+    const { removed } = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-1',
+      erasedBefore: new Date(),
+      requestedBy: 'test',
+    });
+
+    // Assess: what remains is what the others sent, counted exactly
+    const kept = events.filter((e) => !(e.account_id === 'acct-a' && e.user_id === 'user-1'));
+    await expectStoreToHold(kept);
+    expect(removed.events).toBe(events.length - kept.length);
+    expect(removed.event_keys).toBe(removed.events);
+  });
+
+  it('drops erased events that arrive later (redelivery, DLQ re-drive, replay), but not newer ones', async () => {
+    // Prepare
+    const events = history();
+    const deliveries = deliveriesFor(events);
+    await writeEvents(writer(), deliveries);
+    const erasedBefore = new Date();
+    await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-1',
+      erasedBefore,
+      requestedBy: 'test',
+    });
+    await eraseFromDatabase(db.pool, { accountId: 'acct-b', erasedBefore, requestedBy: 'test' });
+
+    // Act: the same messages again, and a new event of the erased user received after the erasure
+    const outcome = await writeEvents(writer(), redelivered(deliveries));
+    const later = event('acct-a', 'after', Date.now(), 'user-1');
+    await writeEvents(
+      writer(),
+      deliveriesFor([later], { receivedAt: new Date(erasedBefore.getTime() + 1).toISOString() }),
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 0 });
+    const kept = events.filter((e) => e.account_id === 'acct-a' && e.user_id !== 'user-1');
+    await expectStoreToHold([...kept, later]);
+  });
+
+  it('removes a whole account from every table, leaving the others untouched', async () => {
+    // Prepare
+    const events = history();
+    await writeEvents(writer(), deliveriesFor(events));
+    await db.pool.query(
+      `INSERT INTO message_failures (message_id, receive_count, error_code, error, body_excerpt)
+       VALUES ('m1', 1, 'malformed', 'x', '{"v":1,"account_id":"acct-b","events":[') ,
+              ('m2', 1, 'malformed', 'x', '{"v":1,"account_id":"acct-a","events":[')`,
+    );
+
+    // Act
+    const { removed } = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-b',
+      erasedBefore: new Date(),
+      requestedBy: 'test',
+    });
+
+    // Assess
+    await expectStoreToHold(events.filter((e) => e.account_id === 'acct-a'));
+    const leftFor = async (table: string) =>
+      (await db.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE account_id = 'acct-b'`)).rows[0].n;
+    expect(await leftFor('committed_messages')).toBe(0);
+    expect(removed).toMatchObject({ events: 15, event_keys: 15, committed_messages: 1, message_failures: 1 });
+    const failures = await db.pool.query('SELECT message_id FROM message_failures');
+    expect(failures.rows).toEqual([{ message_id: 'm2' }]);
+  });
+
+  it("removes the user's day rows older than raw retention whole, keeping those days' type totals", async () => {
+    // Prepare: rollups of a day whose raw events retention has dropped (before the floor)
+    const { rows } = await db.pool.query(
+      "SELECT to_char(first_kept_day - 10, 'YYYY-MM-DD') AS day FROM event_retention",
+    );
+    const oldDay = rows[0].day as string;
+    await db.pool.query(
+      `INSERT INTO rollup_user_day (account_id, user_id, day, events, h05) VALUES
+         ('acct-a', 'user-1', $1, 3, 3), ('acct-a', 'user-2', $1, 2, 2)`,
+      [oldDay],
+    );
+    await db.pool.query(
+      `INSERT INTO rollup_type_day (account_id, day, type, events, h05) VALUES ('acct-a', $1, 'click', 5, 5)`,
+      [oldDay],
+    );
+
+    // Act
+    await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-1',
+      erasedBefore: new Date(),
+      requestedBy: 'test',
+    });
+
+    // Assess
+    const state = await readStoreState(db.pool);
+    expect([...state.userDays.keys()]).toEqual([`acct-a|user-2|${oldDay}`]);
+    expect(state.typeDays.get(`acct-a|${oldDay}|click`)).toMatch(/^5\|/);
+  });
+
+  it('leaves raw rows and rollups consistent while writers race the erasure', async () => {
+    // Prepare: 40 batches of the user's and others' events, written by 2 writers while it erases
+    const now = Date.now();
+    const batches = Array.from({ length: 40 }, (_, b) =>
+      deliveriesFor(
+        Array.from({ length: 50 }, (_, i) =>
+          event('acct-a', `b${b}-${i}`, now - (i % 20) * HOUR_MS, `user-${i % 5}`, i % 2 ? 'click' : 'buy'),
+        ),
+        { receivedAt: new Date(now - 1000).toISOString() },
+      ),
+    );
+    const writers = [writer(), writer()];
+
+    // Act
+    const writing = Promise.all(
+      writers.map(async (deps, w) => {
+        for (let b = w; b < batches.length; b += writers.length) await writeEvents(deps, batches[b]!);
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-3',
+      erasedBefore: new Date(now),
+      requestedBy: 'test',
+    });
+    await writing;
+
+    // Assess: none of the user's events, and every rollup equals what the stored events make
+    const state = await readStoreState(db.pool);
+    const stored = [...state.events].map(([key, value]) => {
+      const [account_id, event_id] = key.split('/') as [string, string];
+      const [user_id, type, timestamp] = value.split('|') as [string, string, string];
+      return { account_id, event_id, user_id, type, timestamp };
+    });
+    expect(stored.some((e) => e.user_id === 'user-3')).toBe(false);
+    expect(stored.length).toBe(40 * 40);
+    await expectStoreToHold(stored);
+  });
+
+  it('keeps an audit record that proves what was erased without naming the user', async () => {
+    const erasedBefore = new Date();
+    const { erasureId, removed } = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-1',
+      erasedBefore,
+      requestedBy: 'alice',
+      reason: 'ticket 42',
+    });
+    await completeErasure(db.pool, erasureId, { archive_objects: 2 });
+
+    const { rows } = await db.pool.query('SELECT * FROM erasures');
+    expect(rows).toEqual([
+      expect.objectContaining({
+        id: String(erasureId),
+        account_id: 'acct-a',
+        user_sha256: sha256('user-1'),
+        erased_before: erasedBefore,
+        requested_by: 'alice',
+        reason: 'ticket 42',
+        completed_at: expect.any(Date),
+        removed: { ...removed, archive_objects: 2 },
+      }),
+    ]);
+    expect(JSON.stringify(rows)).not.toContain('user-1');
+  });
+});
