@@ -125,7 +125,7 @@ describe('Operation: seed (local pipeline)', () => {
     // SDK tries each before it answers 503, so 9 failed sends mean at least one 503)
     const run = seedRun('--accounts', '1', '--events', '100', '--batch', '100', '--seed', '13');
     await waitFor('ingest to answer 503', async () => {
-      const { stats } = await (await fetch(faults)).json();
+      const { stats } = (await (await fetch(faults)).json()) as { stats: { errored: number } };
       return stats.errored >= 9;
     });
     await fetch(faults, { method: 'DELETE' });

@@ -62,7 +62,10 @@ export async function eraseFromDatabase(pool: pg.Pool, request: ErasureRequest):
         ? await removeAccount(client, request.accountId)
         : await removeUser(client, request.accountId, request.userId, request.erasedBefore);
     // Recorded with the removal itself: the audit holds it even if the other stores fail later.
-    await client.query('UPDATE erasures SET removed = $2::jsonb WHERE id = $1', [erasureId, JSON.stringify(counts)]);
+    await client.query('UPDATE erasures SET removed = $2::jsonb WHERE id = $1', [
+      erasureId,
+      JSON.stringify(counts),
+    ]);
     return counts;
   });
   return { erasureId, removed };
