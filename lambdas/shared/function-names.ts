@@ -6,6 +6,7 @@ export const FUNCTION_NAMES = [
   'summary',
   'migrate',
   'partition-maintenance',
+  'erasure',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -1,6 +1,7 @@
 /**
- * The functions that connect to the cluster directly as the master user: migrations and partition
- * maintenance. Same sizing, environment, placement and grants; they differ in what starts them.
+ * The functions that connect to the cluster directly as the master user: migrations, partition
+ * maintenance and erasure. Same sizing, environment, placement and grants; they differ in what
+ * starts them.
  */
 import type { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -10,7 +11,7 @@ import type { EventStore } from './event-store';
 import { type BundledDirectory, FirehoseFunction } from './firehose-function';
 
 export interface AdminFunctionProps {
-  readonly handlerName: 'migrate' | 'partition-maintenance';
+  readonly handlerName: 'migrate' | 'partition-maintenance' | 'erasure';
   readonly config: StageConfig;
   readonly eventStore: EventStore;
   readonly description: string;
@@ -27,8 +28,9 @@ export function adminFunction(scope: Construct, id: string, props: AdminFunction
     config,
     environment: maintenanceEnvironment(config, database.endpoint),
     memorySize: 512,
-    // Migrations take an advisory lock and maintenance runs are idempotent sweeps: one at a time is
-    // the only sensible concurrency, and it bounds the direct connections (design promise 5).
+    // Migrations take an advisory lock, maintenance runs are idempotent sweeps and erasures are rare
+    // operator requests: one at a time is the only sensible concurrency, and it bounds the direct
+    // connections (design promise 5).
     reservedConcurrentExecutions: 1,
     ...database.functionProps,
   });

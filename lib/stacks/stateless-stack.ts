@@ -11,6 +11,7 @@ import { ApiFirewall, RATE_WINDOW_SECONDS } from '../constructs/api-firewall';
 import { EventWriter } from '../constructs/event-writer';
 import { IngestApi } from '../constructs/ingest-api';
 import { Observability } from '../constructs/observability/observability';
+import { DataErasure } from '../constructs/data-erasure';
 import { PartitionMaintenance } from '../constructs/partition-maintenance';
 import { SchemaMigrations } from '../constructs/schema-migrations';
 import { SUMMARY_METHOD_PATH, SummaryApi, summaryMethodOptions } from '../constructs/summary-api';
@@ -28,6 +29,7 @@ export class StatelessStack extends Stack {
   public readonly writer: EventWriter;
   public readonly migrations: SchemaMigrations;
   public readonly maintenance: PartitionMaintenance;
+  public readonly erasure: DataErasure;
   public readonly firewall?: ApiFirewall;
   public readonly observability: Observability;
 
@@ -73,6 +75,10 @@ export class StatelessStack extends Stack {
     // The function too, not only its schedule: maintenance code from before a migration (0004's
     // retention floor) must not drop days after it.
     this.migrations.runBefore(this.maintenance.schedule, this.maintenance.maintenanceFunction);
+
+    // Tenant deletion and user erasure (the ops CLI invokes it by its deployed name).
+    this.erasure = new DataErasure(this, 'DataErasure', { config, eventStore });
+    this.migrations.runBefore(this.erasure.erasureFunction);
 
     if (config.wafEnabled) {
       this.firewall = new ApiFirewall(this, 'Firewall', {

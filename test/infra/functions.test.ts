@@ -54,6 +54,7 @@ const SDK_SOURCE: Record<FunctionName, AwsSdkSource> = {
   summary: 'bundled',
   migrate: 'bundled',
   'partition-maintenance': 'bundled',
+  erasure: 'bundled',
 };
 
 /** Issue 4: the ingest bundle stays at or under 300 KB. */
@@ -147,6 +148,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
       summary: summaryEnvironment(config, names, iam),
       migrate: maintenanceEnvironment(config, secret),
       'partition-maintenance': maintenanceEnvironment(config, secret),
+      erasure: maintenanceEnvironment(config, secret),
     };
     for (const handler of FUNCTION_NAMES) {
       const actual = environmentOf(functionOf(s.service, handler)[1]);
@@ -166,7 +168,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   });
 
   it('takes the AWS SDK from the Lambda runtime only for the ingest and authorizer functions', () => {
-    const { ingestApi, summaryApi, writer, migrations, maintenance } = s.stage.service;
+    const { ingestApi, summaryApi, writer, migrations, maintenance, erasure } = s.stage.service;
     const actual: Record<FunctionName, AwsSdkSource> = {
       authorizer: ingestApi.authorizerFunction.awsSdk,
       ingest: ingestApi.ingestFunction.awsSdk,
@@ -174,6 +176,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
       summary: summaryApi.summaryFunction.awsSdk,
       migrate: migrations.migrateFunction.awsSdk,
       'partition-maintenance': maintenance.maintenanceFunction.awsSdk,
+      erasure: erasure.erasureFunction.awsSdk,
     };
     expect(actual).toEqual(SDK_SOURCE);
   });
@@ -181,7 +184,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   it('trusts the RDS certificate authorities only in functions that talk to PostgreSQL', () => {
     for (const handler of FUNCTION_NAMES) {
       const env = environmentOf(functionOf(s.service, handler)[1]);
-      const talksToDatabase = ['writer', 'summary', 'migrate', 'partition-maintenance'].includes(handler);
+      const talksToDatabase = ['writer', 'summary', 'migrate', 'partition-maintenance', 'erasure'].includes(handler);
       expect(env.NODE_EXTRA_CA_CERTS, handler).toBe(talksToDatabase ? RDS_CA_BUNDLE : undefined);
     }
   });

@@ -17,7 +17,7 @@ import {
   statementsAllowing,
 } from './support/template-queries';
 
-const IN_VPC: readonly FunctionName[] = ['writer', 'summary', 'migrate', 'partition-maintenance'];
+const IN_VPC: readonly FunctionName[] = ['writer', 'summary', 'migrate', 'partition-maintenance', 'erasure'];
 const OUTSIDE_VPC: readonly FunctionName[] = ['ingest', 'authorizer'];
 
 describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
@@ -199,6 +199,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
         );
       expect(sg('writer')).toBe(sg('summary'));
       expect(sg('migrate')).toBe(sg('partition-maintenance'));
+      expect(sg('erasure')).toBe(sg('migrate'));
       expect(sg('writer')).not.toBe(sg('migrate'));
     });
   });
@@ -248,7 +249,7 @@ describe.each(['dev', 'prod'] as const)('stage %s: security', (name) => {
       expect(mentions(connect[0]!.Resource, 'dbuser:')).toBe(true);
     });
 
-    it.each(['migrate', 'partition-maintenance'] as const)(
+    it.each(['migrate', 'partition-maintenance', 'erasure'] as const)(
       'lets %s read the master secret but not connect through the proxy',
       (handler) => {
         const statements = statementsOf(handler);

@@ -9,6 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { completeErasure, eraseFromDatabase } from '../../lambdas/adapters/postgres/erasure';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { DAY_MS, HOUR_MS } from '../../lambdas/core/time-buckets';
+import { createErasureHandler, InvalidErasureRequest } from '../../lambdas/handlers/erasure';
+import { createObservability } from '../../lambdas/shared/observability';
 import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { RecordingLedger } from '../support/ledgers';
@@ -74,7 +76,6 @@ describe('Adapter: eraseFromDatabase', () => {
     const { removed } = await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-1',
-      erasedBefore: new Date(),
       requestedBy: 'test',
     });
 
@@ -90,14 +91,12 @@ describe('Adapter: eraseFromDatabase', () => {
     const events = history();
     const deliveries = deliveriesFor(events);
     await writeEvents(writer(), deliveries);
-    const erasedBefore = new Date();
-    await eraseFromDatabase(db.pool, {
+    const { erasedBefore } = await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-1',
-      erasedBefore,
       requestedBy: 'test',
     });
-    await eraseFromDatabase(db.pool, { accountId: 'acct-b', erasedBefore, requestedBy: 'test' });
+    await eraseFromDatabase(db.pool, { accountId: 'acct-b', requestedBy: 'test' });
 
     // Act: the same messages again, and a new event of the erased user received after the erasure
     const outcome = await writeEvents(writer(), redelivered(deliveries));
@@ -126,7 +125,6 @@ describe('Adapter: eraseFromDatabase', () => {
     // Act
     const { removed } = await eraseFromDatabase(db.pool, {
       accountId: 'acct-b',
-      erasedBefore: new Date(),
       requestedBy: 'test',
     });
 
@@ -160,7 +158,6 @@ describe('Adapter: eraseFromDatabase', () => {
     await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-1',
-      erasedBefore: new Date(),
       requestedBy: 'test',
     });
 
@@ -193,7 +190,6 @@ describe('Adapter: eraseFromDatabase', () => {
     await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-3',
-      erasedBefore: new Date(now),
       requestedBy: 'test',
     });
     await writing;
@@ -211,11 +207,9 @@ describe('Adapter: eraseFromDatabase', () => {
   });
 
   it('keeps an audit record that proves what was erased without naming the user', async () => {
-    const erasedBefore = new Date();
-    const { erasureId, removed } = await eraseFromDatabase(db.pool, {
+    const { erasureId, erasedBefore, requestedAt, removed } = await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-1',
-      erasedBefore,
       requestedBy: 'alice',
       reason: 'ticket 42',
     });
@@ -228,6 +222,7 @@ describe('Adapter: eraseFromDatabase', () => {
         account_id: 'acct-a',
         user_sha256: sha256('user-1'),
         erased_before: erasedBefore,
+        requested_at: requestedAt,
         requested_by: 'alice',
         reason: 'ticket 42',
         completed_at: expect.any(Date),
@@ -235,5 +230,47 @@ describe('Adapter: eraseFromDatabase', () => {
       }),
     ]);
     expect(JSON.stringify(rows)).not.toContain('user-1');
+  });
+
+  describe('Handler: erasure (the deployed entry the ops CLI invokes)', () => {
+    const handler = () =>
+      createErasureHandler(
+        () => ({ pool: db.pool }),
+        createObservability('erasure', { POWERTOOLS_LOG_LEVEL: 'SILENT' }),
+      );
+
+    it('erases, then records what the other stores removed', async () => {
+      const events = history();
+      await writeEvents(writer(), deliveriesFor(events));
+      const users = events.filter((e) => e.account_id === 'acct-a' && e.user_id === 'user-2');
+
+      const erased = await handler()({
+        action: 'erase',
+        account_id: 'acct-a',
+        user_id: 'user-2',
+        requested_by: 'ops',
+        grace_seconds: 0,
+      });
+      const erasureId = (erased as { erasureId: number }).erasureId;
+      await handler()({ action: 'complete', erasure_id: erasureId, removed: { archive_lines: 4 } });
+
+      const { rows } = await db.pool.query('SELECT removed, completed_at FROM erasures WHERE id = $1', [
+        erasureId,
+      ]);
+      expect(rows[0].removed).toMatchObject({ events: users.length, archive_lines: 4 });
+      expect(rows[0].completed_at).toBeInstanceOf(Date);
+    });
+
+    it.each([
+      [{ action: 'erase', account_id: '', requested_by: 'ops' }, /^account_id: /],
+      [{ action: 'erase', account_id: 'a', requested_by: 'ops', grace_seconds: -1 }, /^grace_seconds: /],
+      [{ action: 'complete', erasure_id: 'x', removed: {} }, /^erasure_id: /],
+      [{ action: 'drop everything' }, /^action: /],
+    ])('refuses %j by name, changing nothing', async (request, message) => {
+      const attempt = handler()(request);
+      await expect(attempt).rejects.toBeInstanceOf(InvalidErasureRequest);
+      await expect(attempt).rejects.toThrow(message);
+      expect((await db.pool.query('SELECT count(*)::int AS n FROM erasures')).rows[0].n).toBe(0);
+    });
   });
 });

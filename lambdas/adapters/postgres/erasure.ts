@@ -21,8 +21,12 @@ export interface ErasureRequest {
   readonly accountId: string;
   /** Absent: the whole account. */
   readonly userId?: string;
-  /** Events received before this instant are erased, now and whenever they arrive later. */
-  readonly erasedBefore: Date;
+  /**
+   * Events received before the database's now() plus this many seconds are erased, now and whenever
+   * they arrive later (a deleted tenant's cached authorizations admit events for a while). The
+   * database's clock, not the operator's, which may be off.
+   */
+  readonly graceSeconds?: number;
   /** Who asked (an operator's name), for the audit record. */
   readonly requestedBy: string;
   readonly reason?: string;
@@ -30,6 +34,9 @@ export interface ErasureRequest {
 
 export interface DatabaseErasure {
   readonly erasureId: number;
+  /** The database's clock when the erasure was recorded, and the instant it covers up to. */
+  readonly requestedAt: Date;
+  readonly erasedBefore: Date;
   /** Rows removed per table. */
   readonly removed: Record<string, number>;
 }
@@ -40,27 +47,29 @@ function bodyFieldPattern(field: string, value: string): string {
 }
 
 export async function eraseFromDatabase(pool: pg.Pool, request: ErasureRequest): Promise<DatabaseErasure> {
-  const erasureId = await inTransaction(pool, 'BEGIN', async (client) => {
+  const recorded = await inTransaction(pool, 'BEGIN', async (client) => {
     await client.query('LOCK TABLE event_keys IN SHARE MODE');
-    const { rows } = await client.query<{ id: string }>(
+    const { rows } = await client.query<{ id: string; requested_at: Date; erased_before: Date }>(
       `INSERT INTO erasures (account_id, user_sha256, erased_before, requested_by, reason)
-       VALUES ($1, CASE WHEN $2::text IS NULL THEN NULL ELSE sha256(convert_to($2::text, 'UTF8')) END, $3, $4, $5)
-       RETURNING id`,
+       VALUES ($1, CASE WHEN $2::text IS NULL THEN NULL ELSE sha256(convert_to($2::text, 'UTF8')) END,
+               now() + make_interval(secs => $3), $4, $5)
+       RETURNING id, requested_at, erased_before`,
       [
         request.accountId,
         request.userId ?? null,
-        request.erasedBefore,
+        request.graceSeconds ?? 0,
         request.requestedBy,
         request.reason ?? null,
       ],
     );
-    return Number(rows[0]!.id);
+    return rows[0]!;
   });
+  const erasureId = Number(recorded.id);
   const removed = await inTransaction(pool, 'BEGIN', async (client) => {
     const counts =
       request.userId === undefined
         ? await removeAccount(client, request.accountId)
-        : await removeUser(client, request.accountId, request.userId, request.erasedBefore);
+        : await removeUser(client, request.accountId, request.userId, recorded.erased_before);
     // Recorded with the removal itself: the audit holds it even if the other stores fail later.
     await client.query('UPDATE erasures SET removed = $2::jsonb WHERE id = $1', [
       erasureId,
@@ -68,7 +77,7 @@ export async function eraseFromDatabase(pool: pg.Pool, request: ErasureRequest):
     ]);
     return counts;
   });
-  return { erasureId, removed };
+  return { erasureId, requestedAt: recorded.requested_at, erasedBefore: recorded.erased_before, removed };
 }
 
 async function removeAccount(client: pg.PoolClient, accountId: string): Promise<Record<string, number>> {

@@ -59,6 +59,7 @@ export const HANDLER_METRICS = {
   ],
   'partition-maintenance': ['PartitionsCreated', 'PartitionsDropped', 'MaintenanceAlreadyRunning'],
   migrate: [],
+  erasure: [],
 } as const satisfies Record<FunctionName, readonly string[]>;
 
 type HandlerMetric<H extends FunctionName> = (typeof HANDLER_METRICS)[H][number];

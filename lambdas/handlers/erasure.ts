@@ -1,0 +1,84 @@
+/**
+ * The PostgreSQL part of a tenant deletion or a user's erasure (design promise 8), invoked by
+ * `npm run ops -- tenants delete` / `users erase` on a deployed stage (the operator cannot reach the
+ * database in its VPC). Runs as the master user. Two requests:
+ *   { "action": "erase", "account_id", "user_id"?, "grace_seconds"?, "requested_by", "reason"? }
+ *   { "action": "complete", "erasure_id", "removed": { "<store>": n } }
+ * Locally the ops CLI calls the same adapter functions directly.
+ */
+import type pg from 'pg';
+import * as z from 'zod/mini';
+import { createPool } from '../adapters/postgres/connection';
+import { completeErasure, type DatabaseErasure, eraseFromDatabase } from '../adapters/postgres/erasure';
+import { boundedText, MAX_ID_LENGTH } from '../core/queue-message';
+import type { Environment } from '../shared/env';
+import { createObservability, type Observability } from '../shared/observability';
+import { observedHandler } from '../shared/observed-handler';
+import { once } from '../shared/once';
+
+const erasureRequest = z.discriminatedUnion('action', [
+  z.object({
+    action: z.literal('erase'),
+    account_id: boundedText(MAX_ID_LENGTH),
+    user_id: z.optional(boundedText(MAX_ID_LENGTH)),
+    grace_seconds: z.optional(z.number().check(z.nonnegative(), z.lte(3600))),
+    requested_by: boundedText(200),
+    reason: z.optional(boundedText(1000)),
+  }),
+  z.object({
+    action: z.literal('complete'),
+    erasure_id: z.number().check(z.int(), z.positive()),
+    removed: z.record(z.string(), z.number()),
+  }),
+]);
+
+export class InvalidErasureRequest extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidErasureRequest';
+  }
+}
+
+export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { logger }: Observability) {
+  return async (event: unknown): Promise<DatabaseErasure | { completed: number }> => {
+    const parsed = erasureRequest.safeParse(event);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidErasureRequest(`${issue.path.join('.') || 'request'}: ${issue.message}`);
+    }
+    const request = parsed.data;
+    const { pool } = dependencies();
+    if (request.action === 'complete') {
+      await completeErasure(pool, request.erasure_id, request.removed);
+      logger.info('erasure completed', { erasureId: request.erasure_id, removed: request.removed });
+      return { completed: request.erasure_id };
+    }
+    const result = await eraseFromDatabase(pool, {
+      accountId: request.account_id,
+      ...(request.user_id === undefined ? {} : { userId: request.user_id }),
+      ...(request.grace_seconds === undefined ? {} : { graceSeconds: request.grace_seconds }),
+      requestedBy: request.requested_by,
+      ...(request.reason === undefined ? {} : { reason: request.reason }),
+    });
+    // The audit line: which account, whether one user (never who), by whom, what was removed.
+    logger.info('erasure applied in PostgreSQL', {
+      erasureId: result.erasureId,
+      accountId: request.account_id,
+      scope: request.user_id === undefined ? 'account' : 'user',
+      requestedBy: request.requested_by,
+      removed: result.removed,
+    });
+    return result;
+  };
+}
+
+/** The deployed handler: dependencies are built from `env` on the first invocation. */
+export function buildErasureHandler(env: Environment = process.env) {
+  const observability = createObservability('erasure', env);
+  const dependencies = once(() => ({
+    pool: createPool({ max: 1, applicationName: 'firehose-erasure' }, env),
+  }));
+  return observedHandler(createErasureHandler(dependencies, observability), observability);
+}
+
+export const handler = buildErasureHandler();
