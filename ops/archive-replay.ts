@@ -9,8 +9,6 @@
  * writer has committed it, rather than claiming events it has not counted yet.
  */
 import { randomUUID } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
 import {
   ARCHIVE_ERRORS_ROOT,
@@ -23,6 +21,7 @@ import { messageKey, packQueueMessages, serializeQueuedEvent } from '../lambdas/
 import { DAY_MS, HOUR_MS } from '../lambdas/core/time-buckets';
 import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
+import { archiveObjectKeys, readArchiveObject } from './archive-objects';
 import type { CommandOptions, Output } from './commands';
 import { OpsError, type OpsTarget } from './target';
 
@@ -126,7 +125,7 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
       'This local pipeline did not record its archive bucket (it was started before archive replay existed): restart npm start.',
     );
   }
-  const { s3, bucket } = target.archive;
+  const { bucket } = target.archive;
   const dryRun = options.values['dry-run'] === true;
   const queue = new SqsEventQueue(target.sqs, target.queues.events);
   const keyBase = `replay-${randomUUID().slice(0, 8)}`;
@@ -145,45 +144,34 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
           `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}   `,
       );
     progress();
-    let continuation: string | undefined;
-    do {
-      const page = await s3
-        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: folder, ContinuationToken: continuation }))
-        .catch((error: unknown) => {
-          throw stopped(`Could not list s3://${bucket}/${folder}`, error);
-        });
-      for (const { Key: key } of page.Contents ?? []) {
-        if (!key) continue;
-        const text = await readObject(target, bucket, key).catch((error: unknown) => {
-          throw stopped(`Could not read s3://${bucket}/${key}`, error);
-        });
-        const { events, invalid } = parseArchiveLines(text);
-        tally.objects++;
-        tally.archived += events.length;
-        tally.invalid.push(...invalid.map(({ line, reason }) => `${key} line ${line}: ${reason}`));
-        const selected = selectForReplay(events, window);
-        for (const messages of replayMessages(selected, `${keyBase}:${tally.objects}`)) {
-          if (!dryRun)
-            await send(target, queue, messages).catch((error) => {
-              throw stopped('Could not enqueue the replayed events', error);
-            });
-          tally.messages += messages.bodies.length;
-        }
-        tally.replayed += selected.length;
-        progress();
+    const keys = archiveObjectKeys(target.archive, folder);
+    for (;;) {
+      const next = await keys.next().catch((error: unknown) => {
+        throw stopped(`Could not list s3://${bucket}/${folder}`, error);
+      });
+      if (next.done) break;
+      const key = next.value;
+      const text = await readArchiveObject(target.archive, key).catch((error: unknown) => {
+        throw stopped(`Could not read s3://${bucket}/${key}`, error);
+      });
+      const { events, invalid } = parseArchiveLines(text);
+      tally.objects++;
+      tally.archived += events.length;
+      tally.invalid.push(...invalid.map(({ line, reason }) => `${key} line ${line}: ${reason}`));
+      const selected = selectForReplay(events, window);
+      for (const messages of replayMessages(selected, `${keyBase}:${tally.objects}`)) {
+        if (!dryRun)
+          await send(target, queue, messages).catch((error) => {
+            throw stopped('Could not enqueue the replayed events', error);
+          });
+        tally.messages += messages.bodies.length;
       }
-      continuation = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (continuation);
+      tally.replayed += selected.length;
+      progress();
+    }
   }
   process.stderr.write('\n');
   return { json: { ...window, dryRun, ...tally }, lines: summaryLines(target, window, dryRun, tally) };
-}
-
-async function readObject(target: OpsTarget, bucket: string, key: string): Promise<string> {
-  const { Body } = await target.archive!.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const bytes = Buffer.from((await Body?.transformToByteArray()) ?? []);
-  // Firehose writes GZIP (the objects end in .gz); an uncompressed stream's objects are plain text.
-  return (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
 /** As ingest sends: the ledger knows a message before the queue has it (docs/freshness.md). */

@@ -15,6 +15,7 @@ import {
   tenantsShow,
   tenantsUpdate,
 } from './commands';
+import { tenantsDelete, usersErase } from './erasure';
 import { seed } from './seed';
 import { OpsError, type OpsTarget, resolveTarget } from './target';
 
@@ -29,6 +30,13 @@ tenants
   tenants suspend <account>       every key of the account stops working (within the cache TTL)
   tenants activate <account>
   tenants tier <account> <tier>   change the account's limits
+  tenants delete <account> --confirm <account> [--reason "..."] [--by <name>]
+                      removes the tenant and all its data: keys, events, rollups, cached
+                      summaries and archive lines (waits for Firehose's buffer); audited
+users
+  users erase --account <id> --user <user id> [--reason "..."] [--by <name>]
+                      a privacy request: the user's events, their share of the rollups, cached
+                      summaries and archive lines; audited without keeping the user id
 keys
   keys create --account <id> [--kind secret|publishable] [--origin https://app.example]...
               [--scopes ingest,read] [--description "..."]
@@ -59,6 +67,8 @@ const COMMANDS: Record<string, Runner> = {
   'tenants suspend': (target, options) => tenantsUpdate(target, options, 'suspend'),
   'tenants activate': (target, options) => tenantsUpdate(target, options, 'activate'),
   'tenants tier': (target, options) => tenantsUpdate(target, options, 'tier'),
+  'tenants delete': tenantsDelete,
+  'users erase': usersErase,
   'keys create': keysCreate,
   'keys revoke': keysRevoke,
   'dlq status': (target) => dlqStatus(target),
@@ -85,6 +95,10 @@ const OPTIONS = {
   to: { type: 'string' },
   'dry-run': { type: 'boolean' },
   errors: { type: 'boolean' },
+  confirm: { type: 'string' },
+  user: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
   accounts: { type: 'string' },
   events: { type: 'string' },
   days: { type: 'string' },

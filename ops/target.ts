@@ -4,12 +4,22 @@
  * with your AWS credentials).
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import pg from 'pg';
 import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-client';
 import { DynamoMessageLedger } from '../lambdas/adapters/dynamodb/message-ledger';
+import { DynamoSummaryCache } from '../lambdas/adapters/dynamodb/summary-cache';
 import { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
 import { createSqsClient } from '../lambdas/adapters/messaging/clients';
+import {
+  completeErasure,
+  type DatabaseErasure,
+  type ErasureRequest,
+  eraseFromDatabase,
+} from '../lambdas/adapters/postgres/erasure';
+import { deployedFunctionName } from '../lambdas/shared/function-names';
 import { DATA_OUTPUTS, SERVICE_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
 import { stageConfig } from '../lib/config/stage-config';
 import { NoLocalPipelineError, readRunningLocalState } from '../local/local-state';
@@ -21,6 +31,9 @@ export interface OpsTarget {
   apiUrl(): Promise<string>;
   readonly tenants: DynamoTenantStore;
   readonly ledger: DynamoMessageLedger;
+  readonly summaryCache: DynamoSummaryCache;
+  /** The PostgreSQL side of erasures: directly locally, through the erasure function on AWS. */
+  readonly eraser: DatabaseEraser;
   /** How long the DLQ keeps messages: older dead ledger items have no message left. */
   readonly dlqRetentionDays: number;
   readonly sqs: SQSClient;
@@ -32,6 +45,66 @@ export interface OpsTarget {
 }
 
 export class OpsError extends Error {}
+
+export interface DatabaseEraser {
+  erase(request: ErasureRequest): Promise<DatabaseErasure>;
+  complete(erasureId: number, removed: Record<string, number>): Promise<void>;
+}
+
+/** Locally the operator reaches PostgreSQL: the adapter runs here, on a short-lived pool. */
+export function localEraser(databaseUrl: string): DatabaseEraser {
+  const withPool = async <T>(work: (pool: pg.Pool) => Promise<T>): Promise<T> => {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      return await work(pool);
+    } finally {
+      await pool.end();
+    }
+  };
+  return {
+    erase: (request) => withPool((pool) => eraseFromDatabase(pool, request)),
+    complete: (erasureId, removed) => withPool((pool) => completeErasure(pool, erasureId, removed)),
+  };
+}
+
+/** On AWS the database is in the VPC: the stage's erasure function runs the same adapter there. */
+export function deployedEraser(stage: string, lambda: LambdaClient): DatabaseEraser {
+  const functionName = deployedFunctionName(stageConfig(stage).stage, 'erasure');
+  const invoke = async (payload: Record<string, unknown>) => {
+    const { Payload, FunctionError } = await lambda.send(
+      new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }),
+    );
+    const answer = JSON.parse(Buffer.from(Payload ?? []).toString('utf8') || 'null');
+    if (FunctionError) {
+      throw new OpsError(
+        `The erasure function (${functionName}) failed: ${answer?.errorType ?? FunctionError}: ${answer?.errorMessage ?? ''}. ` +
+          'Its log group has the details; running the same command again is safe.',
+      );
+    }
+    return answer;
+  };
+  return {
+    async erase(request) {
+      const answer = await invoke({
+        action: 'erase',
+        account_id: request.accountId,
+        ...(request.userId === undefined ? {} : { user_id: request.userId }),
+        grace_seconds: request.graceSeconds ?? 0,
+        requested_by: request.requestedBy,
+        ...(request.reason === undefined ? {} : { reason: request.reason }),
+      });
+      // Dates arrive as ISO strings in the function's JSON answer.
+      return {
+        ...answer,
+        requestedAt: new Date(answer.requestedAt),
+        erasedBefore: new Date(answer.erasedBefore),
+      };
+    },
+    async complete(erasureId, removed) {
+      await invoke({ action: 'complete', erasure_id: erasureId, removed });
+    },
+  };
+}
 
 async function localTarget(): Promise<OpsTarget> {
   const details = await readRunningLocalState().catch((error: unknown) => {
@@ -45,6 +118,8 @@ async function localTarget(): Promise<OpsTarget> {
     apiUrl: async () => details.endpoint,
     tenants: new DynamoTenantStore(dynamo, details.tables.tenantsTable),
     ledger: new DynamoMessageLedger(dynamo, details.tables.ledgerTable),
+    summaryCache: new DynamoSummaryCache(dynamo, details.tables.summaryCacheTable),
+    eraser: localEraser(details.database_url),
     dlqRetentionDays: stageConfig('local').queue.dlqRetentionDays,
     sqs: createSqsClient(aws),
     queues: {
@@ -107,6 +182,8 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
     apiUrl: async () => (await stackOutputs(stage, 'service')).output(SERVICE_OUTPUTS.apiUrl),
     tenants: new DynamoTenantStore(dynamo, output(DATA_OUTPUTS.tenantsTable)),
     ledger: new DynamoMessageLedger(dynamo, output(DATA_OUTPUTS.ledgerTable)),
+    summaryCache: new DynamoSummaryCache(dynamo, output(DATA_OUTPUTS.summaryCacheTable)),
+    eraser: deployedEraser(stage, new LambdaClient({ region })),
     dlqRetentionDays: config.queue.dlqRetentionDays,
     sqs: createSqsClient(aws),
     queues: {

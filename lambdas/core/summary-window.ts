@@ -15,6 +15,16 @@ export const DEFAULT_WINDOW: NamedWindow = 'last_24h';
 export const DEFAULT_TOP = 10;
 export const MAX_TOP = 100;
 
+/** Every cache entry of an account starts with this (account ids cannot contain `#`). */
+export function summaryCachePrefix(accountId: string): string {
+  return `summary#${accountId}#`;
+}
+
+/** The cache entry of one account's answer to one window and `top`. */
+export function summaryCacheKey(accountId: string, window: SummaryWindow, top: number): string {
+  return `${summaryCachePrefix(accountId)}${window.name}#${window.fromMs}#${window.toMs}#${top}`;
+}
+
 export interface SummaryWindow {
   /** The named window, or "custom" for from/to. */
   readonly name: NamedWindow | 'custom';

@@ -13,7 +13,7 @@ import {
   type SummaryCache,
   type SummaryStore,
 } from '../core/ports';
-import { dayPieces, parseSummaryQuery, type SummaryWindow } from '../core/summary-window';
+import { dayPieces, parseSummaryQuery, type SummaryWindow, summaryCacheKey } from '../core/summary-window';
 import type { AuthContext } from '../core/tenants';
 import { DAY_MS } from '../core/time-buckets';
 import type { UserCount } from '../core/top-users';
@@ -104,7 +104,7 @@ export class SummaryReader {
     }
     const now = (this.deps.now ?? Date.now)();
     const { window, top } = parseSummaryQuery(request.query, now, this.deps.settings.maxRangeDays);
-    const key = `summary#${auth.accountId}#${window.name}#${window.fromMs}#${window.toMs}#${top}`;
+    const key = summaryCacheKey(auth.accountId, window, top);
     let cacheError = false;
     const hit = ({ summary }: Remembered): SummaryOutcome => ({
       summary: { ...summary, cached: true },

@@ -9,7 +9,6 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
-import type { DynamoTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { type ArchivedEvent, archiveLine, parseArchiveLines } from '../../lambdas/core/archive-records';
 import {
   MAX_QUEUE_MESSAGE_BYTES,
@@ -18,6 +17,7 @@ import {
 } from '../../lambdas/core/queue-message';
 import { archiveReplay, replayFolders, replayMessages, selectForReplay } from '../../ops/archive-replay';
 import { OpsError, type OpsTarget } from '../../ops/target';
+import { scriptedTarget } from '../support/ops-target';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-20T14:00:00.000Z');
@@ -156,16 +156,10 @@ describe('Function: archiveReplay', () => {
       markSending: async (entries: unknown[]) => void steps.push(`sending ${entries.length}`),
       markSent: async (entries: unknown[]) => void steps.push(`sent ${entries.length}`),
     } as unknown as DynamoMessageLedger;
-    target = {
-      stage: 'dev',
-      apiUrl: () => Promise.reject(new Error('this test calls no API')),
-      tenants: {} as DynamoTenantStore,
+    target = scriptedTarget({
       ledger,
-      dlqRetentionDays: 14,
-      sqs: new SQSClient({ region: 'us-east-1' }),
-      queues: { events: 'http://sqs/events', deadLetter: 'http://sqs/dlq', deadLetterArn: 'arn:dlq' },
       archive: { s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' },
-    };
+    });
     s3.on(ListObjectsV2Command).resolves({});
     s3.on(ListObjectsV2Command, { Prefix: 'events/2026/11/20/14/' }).resolves({
       Contents: [{ Key: 'events/2026/11/20/14/a.gz' }, { Key: 'events/2026/11/20/14/b.gz' }],

@@ -11,9 +11,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
-import type { DynamoTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { dlqRedrive } from '../../ops/commands';
 import { OpsError, type OpsTarget } from '../../ops/target';
+import { scriptedTarget } from '../support/ops-target';
 
 const DLQ_ARN = 'arn:aws:sqs:us-east-1:000000000000:events-dlq';
 
@@ -31,15 +31,10 @@ describe('Function: dlqRedrive', () => {
         return 2;
       },
     } as unknown as DynamoMessageLedger;
-    target = {
-      stage: 'test',
-      apiUrl: () => Promise.reject(new Error('this test calls no API')),
-      tenants: {} as DynamoTenantStore,
+    target = scriptedTarget({
       ledger,
-      dlqRetentionDays: 14,
-      sqs: new SQSClient({ region: 'us-east-1' }),
       queues: { events: 'http://sqs/events', deadLetter: 'http://sqs/events-dlq', deadLetterArn: DLQ_ARN },
-    };
+    });
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2' } });
     sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [] });
     sqs.on(StartMessageMoveTaskCommand).callsFake(() => {

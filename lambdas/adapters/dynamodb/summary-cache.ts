@@ -3,8 +3,15 @@
  * `claim#<key>` items by which one instance at a time computes a missing entry. DynamoDB's TTL
  * deletes expired items only eventually (dynalite never does), so expiry is checked on read.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { CachedSummary, SummaryCache } from '../../core/ports';
+import { summaryCachePrefix } from '../../core/summary-window';
 import { ifConditionHolds } from './conditional-write';
 
 export class DynamoSummaryCache implements SummaryCache {
@@ -51,5 +58,32 @@ export class DynamoSummaryCache implements SummaryCache {
         Item: { pk: key, body, expires_at: Math.ceil(this.now() / 1000) + ttlSeconds },
       }),
     );
+  }
+
+  /**
+   * Deletes every entry and claim of an account (erasure: cached answers name top users). A Scan:
+   * entries are keyed by window, and the table holds only short-lived items. Not used by functions.
+   */
+  async deleteAccount(accountId: string): Promise<number> {
+    const prefix = summaryCachePrefix(accountId);
+    let deleted = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ProjectionExpression: 'pk',
+          FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :claim)',
+          ExpressionAttributeValues: { ':entry': prefix, ':claim': `claim#${prefix}` },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const { pk } of page.Items ?? []) {
+        await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk } }));
+        deleted++;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return deleted;
   }
 }

@@ -1,0 +1,245 @@
+/**
+ * `ops tenants delete` and `ops users erase` (design promise 8): one command removes a tenant, or a
+ * user's events, from every store, and leaves an audit record.
+ *
+ * 1. Tenant only: the account is suspended first, so its keys stop working within the authorizer
+ *    cache TTL.
+ * 2. PostgreSQL (lambdas/adapters/postgres/erasure.ts; on AWS through the erasure function): the
+ *    tombstone, then the rows. Events received before the erasure that are still on their way
+ *    (queue, DLQ, a replay) are dropped by the writer when they arrive. For a tenant the erasure
+ *    covers what its cached authorizations may still admit (cache TTL + ingest timeout).
+ * 3. Tenant only: its keys and its account record are deleted from DynamoDB.
+ * 4. The summary cache: every cached answer of the account (they name top users), twice: now, and
+ *    after the wait below, for an answer computed while the rows were being removed.
+ * 5. The S3 archive, once Firehose has delivered what it was still buffering: every object under
+ *    `events/` and `errors/` holding a covered line is rewritten without it (or deleted if nothing
+ *    is left). The bucket is unversioned, so no old version keeps the lines.
+ * 6. The audit record (`erasures` in PostgreSQL) gets what every store removed; the command prints it.
+ *
+ * Running the same command again is safe, e.g. after an interruption: every step is idempotent.
+ */
+import { userInfo } from 'node:os';
+import { gzipSync } from 'node:zlib';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ARCHIVE_ERRORS_ROOT, ARCHIVE_EVENTS_ROOT } from '../lambdas/core/archive-records';
+import { isPlainObject } from '../lambdas/core/queue-message';
+import { stageConfig } from '../lib/config/stage-config';
+import { sleep } from '../local/sleep';
+import { type ArchiveLocation, archiveObjectKeys, readArchiveObject } from './archive-objects';
+import type { CommandOptions, Output } from './commands';
+import { OpsError, type OpsTarget } from './target';
+
+/** What an erasure covers in the archive: the account's lines, or one user's received before. */
+export interface ArchiveMatch {
+  readonly accountId: string;
+  readonly userId?: string;
+  /** Epoch ms: lines received at or after it are not covered. */
+  readonly erasedBefore: number;
+}
+
+/**
+ * The object's text without the lines the erasure covers. A line that cannot be read is kept
+ * unless it visibly belongs to the account (and user): erasure errs on the side of removing.
+ */
+export function scrubArchiveText(text: string, match: ArchiveMatch): { kept: string; removed: number } {
+  const account = `"account_id":${JSON.stringify(match.accountId)}`;
+  const user = match.userId === undefined ? undefined : `"user_id":${JSON.stringify(match.userId)}`;
+  let removed = 0;
+  const kept = text.split('\n').filter((line) => {
+    if (line.trim() === '' || !line.includes(account)) return line.trim() !== '';
+    let covered: boolean;
+    try {
+      const event = JSON.parse(line) as unknown;
+      covered =
+        isPlainObject(event) &&
+        event.account_id === match.accountId &&
+        (match.userId === undefined ||
+          (event.user_id === match.userId && !(Date.parse(String(event.received_at)) >= match.erasedBefore)));
+    } catch {
+      covered = user === undefined || line.includes(user);
+    }
+    if (covered) removed++;
+    return !covered;
+  });
+  return { kept: kept.length > 0 ? `${kept.join('\n')}\n` : '', removed };
+}
+
+export interface ArchiveScrub {
+  objects: number;
+  rewritten: number;
+  deleted: number;
+  lines: number;
+}
+
+/** How many archive objects are read at once: a year of archive is ~10⁵ objects. */
+const SCRUB_CONCURRENCY = 16;
+
+export async function scrubArchive(
+  archive: ArchiveLocation,
+  match: ArchiveMatch,
+  progress: (scrub: ArchiveScrub) => void = () => undefined,
+): Promise<ArchiveScrub> {
+  const scrub: ArchiveScrub = { objects: 0, rewritten: 0, deleted: 0, lines: 0 };
+  const one = async (key: string) => {
+    const { kept, removed } = scrubArchiveText(await readArchiveObject(archive, key), match);
+    if (removed > 0) {
+      await archive.s3.send(
+        kept === ''
+          ? new DeleteObjectCommand({ Bucket: archive.bucket, Key: key })
+          : new PutObjectCommand({ Bucket: archive.bucket, Key: key, Body: gzipSync(kept) }),
+      );
+      scrub.lines += removed;
+      if (kept === '') scrub.deleted++;
+      else scrub.rewritten++;
+    }
+    scrub.objects++;
+    progress(scrub);
+  };
+  const running = new Set<Promise<void>>();
+  let failed: unknown;
+  for (const prefix of [ARCHIVE_EVENTS_ROOT, ARCHIVE_ERRORS_ROOT]) {
+    for await (const key of archiveObjectKeys(archive, prefix)) {
+      if (failed) break;
+      const task: Promise<void> = one(key)
+        .catch((error: unknown) => {
+          failed ??= new OpsError(
+            `Could not scrub s3://${archive.bucket}/${key}: ${(error as Error).message}`,
+          );
+        })
+        .finally(() => running.delete(task));
+      running.add(task);
+      if (running.size >= SCRUB_CONCURRENCY) await Promise.race(running);
+    }
+  }
+  await Promise.all(running);
+  if (failed) throw failed;
+  return scrub;
+}
+
+function required(options: CommandOptions, name: string): string {
+  const value = options.values[name];
+  if (typeof value !== 'string' || value === '') throw new OpsError(`--${name} is required.`);
+  return value;
+}
+
+function operator(options: CommandOptions): string {
+  const by = options.values.by;
+  if (typeof by === 'string' && by !== '') return by;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Waits until `until` (epoch ms), counting down on stderr. */
+async function waitUntil(until: number, why: string): Promise<void> {
+  for (let left = until - Date.now(); left > 0; left = until - Date.now()) {
+    process.stderr.write(`\r  waiting ${Math.ceil(left / 1000)} s ${why}   `);
+    await sleep(Math.min(left, 1000));
+  }
+  process.stderr.write('\n');
+}
+
+async function erase(
+  target: OpsTarget,
+  options: CommandOptions,
+  accountId: string,
+  userId: string | undefined,
+): Promise<Output> {
+  if (!target.archive) {
+    throw new OpsError(
+      'This local pipeline did not record its archive bucket (it was started before erasure existed): restart npm start.',
+    );
+  }
+  const config = stageConfig(target.stage);
+  const requestedBy = operator(options);
+  const reason = typeof options.values.reason === 'string' ? options.values.reason : undefined;
+  const step = (line: string) => process.stderr.write(`  ${line}\n`);
+
+  const account = userId === undefined ? await target.tenants.findAccount(accountId) : undefined;
+  if (account) {
+    await target.tenants.updateAccount(accountId, { status: 'suspended' });
+    step(`suspended ${accountId}: its keys stop working within ${config.authorizer.cacheTtlSeconds} s`);
+  }
+  // A tenant's cached authorizations admit events for up to the cache TTL, each answered within the
+  // ingest timeout: the erasure covers them too.
+  const graceSeconds =
+    userId === undefined ? config.authorizer.cacheTtlSeconds + config.ingest.timeoutSeconds : 0;
+  const database = await target.eraser.erase({
+    accountId,
+    ...(userId === undefined ? {} : { userId }),
+    graceSeconds,
+    requestedBy,
+    ...(reason === undefined ? {} : { reason }),
+  });
+  step(`PostgreSQL: erasure ${database.erasureId} recorded, ${database.removed.events ?? 0} events removed`);
+  const tenantKeys = userId === undefined ? await target.tenants.deleteAccount(accountId) : 0;
+  if (userId === undefined) step(`DynamoDB: the account and its ${tenantKeys} keys deleted`);
+  let cacheEntries = await target.summaryCache.deleteAccount(accountId);
+
+  // Firehose delivers what it holds within its buffer interval; the database's clock says how long
+  // the erasure still covers new arrivals. Both, with a margin, before the archive is read.
+  const coveredFor = database.erasedBefore.getTime() - database.requestedAt.getTime();
+  await waitUntil(
+    Date.now() + coveredFor + (2 * config.archive.bufferIntervalSeconds + 10) * 1000,
+    'for events still buffered by Firehose to reach the archive',
+  );
+  cacheEntries += await target.summaryCache.deleteAccount(accountId);
+  const archive = await scrubArchive(
+    target.archive,
+    { accountId, ...(userId === undefined ? {} : { userId }), erasedBefore: database.erasedBefore.getTime() },
+    (scrub) =>
+      process.stderr.write(
+        `\r  archive: ${scrub.objects} objects read, ${scrub.rewritten + scrub.deleted} changed   `,
+      ),
+  );
+  process.stderr.write('\n');
+
+  const others = {
+    tenant_keys: tenantKeys,
+    summary_cache_entries: cacheEntries,
+    archive_objects_read: archive.objects,
+    archive_objects_rewritten: archive.rewritten,
+    archive_objects_deleted: archive.deleted,
+    archive_lines: archive.lines,
+  };
+  await target.eraser.complete(database.erasureId, others);
+  const removed: Record<string, number> = { ...database.removed, ...others };
+  const what = userId === undefined ? `tenant ${accountId}` : `a user of ${accountId}`;
+  return {
+    json: {
+      erasureId: database.erasureId,
+      accountId,
+      scope: userId === undefined ? 'account' : 'user',
+      requestedBy,
+      reason,
+      erasedBefore: database.erasedBefore,
+      removed,
+    },
+    lines: [
+      `erasure ${database.erasureId}: ${what}, requested by ${requestedBy}${reason ? ` (${reason})` : ''}, ` +
+        `covers events received before ${database.erasedBefore.toISOString()}`,
+      `  PostgreSQL: ${removed.events ?? 0} events, ${removed.rollup_user_day ?? 0} user-day rollups` +
+        `${userId === undefined ? `, ${removed.rollup_type_day ?? 0} type-day rollups` : ''}`,
+      `  archive: ${archive.lines} lines, ${archive.rewritten} objects rewritten, ${archive.deleted} deleted, of ${archive.objects} read`,
+      `  summary cache: ${cacheEntries} entries${userId === undefined ? `; DynamoDB: the account and ${tenantKeys} keys` : ''}`,
+      `audit: SELECT * FROM erasures WHERE id = ${database.erasureId}  (the user is kept only as a SHA-256 digest)`,
+      'Events of the erasure still in the queue or the DLQ are dropped by the writer when they arrive.',
+    ],
+  };
+}
+
+export async function tenantsDelete(target: OpsTarget, options: CommandOptions): Promise<Output> {
+  const accountId = options.positionals[0] ?? required(options, 'account');
+  if (options.values.confirm !== accountId) {
+    throw new OpsError(
+      `Deleting a tenant removes all its data, for good. Repeat its id to confirm: --confirm ${accountId}`,
+    );
+  }
+  return erase(target, options, accountId, undefined);
+}
+
+export async function usersErase(target: OpsTarget, options: CommandOptions): Promise<Output> {
+  return erase(target, options, required(options, 'account'), required(options, 'user'));
+}

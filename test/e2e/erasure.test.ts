@@ -1,0 +1,157 @@
+/**
+ * Promise 8 against the local pipeline: a user's erasure and a tenant's deletion reach PostgreSQL,
+ * the rollups, the summary cache, DynamoDB and the S3 archive, and leave an audit record; nothing of
+ * the others changes. The two run side by side (each waits out Firehose's buffer).
+ */
+
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type ArchivedEvent, parseArchiveLines } from '../../lambdas/core/archive-records';
+import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { s3ClientConfig } from '../../local/standins/client-config';
+import { tenantsDelete, usersErase } from '../../ops/erasure';
+import { resolveTarget } from '../../ops/target';
+import { createAccount, createKey } from '../../ops/tenants';
+import { getSummary, postEvents } from '../support/http-client';
+import { ops } from '../support/ops-cli';
+import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
+import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { waitFor } from '../support/wait';
+
+const BUCKET = 'firehose-local-archive';
+
+describe('Operation: erasure (local pipeline)', () => {
+  let pipeline: LocalPipeline;
+  let dir: string;
+  let s3: S3Client;
+  const keys: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dir = await makeTempDir('erasure');
+    vi.stubEnv('FIREHOSE_DIR', dir);
+    pipeline = await startLocalPipeline({ dir, port: 0 });
+    s3 = new S3Client(s3ClientConfig(pipeline.standins.endpoints.s3));
+    for (const account of ['keepco', 'goneco']) {
+      await createAccount(pipeline.tenants, { accountId: account, name: account, tier: 'enterprise' });
+      keys[account] = (await createKey(pipeline.tenants, { accountId: account, kind: 'secret' })).key;
+    }
+  }, 60_000);
+  afterAll(async () => {
+    s3?.destroy();
+    await pipeline?.stop();
+    vi.unstubAllEnvs();
+    await removeTempDir(dir);
+  });
+
+  async function archived(): Promise<ArchivedEvent[]> {
+    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    const events: ArchivedEvent[] = [];
+    for (const { Key } of Contents) {
+      const { Body } = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
+      events.push(...parseArchiveLines(gunzipSync(await Body!.transformToByteArray()).toString()).events);
+    }
+    return events;
+  }
+
+  it("erases a user and deletes a tenant from every store, auditing both, the others' data intact", async () => {
+    // Prepare: two users of keepco, one of goneco; a summary of keepco cached with alice on top
+    const now = Date.now();
+    const sent = (account: string, user: string, count: number): StoredEvent[] =>
+      Array.from({ length: count }, (_, i) => ({
+        account_id: account,
+        event_id: `${user}-${i}`,
+        user_id: user,
+        type: i % 2 ? 'click' : 'page_view',
+        timestamp: new Date(now - i * 3_600_000).toISOString(),
+      }));
+    const alice = sent('keepco', 'alice', 6);
+    const bob = sent('keepco', 'bob', 4);
+    const gone = sent('goneco', 'carol', 5);
+    for (const [account, events] of [
+      ['keepco', [...alice, ...bob]],
+      ['goneco', gone],
+    ] as const) {
+      const body = events.map(({ account_id: _, ...event }) => event);
+      expect((await postEvents(pipeline.endpoint, keys[account]!, body)).status).toBe(202);
+    }
+    await waitFor(
+      'the events to be written',
+      async () => (await readStoreState(pipeline.pool)).events.size === 15,
+    );
+    await waitFor('the events to be archived', async () => (await archived()).length === 15, {
+      timeoutMs: 30_000,
+    });
+    const before = await getSummary(pipeline.endpoint, keys.keepco!, 'keepco', { window: 'last_7d' });
+    expect(before.body.top_users[0]).toEqual({ user_id: 'alice', events: 6 });
+
+    // Act: both at once (each waits for Firehose's buffer before it scrubs the archive)
+    const target = await resolveTarget('local');
+    const [erased, deleted] = await Promise.all([
+      usersErase(target, {
+        positionals: [],
+        values: { account: 'keepco', user: 'alice', reason: 'ticket 7', by: 'tester' },
+      }),
+      tenantsDelete(target, { positionals: ['goneco'], values: { confirm: 'goneco', by: 'tester' } }),
+    ]);
+
+    // Assess: PostgreSQL holds exactly bob's events and rollups
+    const state = await readStoreState(pipeline.pool);
+    const expected = expectedStoreState(bob);
+    expect(state.events).toEqual(expected.events);
+    expect(state.userDays).toEqual(expected.userDays);
+    expect(state.typeDays).toEqual(expected.typeDays);
+    // the archive keeps only bob's lines
+    expect((await archived()).map((e) => `${e.account_id}/${e.user_id}`).sort()).toEqual(
+      Array.from({ length: 4 }, () => 'keepco/bob'),
+    );
+    // the summary (its cache purged) no longer names alice
+    const after = await getSummary(pipeline.endpoint, keys.keepco!, 'keepco', { window: 'last_7d' });
+    expect(after.body).toMatchObject({ total: 4, top_users: [{ user_id: 'bob', events: 4 }] });
+    // the tenant is gone from DynamoDB: no account, and its key no longer opens anything
+    expect(await pipeline.tenants.findAccount('goneco')).toBeUndefined();
+    await waitFor('the deleted key to stop working (authorizer cache TTL)', async () => {
+      const answer = await postEvents(pipeline.endpoint, keys.goneco!, [
+        { event_id: 'late', user_id: 'u', type: 't', timestamp: Date.now() },
+      ]);
+      return answer.status === 401;
+    });
+    // what was removed, as printed and as audited
+    expect(erased.json).toMatchObject({ scope: 'user', removed: { events: 6, archive_lines: 6 } });
+    expect(deleted.json).toMatchObject({
+      scope: 'account',
+      removed: { events: 5, archive_lines: 5, tenant_keys: 1 },
+    });
+    expect(erased.lines[0]).toMatch(/^erasure \d+: a user of keepco, requested by tester \(ticket 7\)/);
+    const { rows } = await pipeline.pool.query(
+      'SELECT account_id, requested_by, completed_at, removed FROM erasures ORDER BY account_id',
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ account_id: 'goneco', completed_at: expect.any(Date) }),
+      expect.objectContaining({
+        account_id: 'keepco',
+        requested_by: 'tester',
+        removed: expect.objectContaining({ archive_lines: 6 }),
+      }),
+    ]);
+
+    // A new event of the erased user, after the erasure, is new data and counts
+    expect(
+      (
+        await postEvents(pipeline.endpoint, keys.keepco!, [
+          { event_id: 'new', user_id: 'alice', type: 'click', timestamp: Date.now() },
+        ])
+      ).status,
+    ).toBe(202);
+    await waitFor('the new event to be written', async () =>
+      (await readStoreState(pipeline.pool)).events.has('keepco/new'),
+    );
+  }, 120_000);
+
+  it('refuses a tenant deletion without --confirm, from the command line', async () => {
+    const result = await ops('tenants', 'delete', 'keepco');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/Repeat its id to confirm: --confirm keepco/);
+    expect(await pipeline.tenants.findAccount('keepco')).toBeDefined();
+  });
+});

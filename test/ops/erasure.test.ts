@@ -1,0 +1,166 @@
+/**
+ * The ops side of erasure: which archive lines it removes, how it calls the deployed erasure
+ * function, and what it refuses (scripted clients; against the local pipeline in
+ * test/e2e/erasure.test.ts).
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { archiveLine } from '../../lambdas/core/archive-records';
+import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
+import { scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
+import { deployedEraser, OpsError } from '../../ops/target';
+import { scriptedTarget } from '../support/ops-target';
+
+const T = Date.parse('2026-11-20T12:00:00.000Z');
+
+function line(
+  account: string,
+  user: string,
+  receivedAt: number,
+  id = `${account}-${user}-${receivedAt}`,
+): string {
+  return archiveLine(
+    serializeQueuedEvent({
+      event_id: id,
+      user_id: user,
+      type: 'click',
+      timestamp: new Date(T).toISOString(),
+    }),
+    { account_id: account, received_at: new Date(receivedAt).toISOString(), request_id: 'r' },
+  );
+}
+
+describe('Function: scrubArchiveText', () => {
+  const text = [
+    line('acme', 'alice', T - 1000),
+    line('acme', 'bob', T - 1000),
+    line('acme', 'alice', T + 1000),
+    line('zeta', 'alice', T - 1000),
+  ].join('');
+
+  it("removes the user's lines received before the erasure, of that account only", () => {
+    const { kept, removed } = scrubArchiveText(text, { accountId: 'acme', userId: 'alice', erasedBefore: T });
+
+    expect(removed).toBe(1);
+    expect(kept).toBe(
+      [line('acme', 'bob', T - 1000), line('acme', 'alice', T + 1000), line('zeta', 'alice', T - 1000)].join(
+        '',
+      ),
+    );
+  });
+
+  it('removes every line of a deleted account, and leaves nothing when they were all its', () => {
+    expect(scrubArchiveText(text, { accountId: 'acme', erasedBefore: T })).toEqual({
+      kept: line('zeta', 'alice', T - 1000),
+      removed: 3,
+    });
+    expect(scrubArchiveText(line('acme', 'bob', T), { accountId: 'acme', erasedBefore: T + 1 })).toEqual({
+      kept: '',
+      removed: 1,
+    });
+  });
+
+  it('removes a damaged line that visibly belongs to the erased user, keeps one that does not', () => {
+    const damaged = `{"account_id":"acme","user_id":"alice","event_id":\n{"account_id":"acme","user_id":"carol",\n`;
+
+    const { kept, removed } = scrubArchiveText(damaged, {
+      accountId: 'acme',
+      userId: 'alice',
+      erasedBefore: T,
+    });
+
+    expect(removed).toBe(1);
+    expect(kept).toBe('{"account_id":"acme","user_id":"carol",\n');
+  });
+
+  it('does not take another account whose id begins with the same text', () => {
+    const other = line('acme-eu', 'alice', T - 1000);
+    expect(scrubArchiveText(other, { accountId: 'acme', erasedBefore: T })).toEqual({
+      kept: other,
+      removed: 0,
+    });
+  });
+});
+
+describe('Function: deployedEraser', () => {
+  const lambda = mockClient(LambdaClient);
+  afterEach(() => lambda.reset());
+  const answer = (body: unknown, error?: string) => ({
+    Payload: Buffer.from(JSON.stringify(body)),
+    ...(error ? { FunctionError: error } : {}),
+  });
+
+  it("invokes the stage's erasure function and reads its dates back", async () => {
+    lambda.on(InvokeCommand).resolves(
+      answer({
+        erasureId: 7,
+        requestedAt: '2026-11-20T12:00:00.000Z',
+        erasedBefore: '2026-11-20T12:05:10.000Z',
+        removed: { events: 3 },
+      }) as never,
+    );
+
+    const result = await deployedEraser('staging', new LambdaClient({ region: 'eu-west-1' })).erase({
+      accountId: 'acme',
+      userId: 'alice',
+      requestedBy: 'ops',
+    });
+
+    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(input.FunctionName).toBe('firehose-staging-erasure');
+    expect(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString())).toEqual({
+      action: 'erase',
+      account_id: 'acme',
+      user_id: 'alice',
+      grace_seconds: 0,
+      requested_by: 'ops',
+    });
+    expect(result).toEqual({
+      erasureId: 7,
+      requestedAt: new Date('2026-11-20T12:00:00.000Z'),
+      erasedBefore: new Date('2026-11-20T12:05:10.000Z'),
+      removed: { events: 3 },
+    });
+  });
+
+  it('turns a failed invocation into a message that says what to do', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolves(
+        answer(
+          { errorType: 'InvalidErasureRequest', errorMessage: 'account_id: too short' },
+          'Unhandled',
+        ) as never,
+      );
+
+    const attempt = deployedEraser('dev', new LambdaClient({ region: 'eu-west-1' })).complete(1, {});
+
+    await expect(attempt).rejects.toBeInstanceOf(OpsError);
+    await expect(attempt).rejects.toThrow(
+      /firehose-dev-erasure\) failed: InvalidErasureRequest: account_id: too short\. .*running the same command again is safe/,
+    );
+  });
+});
+
+describe('Commands: tenants delete, users erase', () => {
+  it('refuses to delete a tenant unless its id is repeated, touching nothing', async () => {
+    const target = scriptedTarget(); // any store access would throw
+    await expect(tenantsDelete(target, { positionals: ['acme'], values: {} })).rejects.toThrow(
+      /Repeat its id to confirm: --confirm acme/,
+    );
+    await expect(
+      tenantsDelete(target, { positionals: ['acme'], values: { confirm: 'acme-eu' } }),
+    ).rejects.toThrow(/--confirm acme/);
+  });
+
+  it('asks for the account and the user of an erasure', async () => {
+    const target = scriptedTarget();
+    await expect(usersErase(target, { positionals: [], values: { account: 'acme' } })).rejects.toThrow(
+      /--user is required/,
+    );
+    await expect(usersErase(target, { positionals: [], values: { user: 'alice' } })).rejects.toThrow(
+      /--account is required/,
+    );
+  });
+});
