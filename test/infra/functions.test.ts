@@ -184,7 +184,9 @@ describe.each(['dev', 'prod'] as const)('stage %s: function baseline', (name) =>
   it('trusts the RDS certificate authorities only in functions that talk to PostgreSQL', () => {
     for (const handler of FUNCTION_NAMES) {
       const env = environmentOf(functionOf(s.service, handler)[1]);
-      const talksToDatabase = ['writer', 'summary', 'migrate', 'partition-maintenance', 'erasure'].includes(handler);
+      const talksToDatabase = ['writer', 'summary', 'migrate', 'partition-maintenance', 'erasure'].includes(
+        handler,
+      );
       expect(env.NODE_EXTRA_CA_CERTS, handler).toBe(talksToDatabase ? RDS_CA_BUNDLE : undefined);
     }
   });
