@@ -14,14 +14,10 @@
  */
 
 import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyText } from '../lambdas/adapters/postgres/event-store';
@@ -91,30 +87,12 @@ class Meter {
   }
 }
 
-const WRITER_THREAD = fileURLToPath(new URL('./support/writer-thread.ts', import.meta.url));
+const WRITER_THREAD = new URL('./support/writer-thread.ts', import.meta.url).href;
 
-/**
- * The writer thread's module bundled into one plain JavaScript file, once per benchmark. Threads
- * that loaded TypeScript through tsx's loader themselves hung at start now and then (one start in
- * a few dozen, no connection ever made): module hooks in worker threads are fragile on Node 20.
- */
-async function bundleWriterThread(): Promise<string> {
-  const outfile = join(tmpdir(), `firehose-bench-writer-thread-${process.pid}.mjs`);
-  await build({
-    entryPoints: [WRITER_THREAD],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    external: ['pg-native'],
-    // pg and its relatives are CommonJS: their require() of Node's built-ins needs one in ESM.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'silent',
-  });
-  return outfile;
+/** A worker thread running a TypeScript module (tsx does not reach worker threads by itself). */
+function startThread(module: string, workerData: WriterThreadData): Worker {
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(module)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /**
@@ -123,16 +101,14 @@ async function bundleWriterThread(): Promise<string> {
  */
 async function runWriter(
   meter: Meter,
-  threadModule: string,
   url: string,
   batches: IncomingMessage[][],
   concurrency: number,
   total: number,
 ): Promise<Measurement> {
   const next = new Int32Array(new SharedArrayBuffer(4));
-  const threads = Array.from(
-    { length: concurrency },
-    () => new Worker(threadModule, { workerData: { url, batches, next } satisfies WriterThreadData }),
+  const threads = Array.from({ length: concurrency }, () =>
+    startThread(WRITER_THREAD, { url, batches, next }),
   );
   // once() rejects when the thread fails with an error, so a crash cannot leave this waiting.
   const messages = () =>
@@ -251,7 +227,6 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
       `${batches.length} batches of ${options.messagesPerBatch} messages x <= ${options.eventsPerRequest} events, ` +
       `writer concurrency ${options.concurrency}, ${options.runs} runs each`,
   );
-  const threadModule = await bundleWriterThread();
   const server = await startBenchServer();
   const results = { writer: [] as Measurement[], copy: [] as Measurement[], perRow: [] as Measurement[] };
   const meter = new Meter(server);
@@ -262,7 +237,7 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
         const url = await server.createDatabase(variant.toLowerCase());
         const measurement =
           variant === 'writer'
-            ? await runWriter(meter, threadModule, url, batches, options.concurrency, events.length)
+            ? await runWriter(meter, url, batches, options.concurrency, events.length)
             : variant === 'copy'
               ? await runCopy(meter, url, events, receivedAt)
               : await runPerRowBaseline(meter, url, events.slice(0, options.baselineEvents), receivedAt);
@@ -273,7 +248,6 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
     endProgress();
   } finally {
     await server.stop();
-    await rm(threadModule, { force: true });
   }
   const rates = (variant: keyof typeof results) => results[variant].map((m) => m.rate);
   const medians = {
