@@ -110,6 +110,9 @@ async function runWriter(
   const threads = Array.from({ length: concurrency }, () =>
     startThread(WRITER_THREAD, { url, batches, next }),
   );
+  // Listened to from the start: a thread that finishes first exits while the others still write,
+  // and an 'exit' emitted before anyone listens is lost (waiting for it then hung the benchmark).
+  const exited = threads.map((thread) => new Promise<void>((resolve) => thread.once('exit', () => resolve())));
   // once() rejects when the thread fails with an error, so a crash cannot leave this waiting.
   const messages = () =>
     Promise.all(threads.map(async (thread) => (await once(thread, 'message'))[0] as string));
@@ -123,7 +126,7 @@ async function runWriter(
     const failure = outcomes.find((outcome) => outcome !== 'done');
     if (failure) throw new Error(`a writer thread ${failure}`);
     // Each thread ends its pool, then exits: its connection closes cleanly before the drop.
-    await Promise.all(threads.map((thread) => once(thread, 'exit')));
+    await Promise.all(exited);
     return measurement;
   } finally {
     await Promise.all(threads.map((thread) => thread.terminate())); // no-op for threads that exited
