@@ -112,7 +112,9 @@ async function runWriter(
   );
   // Listened to from the start: a thread that finishes first exits while the others still write,
   // and an 'exit' emitted before anyone listens is lost (waiting for it then hung the benchmark).
-  const exited = threads.map((thread) => new Promise<void>((resolve) => thread.once('exit', () => resolve())));
+  const exited = threads.map(
+    (thread) => new Promise<void>((resolve) => thread.once('exit', () => resolve())),
+  );
   // once() rejects when the thread fails with an error, so a crash cannot leave this waiting.
   const messages = () =>
     Promise.all(threads.map(async (thread) => (await once(thread, 'message'))[0] as string));

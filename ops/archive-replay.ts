@@ -23,6 +23,7 @@ import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
 import { archiveObjectKeys, readArchiveObject } from './archive-objects';
 import type { CommandOptions, Output } from './commands';
+import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 
 export interface ReplayWindow {
@@ -139,9 +140,9 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   const folders = options.values.errors === true ? [ARCHIVE_ERRORS_ROOT] : replayFolders(window);
   for (const [index, folder] of folders.entries()) {
     const progress = () =>
-      process.stderr.write(
-        `\r  ${folder} (hour ${index + 1} of ${folders.length}): ${tally.objects} objects read, ` +
-          `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}   `,
+      showProgress(
+        `${folder} (hour ${index + 1} of ${folders.length}): ${tally.objects} objects read, ` +
+          `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}`,
       );
     progress();
     const keys = archiveObjectKeys(target.archive, folder);
@@ -170,7 +171,7 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
       progress();
     }
   }
-  process.stderr.write('\n');
+  endProgress();
   return { json: { ...window, dryRun, ...tally }, lines: summaryLines(target, window, dryRun, tally) };
 }
 

@@ -12,6 +12,7 @@ import type { KeyKind, Scope } from '../lambdas/core/api-keys';
 import { isTier, type Tier } from '../lambdas/core/tiers';
 import { sleep } from '../local/sleep';
 import { SQS_LIMITS } from '../local/standins/sqs/limits';
+import { endProgress, showProgress } from './progress';
 import type { OpsTarget } from './target';
 import { OpsError } from './target';
 import { createAccount, createKey, revokeKey } from './tenants';
@@ -257,11 +258,12 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
         new ListMessageMoveTasksCommand({ SourceArn: target.queues.deadLetterArn, MaxResults: 1 }),
       );
       const task = Results[0];
-      process.stdout.write(
-        `\r  ${task?.ApproximateNumberOfMessagesMoved ?? 0} / ${task?.ApproximateNumberOfMessagesToMove ?? before.visible} moved (${task?.Status})   `,
+      // On stderr: stdout carries the result (--json must stay parseable).
+      showProgress(
+        `${task?.ApproximateNumberOfMessagesMoved ?? 0} / ${task?.ApproximateNumberOfMessagesToMove ?? before.visible} moved (${task?.Status})`,
       );
       if (task?.Status !== 'RUNNING') {
-        process.stdout.write('\n');
+        endProgress();
         lines.push(`task ${task?.Status}${task?.FailureReason ? `: ${task.FailureReason}` : ''}`);
         break;
       }

@@ -27,6 +27,7 @@ import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import { type ArchiveLocation, archiveObjectKeys, readArchiveObject } from './archive-objects';
 import type { CommandOptions, Output } from './commands';
+import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 
 /** What an erasure covers in the archive: the account's lines, or one user's received before. */
@@ -135,10 +136,10 @@ function operator(options: CommandOptions): string {
 /** Waits until `until` (epoch ms), counting down on stderr. */
 async function waitUntil(until: number, why: string): Promise<void> {
   for (let left = until - Date.now(); left > 0; left = until - Date.now()) {
-    process.stderr.write(`\r  waiting ${Math.ceil(left / 1000)} s ${why}   `);
+    showProgress(`waiting ${Math.ceil(left / 1000)} s ${why}`);
     await sleep(Math.min(left, 1000));
   }
-  process.stderr.write('\n');
+  endProgress();
 }
 
 async function erase(
@@ -190,11 +191,9 @@ async function erase(
     target.archive,
     { accountId, ...(userId === undefined ? {} : { userId }), erasedBefore: database.erasedBefore.getTime() },
     (scrub) =>
-      process.stderr.write(
-        `\r  archive: ${scrub.objects} objects read, ${scrub.rewritten + scrub.deleted} changed   `,
-      ),
+      showProgress(`archive: ${scrub.objects} objects read, ${scrub.rewritten + scrub.deleted} changed`),
   );
-  process.stderr.write('\n');
+  endProgress();
 
   const others = {
     tenant_keys: tenantKeys,

@@ -14,6 +14,7 @@ import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import type { CommandOptions, Output } from './commands';
 import { accountIdFor, EventGenerator, type GeneratedEvent } from './event-generator';
+import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 import { createAccount, createKey } from './tenants';
 
@@ -137,8 +138,8 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
   const started = performance.now();
   const progress = () => {
     const rate = Math.round(tally.sent / Math.max(0.001, (performance.now() - started) / 1000));
-    process.stderr.write(
-      `\r  ${tally.sent} / ${total} events sent (${rate}/s), ${tally.accepted} accepted, ${tally.throttled} throttled   `,
+    showProgress(
+      `${tally.sent} / ${total} events sent (${rate}/s), ${tally.accepted} accepted, ${tally.throttled} throttled`,
     );
   };
   // Per-account batches go out as they fill, `concurrency` requests at a time.
@@ -176,7 +177,7 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
   }
   for (const [account, list] of pending) await dispatch(account, list);
   await Promise.all(inFlight);
-  process.stderr.write('\n');
+  endProgress();
   if (failed) throw failed;
 
   const seconds = (performance.now() - started) / 1000;
