@@ -10,12 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
-import {
-  ARCHIVE_ERRORS_ROOT,
-  type ArchivedEvent,
-  archiveHourFolder,
-  parseArchiveLines,
-} from '../lambdas/core/archive-records';
+import { type ArchivedEvent, archiveHourFolder, parseArchiveLines } from '../lambdas/core/archive-records';
 import type { LedgerEntry } from '../lambdas/core/ports';
 import { messageKey, packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
 import { DAY_MS, HOUR_MS } from '../lambdas/core/time-buckets';
@@ -34,13 +29,16 @@ export interface ReplayWindow {
 }
 
 /**
- * Firehose files an object under the hour its first record arrived and buffers for up to 15
- * minutes, so events received early in an hour can sit in an object of the hour before.
+ * The hour folders that can hold events received in the window. Firehose files an object under the
+ * hour its first record arrived and buffers for up to 15 minutes, so events received early in an
+ * hour can sit in an object of the hour before; and ingest puts an event to Firehose up to its
+ * timeout after receiving it, so one received just before `to` can open an object of the next hour.
  */
 export function replayFolders(window: ReplayWindow): string[] {
   const first = Math.floor(window.from / HOUR_MS) * HOUR_MS - HOUR_MS;
+  const last = Math.floor((window.to - 1) / HOUR_MS) * HOUR_MS + HOUR_MS;
   const folders: string[] = [];
-  for (let hour = first; hour < window.to; hour += HOUR_MS) folders.push(archiveHourFolder(hour));
+  for (let hour = first; hour <= last; hour += HOUR_MS) folders.push(archiveHourFolder(hour));
   return folders;
 }
 
@@ -58,6 +56,8 @@ export function selectForReplay(events: readonly ArchivedEvent[], window: Replay
 /** One account's replayed messages: the bodies to send and the ledger entries that go first. */
 export interface ReplayMessages {
   readonly accountId: string;
+  /** How many events the bodies hold. */
+  events: number;
   readonly bodies: string[];
   readonly entries: LedgerEntry[];
 }
@@ -84,9 +84,11 @@ export function replayMessages(events: readonly ArchivedEvent[], keyBase: string
       request_id: requestId,
       received_at: receivedAt,
       keyBase: base,
+      replay: true,
       events: list.map((event) => serializeQueuedEvent(event)),
     });
-    const messages = byAccount.get(accountId) ?? { accountId, bodies: [], entries: [] };
+    const messages = byAccount.get(accountId) ?? { accountId, events: 0, bodies: [], entries: [] };
+    messages.events += list.length;
     byAccount.set(accountId, messages);
     bodies.forEach((body, part) => {
       messages.bodies.push(body);
@@ -96,17 +98,24 @@ export function replayMessages(events: readonly ArchivedEvent[], keyBase: string
   return [...byAccount.values()];
 }
 
+/** An instant with its zone spelled out: without one, Date.parse would take the laptop's zone. */
+const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
 function instant(options: CommandOptions, name: 'from' | 'to'): number {
   const value = options.values[name];
   if (typeof value !== 'string' || value === '')
-    throw new OpsError(`--${name} is required: an ISO time such as 2026-11-20T14:00Z (UTC).`);
+    throw new OpsError(`--${name} is required: an ISO time with its zone, such as 2026-11-20T14:00Z (UTC).`);
   const at = Date.parse(value);
-  if (Number.isNaN(at))
-    throw new OpsError(`--${name} "${value}" is not an ISO time (e.g. 2026-11-20T14:00Z).`);
+  if (!ZONED_ISO.test(value) || Number.isNaN(at))
+    throw new OpsError(
+      `--${name} "${value}" is not an ISO time with its zone: write it like 2026-11-20T14:00Z (UTC) or 2026-11-20T15:00+01:00.`,
+    );
   return at;
 }
 
 interface ReplayTally {
+  /** Of the replayed events, those timed before raw events' retention: the writer sets them aside. */
+  beforeRetention: number;
   objects: number;
   archived: number;
   replayed: number;
@@ -130,14 +139,21 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   const dryRun = options.values['dry-run'] === true;
   const queue = new SqsEventQueue(target.sqs, target.queues.events);
   const keyBase = `replay-${randomUUID().slice(0, 8)}`;
-  const tally: ReplayTally = { objects: 0, archived: 0, replayed: 0, messages: 0, invalid: [] };
+  const tally: ReplayTally = {
+    objects: 0,
+    archived: 0,
+    replayed: 0,
+    messages: 0,
+    invalid: [],
+    beforeRetention: 0,
+  };
+  const retentionStart = Date.now() - stageConfig(target.stage).retention.rawEventDays * DAY_MS;
   const stopped = (what: string, error: unknown) =>
     new OpsError(
       `${what}: ${describeError(error)}. ${tally.replayed} events were sent before it stopped; ` +
         'running the same replay again is safe (each event is counted once).',
     );
-  // --errors: what Firehose could not deliver, filed by error type and day; few objects, all read.
-  const folders = options.values.errors === true ? [ARCHIVE_ERRORS_ROOT] : replayFolders(window);
+  const folders = replayFolders(window);
   for (const [index, folder] of folders.entries()) {
     const progress = () =>
       showProgress(
@@ -166,8 +182,11 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
             throw stopped('Could not enqueue the replayed events', error);
           });
         tally.messages += messages.bodies.length;
+        tally.replayed += messages.events;
       }
-      tally.replayed += selected.length;
+      tally.beforeRetention += selected.filter(
+        (event) => Date.parse(event.timestamp) < retentionStart,
+      ).length;
       progress();
     }
   }
@@ -200,11 +219,10 @@ function summaryLines(
     lines.push(...tally.invalid.slice(0, 10).map((line) => `  ${line}`));
     if (tally.invalid.length > 10) lines.push(`  … and ${tally.invalid.length - 10} more (--json lists all)`);
   }
-  const retentionDays = stageConfig(target.stage).retention.rawEventDays;
-  if (window.from < Date.now() - retentionDays * DAY_MS) {
+  if (tally.beforeRetention > 0) {
     lines.push(
-      `Events timed before the database's retention floor (${retentionDays} days of raw events) are set aside ` +
-        'by the writer (skipped_events, older_than_retention), not counted.',
+      `${tally.beforeRetention} of them are timed more than ${stageConfig(target.stage).retention.rawEventDays} days ago, ` +
+        'before raw events are kept: the writer sets them aside (skipped_events, older_than_retention), uncounted.',
     );
   }
   lines.push(

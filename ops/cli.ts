@@ -46,10 +46,9 @@ dead-letter queue
   dlq redrive [--rate <msgs/s>] [--wait]
                       moves every DLQ message back to the event queue (StartMessageMoveTask)
 archive
-  archive replay --from <ISO time> --to <ISO time> [--account <id>] [--dry-run] [--errors]
+  archive replay --from <ISO time> --to <ISO time> [--account <id>] [--dry-run]
                       sends the archived events received in [from, to) back to the writer
-                      (each event is still counted once; safe to repeat); --errors reads
-                      what Firehose could not deliver (errors/) instead of events/
+                      (times with Z or an offset; each event is still counted once; safe to repeat)
 test data (not on prod)
   seed [--accounts 5] [--events 10000] [--days 7] [--seed N] [--tier enterprise]
        [--batch 250] [--concurrency 4]
@@ -94,7 +93,6 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   'dry-run': { type: 'boolean' },
-  errors: { type: 'boolean' },
   confirm: { type: 'string' },
   user: { type: 'string' },
   reason: { type: 'string' },

@@ -23,7 +23,10 @@ export interface SeedAccount {
   readonly key: string;
 }
 
-/** The generator's accounts, created when missing (with `tier`), each with a new secret key. */
+/**
+ * The generator's accounts, created when missing (with `tier`), each with a new secret key; the
+ * keys an earlier run made with the same description are revoked, so they do not pile up.
+ */
 export async function seedAccounts(
   tenants: DynamoTenantStore,
   count: number,
@@ -35,6 +38,11 @@ export async function seedAccounts(
     const accountId = accountIdFor(index);
     if (!(await tenants.findAccount(accountId)))
       await createAccount(tenants, { accountId, name: `seed ${index}`, tier });
+    const now = new Date().toISOString();
+    for (const old of await tenants.listKeys(accountId)) {
+      if (old.status === 'active' && old.description === description)
+        await tenants.revokeKey(old.keyHash, now);
+    }
     const { key } = await createKey(tenants, { accountId, kind: 'secret', description });
     accounts.push({ account: accountId, key });
   }
@@ -90,8 +98,7 @@ async function post(
     }
     if (++attempt > ATTEMPTS)
       throw new OpsError(
-        `A batch failed ${ATTEMPTS} times (${failure}); ${tally.accepted} events were accepted before it. ` +
-          'Run the same seed again (same --seed) to finish: events already sent are counted once.',
+        `A batch failed ${ATTEMPTS} times (${failure}); ${tally.accepted} events were accepted before it.`,
       );
     tally.retried++;
     await sleep(250 * 2 ** attempt);
@@ -178,7 +185,13 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
   for (const [account, list] of pending) await dispatch(account, list);
   await Promise.all(inFlight);
   endProgress();
-  if (failed) throw failed;
+  if (failed) {
+    // The same options and seed draw the same events again: those already sent are counted once.
+    const again = `npm run ops -- seed --stage ${target.stage} --accounts ${accounts} --events ${total} --days ${days} --seed ${seedValue}`;
+    throw failed instanceof OpsError
+      ? new OpsError(`${failed.message} To finish, run the same seed again (counted once): ${again}`)
+      : failed;
+  }
 
   const seconds = (performance.now() - started) / 1000;
   const rejected = Object.entries(tally.rejected);
@@ -193,7 +206,7 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
     },
     lines: [
       `seeded ${tally.sent} events over the last ${days} days into ${accounts} accounts on stage ${target.stage} ` +
-        `in ${seconds.toFixed(1)} s (--seed ${seedValue} sends the same events again)`,
+        `in ${seconds.toFixed(1)} s (--seed ${seedValue} with the same --accounts sends the same event ids again, counted once)`,
       `  ${tally.accepted} accepted${
         rejected.length ? `, rejected: ${rejected.map(([code, n]) => `${n} ${code}`).join(', ')}` : ''
       }${tally.throttled ? `; ${tally.throttled} requests throttled and resent` : ''}` +

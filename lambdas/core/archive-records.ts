@@ -18,7 +18,11 @@ import { sizeBatches } from './size-batches';
 /** Where Firehose files the archive's objects (the stand-in expands the same expressions). */
 export const ARCHIVE_EVENTS_ROOT = 'events/';
 export const ARCHIVE_DATA_PREFIX = `${ARCHIVE_EVENTS_ROOT}!{timestamp:yyyy/MM/dd/HH}/`;
-/** Where Firehose puts what it could not deliver (same lines; day folders under each error type). */
+/**
+ * Firehose's error output prefix. With this stream (no transform, no dynamic partitioning) AWS writes
+ * nothing there: a failing S3 delivery is retried for 24 hours, then dropped. The local stand-in
+ * puts its undeliverable objects there (docs/local-standins.md). Erasure scrubs it too.
+ */
 export const ARCHIVE_ERRORS_ROOT = 'errors/';
 export const ARCHIVE_ERROR_PREFIX = `${ARCHIVE_ERRORS_ROOT}!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`;
 

@@ -27,6 +27,8 @@ export interface QueueMessage {
   readonly account_id: string;
   readonly request_id: string;
   readonly received_at: string;
+  /** Sent again from the archive (`ops archive replay`): its age says nothing about the pipeline's. */
+  readonly replay?: true;
   readonly events: readonly QueuedEvent[];
 }
 
@@ -87,6 +89,7 @@ const queueMessageSchema = z.object({
   account_id: boundedText(MAX_ID_LENGTH),
   request_id: boundedText(MAX_REQUEST_ID_LENGTH),
   received_at: isoUtc,
+  replay: z.optional(z.literal(true)),
   events: z.array(queuedEventSchema).check(z.minLength(1)),
 });
 
@@ -123,6 +126,8 @@ export interface PackInput {
   readonly received_at: string;
   /** Message keys are `<keyBase>:<part>`; default the request id (a replay needs keys of its own). */
   readonly keyBase?: string;
+  /** Marks the messages as replayed from the archive (left out of the freshness lag). */
+  readonly replay?: boolean;
   /** Events serialised by `serializeQueuedEvent`. */
   readonly events: readonly string[];
 }
@@ -146,7 +151,7 @@ export function packQueueMessages(input: PackInput, maxBytes: number = MAX_QUEUE
   const headerFor = (part: number) =>
     `{"v":${QUEUE_MESSAGE_VERSION},"message_key":${JSON.stringify(messageKey(input.keyBase ?? input.request_id, part))},` +
     `"account_id":${JSON.stringify(input.account_id)},"request_id":${JSON.stringify(input.request_id)},` +
-    `"received_at":${JSON.stringify(input.received_at)},"events":[`;
+    `"received_at":${JSON.stringify(input.received_at)},${input.replay ? '"replay":true,' : ''}"events":[`;
   const bodies: string[] = [];
   let header = headerFor(0);
   let parts: string[] = [];

@@ -71,8 +71,13 @@ export function parseEventsBody(body: string, rules: IngestRules): unknown[] {
 }
 
 const TYPE_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${MAX_TYPE_LENGTH}}$`);
-// NUL cannot be stored by PostgreSQL; a lone surrogate is not valid Unicode and cannot be encoded.
-const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// NUL cannot be stored by PostgreSQL; a lone surrogate is not valid Unicode and cannot be encoded;
+// SQS refuses a message holding the noncharacters U+FFFE or U+FFFF (the request would get 503s
+// forever, and an archive replay of it would stop at it).
+const UNSTORABLE_TEXT =
+  /\u0000|[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** What JSON.stringify leaves as it is and SQS refuses. */
+const SQS_REFUSED = /[\uFFFE\uFFFF]/;
 
 const eventSchema = z.strictObject({
   event_id: boundedText(MAX_ID_LENGTH),
@@ -194,7 +199,11 @@ function checkEvent(
     const value = event[field];
     if (value !== undefined && UNSTORABLE_TEXT.test(value)) {
       return reject(
-        new Rejection('invalid_format', field, `"${field}" contains a NUL character or invalid Unicode.`),
+        new Rejection(
+          'invalid_format',
+          field,
+          `"${field}" contains a NUL character, U+FFFE, U+FFFF or invalid Unicode.`,
+        ),
       );
     }
   }
@@ -235,12 +244,12 @@ function checkEvent(
       );
     }
     metadataJson = JSON.stringify(event.metadata);
-    if (hasUnstorableEscape(metadataJson)) {
+    if (hasUnstorableEscape(metadataJson) || SQS_REFUSED.test(metadataJson)) {
       return reject(
         new Rejection(
           'invalid_format',
           'metadata',
-          '"metadata" contains a NUL character or invalid Unicode.',
+          '"metadata" contains a NUL character, U+FFFE, U+FFFF or invalid Unicode.',
         ),
       );
     }

@@ -49,7 +49,7 @@ export interface WriteOutcome {
   readonly duplicates: number;
   readonly skipped: number;
   readonly malformed: number;
-  /** now - received_at of the oldest committed message, in ms (freshness lag). */
+  /** now - received_at of the oldest committed message (replays aside), in ms (freshness lag). */
   readonly maxLagMs: number;
   readonly ledgerErrors: number;
 }
@@ -150,8 +150,9 @@ export async function writeEvents(
       });
     });
   }
+  // A replayed message is as old as the archive it came from: its age is not the pipeline's lag.
   const oldest = committed.reduce(
-    (min, { message }) => Math.min(min, Date.parse(message.received_at)),
+    (min, { message }) => (message.replay ? min : Math.min(min, Date.parse(message.received_at))),
     Infinity,
   );
   return {

@@ -23,6 +23,9 @@ describe('Function: validateEvents', () => {
     ['a lone high surrogate', { a: '\ud800' }, 'invalid_format:metadata'],
     ['a lone low surrogate in a key', { '\udc00': 1 }, 'invalid_format:metadata'],
     ['a valid surrogate pair', { a: '🚀' }, 'accepted'],
+    ['U+FFFF, which SQS refuses', { a: 'x\uFFFFy' }, 'invalid_format:metadata'],
+    ['U+FFFE in a key', { '\uFFFE': 1 }, 'invalid_format:metadata'],
+    ['U+FFFD, which SQS takes', { a: '\uFFFD' }, 'accepted'],
     ['the text "\\u0000" (backslash, u, zeros)', { a: '\\u0000' }, 'accepted'],
     ['a backslash then a NUL', { a: '\\\u0000' }, 'invalid_format:metadata'],
     ['eight levels of nesting', { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } }, 'accepted'],
@@ -31,6 +34,11 @@ describe('Function: validateEvents', () => {
     ['16 KiB and one byte', { a: 'x'.repeat(16384 - 7) }, 'metadata_too_large:metadata'],
   ])('judges metadata with %s', (_, metadata, expected) => {
     expect(verdict({ ...base, metadata })).toBe(expected);
+  });
+
+  it('refuses ids holding a character SQS refuses', () => {
+    expect(verdict({ ...base, user_id: 'u\uFFFE' })).toBe('invalid_format:user_id');
+    expect(verdict({ ...base, event_id: 'e\uFFFF' })).toBe('invalid_format:event_id');
   });
 
   it('reports a missing timestamp as missing, not as the wrong type', () => {

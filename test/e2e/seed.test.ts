@@ -104,6 +104,11 @@ describe('Operation: seed (local pipeline)', () => {
 
     // Assess
     expect(output.throttled).toBeGreaterThan(0);
+    // The first test's key of acct_0000 was revoked: seed keys do not pile up
+    const seedKeys = (await pipeline.tenants.listKeys('acct_0000')).filter(
+      (k) => k.description === 'ops seed',
+    );
+    expect(seedKeys.map((k) => k.status).sort()).toEqual(['active', 'revoked']);
     const expected = expectedEvents(12, 1, 3000);
     await waitFor(
       'every seeded event to be written',
@@ -148,6 +153,9 @@ describe('Operation: seed (local pipeline)', () => {
 
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/The API refused a batch: 401 unauthorized/);
+    expect(result.err).toMatch(
+      /To finish, run the same seed again \(counted once\): npm run ops -- seed --stage local --accounts 2 --events 400 --days 7 --seed 14$/,
+    );
     await ops('tenants', 'activate', 'acct_0001');
   });
 

@@ -46,15 +46,21 @@ function objectText(events: readonly ArchivedEvent[]): string {
 }
 
 describe('Function: replayFolders', () => {
-  it('reads from the hour before the window (Firehose buffers) to the hour holding its end', () => {
+  it('reads from the hour before the window (Firehose buffers) to the hour after it (late puts)', () => {
     expect(replayFolders({ from: T0 + 30 * 60_000, to: T0 + 2 * HOUR })).toEqual([
       'events/2026/11/20/13/',
       'events/2026/11/20/14/',
       'events/2026/11/20/15/',
+      'events/2026/11/20/16/',
     ]);
     expect(
       replayFolders({ from: Date.parse('2026-12-31T23:10:00Z'), to: Date.parse('2027-01-01T00:10:00Z') }),
-    ).toEqual(['events/2026/12/31/22/', 'events/2026/12/31/23/', 'events/2027/01/01/00/']);
+    ).toEqual([
+      'events/2026/12/31/22/',
+      'events/2026/12/31/23/',
+      'events/2027/01/01/00/',
+      'events/2027/01/01/01/',
+    ]);
   });
 });
 
@@ -195,7 +201,14 @@ describe('Function: archiveReplay', () => {
 
     // Assess: one request per object, each one message
     expect(steps).toEqual(['sending 1', 'queue 1', 'sent 1', 'sending 1', 'queue 1', 'sent 1']);
-    expect(output.json).toMatchObject({ objects: 2, archived: 6, replayed: 6, messages: 2, invalid: [] });
+    expect(output.json).toMatchObject({
+      objects: 2,
+      archived: 6,
+      replayed: 6,
+      messages: 2,
+      invalid: [],
+      beforeRetention: 0,
+    });
     const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!);
     expect(sent.map((entry) => entry.MessageGroupId)).toEqual(['acme', 'acme']);
     expect(
@@ -204,23 +217,24 @@ describe('Function: archiveReplay', () => {
     expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input.Prefix)).toEqual([
       'events/2026/11/20/13/',
       'events/2026/11/20/14/',
+      'events/2026/11/20/15/',
     ]);
   });
 
-  it('reads the undelivered records under errors/ with --errors', async () => {
-    s3.on(ListObjectsV2Command, { Prefix: 'errors/' }).resolves({
-      Contents: [{ Key: 'errors/s3-delivery-failed/2026/11/20/a.gz' }],
-    });
-    s3.on(GetObjectCommand, { Key: 'errors/s3-delivery-failed/2026/11/20/a.gz' }).callsFake(() => ({
-      Body: body(objectText(events.slice(0, 3))) as never,
+  it('says how many replayed events the writer will set aside as older than raw retention', async () => {
+    const old = events
+      .slice(0, 3)
+      .map((e) => ({ ...e, timestamp: new Date(Date.now() - 100 * 86_400_000).toISOString() }));
+    s3.on(GetObjectCommand, { Key: 'events/2026/11/20/14/a.gz' }).callsFake(() => ({
+      Body: body(objectText(old)) as never,
     }));
 
-    const output = await run({ errors: true });
+    const output = await run({ 'dry-run': true });
 
-    expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input.Prefix)).toEqual([
-      'errors/',
-    ]);
-    expect(output.json).toMatchObject({ objects: 1, replayed: 3 });
+    expect(output.json).toMatchObject({ replayed: 6, beforeRetention: 3 });
+    expect(output.lines).toContain(
+      '3 of them are timed more than 90 days ago, before raw events are kept: the writer sets them aside (skipped_events, older_than_retention), uncounted.',
+    );
   });
 
   it('sends nothing with --dry-run, and says what it would replay', async () => {
@@ -255,6 +269,10 @@ describe('Function: archiveReplay', () => {
 
   it('refuses a window it cannot read before touching anything', async () => {
     await expect(run({ from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not an ISO time/);
+    // Without a zone Date.parse would read the laptop's local time: refused, not guessed.
+    await expect(run({ from: '2026-11-20T14:00' })).rejects.toThrow(
+      /with its zone: write it like 2026-11-20T14:00Z/,
+    );
     await expect(run({ to: '2026-11-20T13:00Z' })).rejects.toThrow(/--to must be after --from/);
     await expect(archiveReplay(target, { positionals: [], values: {} })).rejects.toThrow(
       /--from is required/,

@@ -13,6 +13,8 @@ export interface MessageOptions {
   readonly receiveCount?: number;
   /** Maximum bytes per message (default: the production limit). */
   readonly maxBytes?: number;
+  /** Sent as an archive replay sends them. */
+  readonly replay?: boolean;
 }
 
 /** One request per account present in `events`, each packed into one or more messages. */
@@ -34,6 +36,7 @@ export function deliveriesFor(
         account_id: account,
         request_id: `${requestId}-${account}`,
         received_at: options.receivedAt ?? new Date().toISOString(),
+        ...(options.replay ? { replay: true } : {}),
         events: list.map(({ account_id: _account, ...event }) =>
           serializeQueuedEvent({ ...event, metadata: { source: 'test' } }),
         ),

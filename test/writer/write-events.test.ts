@@ -59,6 +59,24 @@ describe('Use case: writeEvents', () => {
     await expectStoreToHold(events);
   });
 
+  it("leaves replayed messages out of the freshness lag: their age is the archive's", async () => {
+    const replayed = deliveriesFor([event('acct-a', 'old')], {
+      receivedAt: new Date(Date.now() - 3 * DAY_MS).toISOString(),
+      replay: true,
+    });
+    const live = deliveriesFor([event('acct-a', 'new')], {
+      receivedAt: new Date(Date.now() - 2_000).toISOString(),
+    });
+
+    const both = await writeEvents(writer(), [...replayed, ...live]);
+    const alone = await writeEvents(writer(), deliveriesFor([event('acct-a', 'again')], { replay: true }));
+
+    expect(both.inserted).toBe(2);
+    expect(both.maxLagMs).toBeGreaterThanOrEqual(2_000);
+    expect(both.maxLagMs).toBeLessThan(DAY_MS);
+    expect(alone).toMatchObject({ inserted: 1, maxLagMs: 0 });
+  });
+
   it('counts an event delivered in two batches once, and the first timestamp wins', async () => {
     // Two different UTC days, both within retention whatever the date the test runs on.
     const twoDaysAgo = Math.floor(Date.now() / DAY_MS - 2) * DAY_MS;
