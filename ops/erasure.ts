@@ -16,7 +16,10 @@
  *    is left). The bucket is unversioned, so no old version keeps the lines.
  * 6. The audit record (`erasures` in PostgreSQL) gets what every store removed; the command prints it.
  *
- * Running the same command again is safe, e.g. after an interruption: every step is idempotent.
+ * Running the same command again finishes an interrupted erasure: the database resumes it (same id,
+ * same instant) and every other step is idempotent. Erasures run one at a time (the database
+ * refuses a second one while another is not completed): two rewrites of one archive object would
+ * undo each other.
  */
 import { userInfo } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -174,7 +177,10 @@ async function erase(
     requestedBy,
     ...(reason === undefined ? {} : { reason }),
   });
-  step(`PostgreSQL: erasure ${database.erasureId} recorded, ${database.removed.events ?? 0} events removed`);
+  step(
+    `PostgreSQL: erasure ${database.erasureId} ${database.resumed ? 'resumed (an earlier run was cut off)' : 'recorded'}, ` +
+      `${database.removed.events ?? 0} events removed`,
+  );
   const tenantKeys = userId === undefined ? await target.tenants.deleteAccount(accountId) : 0;
   if (userId === undefined) step(`DynamoDB: the account and its ${tenantKeys} keys deleted`);
   let cacheEntries = await target.summaryCache.deleteAccount(accountId);
@@ -209,6 +215,7 @@ async function erase(
   return {
     json: {
       erasureId: database.erasureId,
+      resumed: database.resumed,
       accountId,
       scope: userId === undefined ? 'account' : 'user',
       requestedBy,

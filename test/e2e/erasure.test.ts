@@ -1,7 +1,7 @@
 /**
  * Promise 8 against the local pipeline: a user's erasure and a tenant's deletion reach PostgreSQL,
  * the rollups, the summary cache, DynamoDB and the S3 archive, and leave an audit record; nothing of
- * the others changes. The two run side by side (each waits out Firehose's buffer).
+ * the others changes.
  */
 
 import { gunzipSync } from 'node:zlib';
@@ -85,15 +85,16 @@ describe('Operation: erasure (local pipeline)', () => {
     const before = await getSummary(pipeline.endpoint, keys.keepco!, 'keepco', { window: 'last_7d' });
     expect(before.body.top_users[0]).toEqual({ user_id: 'alice', events: 6 });
 
-    // Act: both at once (each waits for Firehose's buffer before it scrubs the archive)
+    // Act: one after the other (erasures run one at a time; each waits for Firehose's buffer)
     const target = await resolveTarget('local');
-    const [erased, deleted] = await Promise.all([
-      usersErase(target, {
-        positionals: [],
-        values: { account: 'keepco', user: 'alice', reason: 'ticket 7', by: 'tester' },
-      }),
-      tenantsDelete(target, { positionals: ['goneco'], values: { confirm: 'goneco', by: 'tester' } }),
-    ]);
+    const erased = await usersErase(target, {
+      positionals: [],
+      values: { account: 'keepco', user: 'alice', reason: 'ticket 7', by: 'tester' },
+    });
+    const deleted = await tenantsDelete(target, {
+      positionals: ['goneco'],
+      values: { confirm: 'goneco', by: 'tester' },
+    });
 
     // Assess: PostgreSQL holds exactly bob's events and rollups
     const state = await readStoreState(pipeline.pool);

@@ -6,7 +6,11 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { completeErasure, eraseFromDatabase } from '../../lambdas/adapters/postgres/erasure';
+import {
+  completeErasure,
+  ErasureInProgress,
+  eraseFromDatabase,
+} from '../../lambdas/adapters/postgres/erasure';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { DAY_MS, HOUR_MS } from '../../lambdas/core/time-buckets';
 import { createErasureHandler, InvalidErasureRequest } from '../../lambdas/handlers/erasure';
@@ -91,11 +95,12 @@ describe('Adapter: eraseFromDatabase', () => {
     const events = history();
     const deliveries = deliveriesFor(events);
     await writeEvents(writer(), deliveries);
-    const { erasedBefore } = await eraseFromDatabase(db.pool, {
+    const { erasureId, erasedBefore } = await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-1',
       requestedBy: 'test',
     });
+    await completeErasure(db.pool, erasureId, {});
     await eraseFromDatabase(db.pool, { accountId: 'acct-b', requestedBy: 'test' });
 
     // Act: the same messages again, and a new event of the erased user received after the erasure
@@ -178,6 +183,16 @@ describe('Adapter: eraseFromDatabase', () => {
         { receivedAt: new Date(now - 1000).toISOString() },
       ),
     );
+    // The user's newer events, received after the erasure: kept, and written while it runs.
+    const later = Array.from({ length: 10 }, (_, b) =>
+      deliveriesFor(
+        Array.from({ length: 20 }, (_, i) =>
+          event('acct-a', `later${b}-${i}`, now - (i % 20) * HOUR_MS, 'user-3', 'buy'),
+        ),
+        { receivedAt: new Date(now + 60_000).toISOString() },
+      ),
+    );
+    batches.push(...later);
     const writers = [writer(), writer()];
 
     // Act
@@ -201,9 +216,100 @@ describe('Adapter: eraseFromDatabase', () => {
       const [user_id, type, timestamp] = value.split('|') as [string, string, string];
       return { account_id, event_id, user_id, type, timestamp };
     });
-    expect(stored.some((e) => e.user_id === 'user-3')).toBe(false);
-    expect(stored.length).toBe(40 * 40);
+    expect(stored.filter((e) => e.user_id === 'user-3').every((e) => e.event_id.startsWith('later'))).toBe(
+      true,
+    );
+    expect(stored.length).toBe(40 * 40 + 10 * 20);
     await expectStoreToHold(stored);
+  });
+
+  it('resumes an interrupted erasure with its own id and instant, and refuses another meanwhile', async () => {
+    // Prepare: an erasure whose other stores never finished (no completeErasure)
+    await writeEvents(writer(), deliveriesFor(history()));
+    const first = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-1',
+      requestedBy: 'test',
+    });
+    const newer = event('acct-a', 'newer', Date.now(), 'user-1');
+    await writeEvents(
+      writer(),
+      deliveriesFor([newer], { receivedAt: new Date(Date.now() + 1000).toISOString() }),
+    );
+
+    // Act
+    const other = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-2',
+      requestedBy: 'test',
+    }).then(
+      () => new Error('not refused'),
+      (error: unknown) => error,
+    );
+    const again = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'user-1',
+      requestedBy: 'test',
+    });
+
+    // Assess: another erasure waits for this one; the rerun is the same erasure, and the event
+    // received after it is still there
+    expect(other).toBeInstanceOf(ErasureInProgress);
+    expect((other as Error).message).toContain(
+      `Erasure ${first.erasureId} (account acct-a, requested by test at`,
+    );
+    expect(again).toMatchObject({
+      erasureId: first.erasureId,
+      erasedBefore: first.erasedBefore,
+      resumed: true,
+    });
+    expect((await readStoreState(db.pool)).events.has('acct-a/newer')).toBe(true);
+    await completeErasure(db.pool, first.erasureId, { archive_lines: 1 });
+    const { rows } = await db.pool.query('SELECT removed FROM erasures WHERE id = $1', [first.erasureId]);
+    expect(rows[0].removed).toMatchObject({ events: first.removed.events, archive_lines: 1 });
+  });
+
+  it("removes the failure records of the account that name the user, even cut off, and no other's", async () => {
+    const excerpt = (account: string, user: string) =>
+      `{"v":1,"message_key":"r:0","account_id":"${account}","request_id":"r","received_at":"2026-11-20T00:00:00.000Z","events":[{"event_id":"e","user_id":"${user}"`;
+    await db.pool.query(
+      `INSERT INTO message_failures (message_id, receive_count, error_code, error, body_excerpt) VALUES
+         ('alice', 1, 'malformed', 'x', $1), ('cut', 1, 'malformed', 'x', $2),
+         ('other-account', 1, 'malformed', 'x', $3), ('bob', 1, 'malformed', 'x', $4)`,
+      [
+        excerpt('acct-a', 'alice'),
+        excerpt('acct-a', 'alice').slice(0, -3),
+        excerpt('acct-b', 'alice'),
+        excerpt('acct-a', 'bob'),
+      ],
+    );
+
+    const { removed } = await eraseFromDatabase(db.pool, {
+      accountId: 'acct-a',
+      userId: 'alice',
+      requestedBy: 'test',
+    });
+
+    expect(removed.message_failures).toBe(2);
+    const { rows } = await db.pool.query('SELECT message_id FROM message_failures ORDER BY message_id');
+    expect(rows.map((row) => row.message_id)).toEqual(['bob', 'other-account']);
+  });
+
+  it("does not write a deleted tenant's bookkeeping again when its messages arrive later", async () => {
+    const deliveries = deliveriesFor([
+      event('acct-b', 'e1'),
+      event('acct-b', 'old', Date.now() - 200 * DAY_MS),
+    ]);
+    await eraseFromDatabase(db.pool, { accountId: 'acct-b', requestedBy: 'test' });
+
+    await writeEvents(writer(), deliveries);
+
+    for (const table of ['events', 'committed_messages', 'skipped_events']) {
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM ${table} WHERE account_id = 'acct-b'`,
+      );
+      expect(rows[0].n, table).toBe(0);
+    }
   });
 
   it('keeps an audit record that proves what was erased without naming the user', async () => {

@@ -4,14 +4,20 @@
  *
  * 1. The tombstone (`erasures`, migration 0005), inserted under `LOCK event_keys IN SHARE MODE`.
  *    The lock waits for every writer statement already running (they hold ROW EXCLUSIVE on
- *    event_keys) and holds new ones back until the tombstone commits, so every later write sees it
- *    and drops the events it covers. No delivery that was on its way can bring erased data back.
- * 2. The removal. A user's events are deleted and their counts subtracted from the rollups in the
- *    writers' lock order (user days, then type days, each sorted), so it cannot deadlock with a
- *    writer. For days whose raw events retention has already dropped, the user's day rows are
- *    removed whole (every count in them predates the erasure); the type totals of those days stay,
- *    as counts that no longer name anyone (docs/data-model.md, "Erasure").
+ *    event_keys from the moment they are parsed) and holds new ones back until the tombstone
+ *    commits; a statement that waited takes its snapshot after, so it sees the tombstone and drops
+ *    the events it covers. No delivery that was on its way can bring erased data back.
+ * 2. The removal. A user's events are deleted and their counts subtracted from the rollups, locking
+ *    type days before user days, each sorted, as a writer's statement does (its rollup upserts run
+ *    by_type before by_user); a deadlock PostgreSQL still finds is retried. For days whose raw events
+ *    retention has already dropped, the user's day rows are removed whole (every count in them
+ *    predates the erasure); the type totals of those days stay, as counts that no longer name
+ *    anyone (docs/data-model.md, "Erasure").
  * 3. `completeErasure` records what every store removed: the audit line.
+ *
+ * One erasure at a time: another one not yet completed is either this same request, interrupted
+ * (it is resumed with its own id and `erased_before`, so a rerun changes nothing it should not),
+ * or it is refused: two archive rewrites of the same object would undo each other.
  */
 import type pg from 'pg';
 import { HOUR_COLUMNS } from './rollup-columns';
@@ -37,47 +43,132 @@ export interface DatabaseErasure {
   /** The database's clock when the erasure was recorded, and the instant it covers up to. */
   readonly requestedAt: Date;
   readonly erasedBefore: Date;
-  /** Rows removed per table. */
+  /** True when an interrupted erasure of the same account and user was picked up again. */
+  readonly resumed: boolean;
+  /** Rows removed per table (by this run). */
   readonly removed: Record<string, number>;
 }
 
+/** Another erasure has not completed: it must be finished (by rerunning its command) first. */
+export class ErasureInProgress extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ErasureInProgress';
+  }
+}
+
+/** Serialises erasures (transaction-scoped advisory lock). */
+const ERASURE_LOCK = 7_341_005;
+/** How long the tombstone waits for running writer statements before trying again (x attempts). */
+const LOCK_WAIT = '5s';
+const LOCK_ATTEMPTS = 5;
+/** Below the erasure function's 15-minute timeout, so a cut-off statement does not outlive it. */
+const REMOVAL_STATEMENT_TIMEOUT = '600s';
+const DEADLOCK_ATTEMPTS = 3;
+
+/** Adds counts to an erasure's `removed`, key by key (a resumed erasure adds what its rerun removed). */
+const ADD_REMOVED = `UPDATE erasures SET removed = coalesce((
+    SELECT jsonb_object_agg(key, coalesce((removed ->> key)::bigint, 0) + coalesce(($2::jsonb ->> key)::bigint, 0))
+    FROM (SELECT jsonb_object_keys(removed) AS key UNION SELECT jsonb_object_keys($2::jsonb)) AS keys
+  ), '{}')
+  WHERE id = $1`;
+
+const LOCK_NOT_AVAILABLE = '55P03';
+const DEADLOCK_DETECTED = '40P01';
+const sqlState = (error: unknown) => (error as { code?: unknown }).code;
+
 /** JSON text of a field as a message body would hold it, for a LIKE on stored body excerpts. */
 function bodyFieldPattern(field: string, value: string): string {
-  return `%"${field}":${JSON.stringify(value).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${escapeLike(`"${field}":${JSON.stringify(value)}`)}%`;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const USER_DIGEST = "CASE WHEN $2::text IS NULL THEN NULL ELSE sha256(convert_to($2::text, 'UTF8')) END";
+
+interface Recorded {
+  id: string;
+  requested_at: Date;
+  erased_before: Date;
+  resumed: boolean;
+}
+
+async function recordTombstone(client: pg.PoolClient, request: ErasureRequest): Promise<Recorded> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [ERASURE_LOCK]);
+  const { rows: open } = await client.query<
+    Recorded & { account_id: string; same: boolean; requested_by: string }
+  >(
+    `SELECT id, account_id, requested_at, erased_before, requested_by, true AS resumed,
+            account_id = $1 AND user_sha256 IS NOT DISTINCT FROM ${USER_DIGEST} AS same
+     FROM erasures WHERE completed_at IS NULL ORDER BY id`,
+    [request.accountId, request.userId ?? null],
+  );
+  const same = open.find((row) => row.same);
+  if (same) return same;
+  const other = open[0];
+  if (other) {
+    throw new ErasureInProgress(
+      `Erasure ${other.id} (account ${other.account_id}, requested by ${other.requested_by} at ` +
+        `${other.requested_at.toISOString()}) has not completed. Run its command again to finish it, then this one.`,
+    );
+  }
+  await client.query(`SET LOCAL lock_timeout = '${LOCK_WAIT}'`);
+  await client.query('LOCK TABLE event_keys IN SHARE MODE');
+  // Rounded up to the next millisecond: the removal and the archive scrub compare JavaScript
+  // instants with it, and an event received in the erasure's own millisecond is covered.
+  const { rows } = await client.query<Recorded>(
+    `INSERT INTO erasures (account_id, user_sha256, erased_before, requested_by, reason)
+     VALUES ($1, ${USER_DIGEST}, date_trunc('milliseconds', now() + make_interval(secs => $3)) + interval '1 millisecond', $4, $5)
+     RETURNING id, requested_at, erased_before, false AS resumed`,
+    [
+      request.accountId,
+      request.userId ?? null,
+      request.graceSeconds ?? 0,
+      request.requestedBy,
+      request.reason ?? null,
+    ],
+  );
+  return rows[0]!;
+}
+
+/** Runs `work` again when PostgreSQL gives up on it with one of `codes` (a lock wait, a deadlock). */
+async function retrying<T>(codes: readonly string[], attempts: number, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !codes.includes(String(sqlState(error)))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }
 
 export async function eraseFromDatabase(pool: pg.Pool, request: ErasureRequest): Promise<DatabaseErasure> {
-  const recorded = await inTransaction(pool, 'BEGIN', async (client) => {
-    await client.query('LOCK TABLE event_keys IN SHARE MODE');
-    const { rows } = await client.query<{ id: string; requested_at: Date; erased_before: Date }>(
-      `INSERT INTO erasures (account_id, user_sha256, erased_before, requested_by, reason)
-       VALUES ($1, CASE WHEN $2::text IS NULL THEN NULL ELSE sha256(convert_to($2::text, 'UTF8')) END,
-               now() + make_interval(secs => $3), $4, $5)
-       RETURNING id, requested_at, erased_before`,
-      [
-        request.accountId,
-        request.userId ?? null,
-        request.graceSeconds ?? 0,
-        request.requestedBy,
-        request.reason ?? null,
-      ],
-    );
-    return rows[0]!;
-  });
+  const recorded = await retrying([LOCK_NOT_AVAILABLE], LOCK_ATTEMPTS, () =>
+    inTransaction(pool, 'BEGIN', (client) => recordTombstone(client, request)),
+  );
   const erasureId = Number(recorded.id);
-  const removed = await inTransaction(pool, 'BEGIN', async (client) => {
-    const counts =
-      request.userId === undefined
-        ? await removeAccount(client, request.accountId)
-        : await removeUser(client, request.accountId, request.userId, recorded.erased_before);
-    // Recorded with the removal itself: the audit holds it even if the other stores fail later.
-    await client.query('UPDATE erasures SET removed = $2::jsonb WHERE id = $1', [
-      erasureId,
-      JSON.stringify(counts),
-    ]);
-    return counts;
-  });
-  return { erasureId, requestedAt: recorded.requested_at, erasedBefore: recorded.erased_before, removed };
+  const removed = await retrying([DEADLOCK_DETECTED], DEADLOCK_ATTEMPTS, () =>
+    inTransaction(pool, 'BEGIN', async (client) => {
+      await client.query(`SET LOCAL statement_timeout = '${REMOVAL_STATEMENT_TIMEOUT}'`);
+      const counts =
+        request.userId === undefined
+          ? await removeAccount(client, request.accountId)
+          : await removeUser(client, request.accountId, request.userId, recorded.erased_before);
+      // Recorded with the removal itself: the audit holds it even if the other stores fail later.
+      await client.query(ADD_REMOVED, [erasureId, JSON.stringify(counts)]);
+      return counts;
+    }),
+  );
+  return {
+    erasureId,
+    requestedAt: recorded.requested_at,
+    erasedBefore: recorded.erased_before,
+    resumed: recorded.resumed,
+    removed,
+  };
 }
 
 async function removeAccount(client: pg.PoolClient, accountId: string): Promise<Record<string, number>> {
@@ -142,25 +233,7 @@ async function removeUser(
     events: Number(rows[0]!.events),
     event_keys: Number(rows[0]!.keys),
   };
-  // Day rows before the first stored day of raw events: all their counts predate the erasure.
-  removed.rollup_user_day = await count(
-    `DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2
-     AND day < (SELECT first_kept_day FROM event_retention)`,
-  );
-  // The writers' lock order: user days, then type days, each sorted by key.
-  await client.query(
-    `SELECT FROM rollup_user_day WHERE account_id = $1 AND user_id = $2
-       AND day IN (SELECT day FROM erased_counts WHERE type IS NULL)
-     ORDER BY day FOR UPDATE`,
-    [accountId, userId],
-  );
-  removed.rollup_user_day_updated = await count(
-    `UPDATE rollup_user_day r SET ${SUBTRACT} FROM erased_counts c
-     WHERE r.account_id = $1 AND r.user_id = $2 AND c.type IS NULL AND r.day = c.day`,
-  );
-  removed.rollup_user_day += await count(
-    'DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 AND events <= 0',
-  );
+  // The writers' lock order: type days, then user days, each sorted by key.
   await client.query(
     `SELECT FROM rollup_type_day WHERE account_id = $1
        AND (day, type) IN (SELECT day, type FROM erased_counts WHERE type IS NOT NULL)
@@ -177,9 +250,31 @@ async function removeUser(
        AND (day, type) IN (SELECT day, type FROM erased_counts WHERE type IS NOT NULL)`,
     [accountId],
   );
-  removed.message_failures = await count('DELETE FROM message_failures WHERE body_excerpt LIKE $1', [
-    bodyFieldPattern('user_id', userId),
-  ]);
+  await client.query(
+    `SELECT FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 ORDER BY day FOR UPDATE`,
+    [accountId, userId],
+  );
+  // Day rows before the first stored day of raw events: all their counts predate the erasure.
+  removed.rollup_user_day = await count(
+    `DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2
+     AND day < (SELECT first_kept_day FROM event_retention)`,
+  );
+  removed.rollup_user_day_updated = await count(
+    `UPDATE rollup_user_day r SET ${SUBTRACT} FROM erased_counts c
+     WHERE r.account_id = $1 AND r.user_id = $2 AND c.type IS NULL AND r.day = c.day`,
+  );
+  removed.rollup_user_day += await count(
+    'DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 AND events <= 0',
+  );
+  // Failure records of the account that name the user, also where the 500-character excerpt was
+  // cut inside the user's field.
+  const userField = `"user_id":${JSON.stringify(userId)}`;
+  removed.message_failures = await count(
+    `DELETE FROM message_failures WHERE body_excerpt LIKE $1
+       AND (strpos(body_excerpt, $2) > 0
+            OR starts_with($2, substring(body_excerpt from '"user_id":"[^"]*$')))`,
+    [bodyFieldPattern('account_id', accountId), userField],
+  );
   return removed;
 }
 
@@ -189,8 +284,8 @@ export async function completeErasure(
   erasureId: number,
   removed: Record<string, number>,
 ): Promise<void> {
-  await pool.query('UPDATE erasures SET completed_at = now(), removed = removed || $2::jsonb WHERE id = $1', [
-    erasureId,
-    JSON.stringify(removed),
-  ]);
+  await inTransaction(pool, 'BEGIN', async (client) => {
+    await client.query(ADD_REMOVED, [erasureId, JSON.stringify(removed)]);
+    await client.query('UPDATE erasures SET completed_at = now() WHERE id = $1', [erasureId]);
+  });
 }

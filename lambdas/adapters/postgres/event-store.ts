@@ -48,7 +48,8 @@ const ADD_COUNTS = ['events', ...HOUR_COLUMNS]
 // key), so concurrent writers wait for each other instead of deadlocking. Rollups are computed from
 // `fresh`, the rows whose key was new: a redelivered event changes nothing. Events an erasure
 // covers (0005: a deleted account, or a user's events received before the erasure) get no key and
-// so are not written: deliveries that were on their way cannot bring erased data back.
+// so are not written, nor is a deleted tenant's bookkeeping: deliveries that were on their way
+// cannot bring erased data back.
 const WRITE_FROM_STAGING_SQL = `
 WITH fresh_keys AS (
   INSERT INTO event_keys (account_id, event_id)
@@ -82,6 +83,9 @@ messages AS (
   INSERT INTO committed_messages (message_key, account_id, received_at)
   SELECT message_key, account_id, received_at
   FROM json_to_recordset($1::json) AS m(message_key text, account_id text, received_at timestamptz)
+  WHERE NOT EXISTS (
+    SELECT FROM erasures e
+    WHERE e.account_id = m.account_id AND e.user_sha256 IS NULL AND m.received_at < e.erased_before)
   ORDER BY message_key
   ON CONFLICT DO NOTHING
 ),
@@ -90,6 +94,8 @@ skipped AS (
   SELECT account_id, event_id, event_time, reason, message_id
   FROM json_to_recordset($2::json) AS s(
     account_id text, event_id text, event_time timestamptz, reason text, message_id text)
+  -- A deleted tenant's bookkeeping is not written again (skipped events carry no receipt time).
+  WHERE NOT EXISTS (SELECT FROM erasures e WHERE e.account_id = s.account_id AND e.user_sha256 IS NULL)
   ON CONFLICT DO NOTHING
 )
 SELECT count(*)::int AS inserted FROM fresh`;
