@@ -86,4 +86,6 @@ try:
   curl -s -X POST ${endpoint}/events -H "Authorization: Bearer ${demo?.apiKey}" -H 'content-type: application/json' -d '${sample}'
   curl -s "${endpoint}/accounts/${demo?.accountId}/summary?window=last_1h" -H "Authorization: Bearer ${demo?.apiKey}"
 
+more data: npm run ops -- seed        operator commands: npm run ops -- help
+
 Ctrl-C stops (in-flight work is finished first; data stays in ${dir}).`);
