@@ -143,5 +143,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (isMain(import.meta.url)) {
+  // The SDK's notice that its releases from 2027 need Node 22 does not apply to the pinned versions
+  // here; on every command it would bury the answer.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -205,7 +205,7 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
       accounts: keys.map((k) => ({ ...k, accepted: perAccount.get(k.account) ?? 0 })),
     },
     lines: [
-      `seeded ${tally.sent} events over the last ${days} days into ${accounts} accounts on stage ${target.stage} ` +
+      `seeded ${tally.sent} events over the last ${days} days into ${accounts} account${accounts === 1 ? '' : 's'} on stage ${target.stage} ` +
         `in ${seconds.toFixed(1)} s (--seed ${seedValue} with the same --accounts sends the same event ids again, counted once)`,
       `  ${tally.accepted} accepted${
         rejected.length ? `, rejected: ${rejected.map(([code, n]) => `${n} ${code}`).join(', ')}` : ''
