@@ -16,6 +16,7 @@ import { messageKey, packQueueMessages, serializeQueuedEvent } from '../lambdas/
 import { DAY_MS, HOUR_MS } from '../lambdas/core/time-buckets';
 import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
+import { sleep } from '../local/sleep';
 import { archiveObjectKeys, readArchiveObject } from './archive-objects';
 import type { CommandOptions, Output } from './commands';
 import { endProgress, showProgress } from './progress';
@@ -101,6 +102,23 @@ export function replayMessages(events: readonly ArchivedEvent[], keyBase: string
 /** An instant with its zone spelled out: without one, Date.parse would take the laptop's zone. */
 const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
+/**
+ * How long to wait before sending more, to hold `sent` events to `ratePerSecond` since the start
+ * (`--rate`: a large replay then leaves the writers room for live traffic).
+ */
+export function pacingDelayMs(sent: number, ratePerSecond: number, elapsedMs: number): number {
+  return Math.max(0, (sent / ratePerSecond) * 1000 - elapsedMs);
+}
+
+function rateOption(options: CommandOptions): number | undefined {
+  const value = options.values.rate;
+  if (value === undefined) return undefined;
+  const rate = Number(value);
+  if (!Number.isInteger(rate) || rate < 1)
+    throw new OpsError(`--rate must be a whole number of events per second (got "${String(value)}").`);
+  return rate;
+}
+
 function instant(options: CommandOptions, name: 'from' | 'to'): number {
   const value = options.values[name];
   if (typeof value !== 'string' || value === '')
@@ -137,6 +155,8 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   }
   const { bucket } = target.archive;
   const dryRun = options.values['dry-run'] === true;
+  const rate = rateOption(options);
+  const started = performance.now();
   const queue = new SqsEventQueue(target.sqs, target.queues.events);
   const keyBase = `replay-${randomUUID().slice(0, 8)}`;
   const tally: ReplayTally = {
@@ -183,6 +203,8 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
           });
         tally.messages += messages.bodies.length;
         tally.replayed += messages.events;
+        if (rate !== undefined && !dryRun)
+          await sleep(pacingDelayMs(tally.replayed, rate, performance.now() - started));
       }
       tally.beforeRetention += selected.filter(
         (event) => Date.parse(event.timestamp) < retentionStart,

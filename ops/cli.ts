@@ -46,7 +46,7 @@ dead-letter queue
   dlq redrive [--rate <msgs/s>] [--wait]
                       moves every DLQ message back to the event queue (StartMessageMoveTask)
 archive
-  archive replay --from <ISO time> --to <ISO time> [--account <id>] [--dry-run]
+  archive replay --from <ISO time> --to <ISO time> [--account <id>] [--rate <events/s>] [--dry-run]
                       sends the archived events received in [from, to) back to the writer
                       (times with Z or an offset; each event is still counted once; safe to repeat)
 test data (not on prod)

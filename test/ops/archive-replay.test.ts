@@ -15,7 +15,13 @@ import {
   parseQueueMessage,
   serializeQueuedEvent,
 } from '../../lambdas/core/queue-message';
-import { archiveReplay, replayFolders, replayMessages, selectForReplay } from '../../ops/archive-replay';
+import {
+  archiveReplay,
+  pacingDelayMs,
+  replayFolders,
+  replayMessages,
+  selectForReplay,
+} from '../../ops/archive-replay';
 import { OpsError, type OpsTarget } from '../../ops/target';
 import { scriptedTarget } from '../support/ops-target';
 
@@ -61,6 +67,14 @@ describe('Function: replayFolders', () => {
       'events/2027/01/01/00/',
       'events/2027/01/01/01/',
     ]);
+  });
+});
+
+describe('Function: pacingDelayMs', () => {
+  it('waits just long enough to hold the events sent to the rate since the start', () => {
+    expect(pacingDelayMs(500, 1000, 200)).toBe(300);
+    expect(pacingDelayMs(500, 1000, 500)).toBe(0);
+    expect(pacingDelayMs(500, 1000, 900)).toBe(0);
   });
 });
 
@@ -277,6 +291,7 @@ describe('Function: archiveReplay', () => {
     await expect(archiveReplay(target, { positionals: [], values: {} })).rejects.toThrow(
       /--from is required/,
     );
+    await expect(run({ rate: '0' })).rejects.toThrow(/--rate must be a whole number of events per second/);
     expect(s3.calls()).toHaveLength(0);
   });
 });
