@@ -170,15 +170,25 @@ async function erase(
   // ingest timeout: the erasure covers them too.
   const graceSeconds =
     userId === undefined ? config.authorizer.cacheTtlSeconds + config.ingest.timeoutSeconds : 0;
-  const database = await target.eraser.erase({
+  const request = {
     accountId,
     ...(userId === undefined ? {} : { userId }),
     graceSeconds,
     requestedBy,
     ...(reason === undefined ? {} : { reason }),
-  });
+  };
+  // A large erasure takes several calls (one day partition per transaction): the same request
+  // resumes it until it is done.
+  let database = await target.eraser.erase(request);
+  const resumed = database.resumed;
+  while (!database.done) {
+    step(
+      `PostgreSQL: erasure ${database.erasureId} under way, ${database.removed.events ?? 0} events removed so far`,
+    );
+    database = await target.eraser.erase(request);
+  }
   step(
-    `PostgreSQL: erasure ${database.erasureId} ${database.resumed ? 'resumed (an earlier run was cut off)' : 'recorded'}, ` +
+    `PostgreSQL: erasure ${database.erasureId} ${resumed ? 'resumed (an earlier run was cut off)' : 'recorded'}, ` +
       `${database.removed.events ?? 0} events removed`,
   );
   const tenantKeys = userId === undefined ? await target.tenants.deleteAccount(accountId) : 0;
@@ -215,7 +225,7 @@ async function erase(
   return {
     json: {
       erasureId: database.erasureId,
-      resumed: database.resumed,
+      resumed,
       accountId,
       scope: userId === undefined ? 'account' : 'user',
       requestedBy,

@@ -6,6 +6,7 @@
  *   { "action": "complete", "erasure_id", "removed": { "<store>": n } }
  * Locally the ops CLI calls the same adapter functions directly.
  */
+import type { Context } from 'aws-lambda';
 import type pg from 'pg';
 import * as z from 'zod/mini';
 import { createPool } from '../adapters/postgres/connection';
@@ -32,6 +33,9 @@ const erasureRequest = z.discriminatedUnion('action', [
   }),
 ]);
 
+/** Time kept back from the function's timeout for the day partition under way. */
+const STEP_MARGIN_MS = 5 * 60_000;
+
 export class InvalidErasureRequest extends Error {
   constructor(message: string) {
     super(message);
@@ -40,7 +44,7 @@ export class InvalidErasureRequest extends Error {
 }
 
 export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { logger }: Observability) {
-  return async (event: unknown): Promise<DatabaseErasure | { completed: number }> => {
+  return async (event: unknown, context?: Context): Promise<DatabaseErasure | { completed: number }> => {
     const parsed = erasureRequest.safeParse(event);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -53,15 +57,21 @@ export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { lo
       logger.info('erasure completed', { erasureId: request.erasure_id, removed: request.removed });
       return { completed: request.erasure_id };
     }
-    const result = await eraseFromDatabase(pool, {
-      accountId: request.account_id,
-      ...(request.user_id === undefined ? {} : { userId: request.user_id }),
-      ...(request.grace_seconds === undefined ? {} : { graceSeconds: request.grace_seconds }),
-      requestedBy: request.requested_by,
-      ...(request.reason === undefined ? {} : { reason: request.reason }),
-    });
+    const result = await eraseFromDatabase(
+      pool,
+      {
+        accountId: request.account_id,
+        ...(request.user_id === undefined ? {} : { userId: request.user_id }),
+        ...(request.grace_seconds === undefined ? {} : { graceSeconds: request.grace_seconds }),
+        requestedBy: request.requested_by,
+        ...(request.reason === undefined ? {} : { reason: request.reason }),
+      },
+      // A large erasure spans invocations (`done: false`, the CLI invokes again): stop with room
+      // left for the day being removed when the budget runs out.
+      context ? { budgetMs: Math.max(0, context.getRemainingTimeInMillis() - STEP_MARGIN_MS) } : {},
+    );
     // The audit line: which account, whether one user (never who), by whom, what was removed.
-    logger.info('erasure applied in PostgreSQL', {
+    logger.info(result.done ? 'erasure applied in PostgreSQL' : 'erasure under way in PostgreSQL', {
       erasureId: result.erasureId,
       accountId: request.account_id,
       scope: request.user_id === undefined ? 'account' : 'user',

@@ -90,6 +90,26 @@ describe('Adapter: eraseFromDatabase', () => {
     expect(removed.event_keys).toBe(removed.events);
   });
 
+  it('spreads a removal over calls when its time runs out, each resuming after the last day done', async () => {
+    // Prepare
+    const events = history();
+    await writeEvents(writer(), deliveriesFor(events));
+    const request = { accountId: 'acct-a', userId: 'user-1', requestedBy: 'test' };
+
+    // Act: no time at all, so each call removes one day partition
+    const calls = [await eraseFromDatabase(db.pool, request, { budgetMs: 0 })];
+    while (!calls.at(-1)!.done) calls.push(await eraseFromDatabase(db.pool, request, { budgetMs: 0 }));
+
+    // Assess: one erasure, resumed by every later call, and exactly the same result
+    const { rows } = await db.pool.query('SELECT count(*)::int AS days FROM firehose_event_partition_days()');
+    expect(calls).toHaveLength(rows[0].days + 1);
+    expect(new Set(calls.map((call) => call.erasureId)).size).toBe(1);
+    expect(calls.slice(1).every((call) => call.resumed)).toBe(true);
+    const kept = events.filter((e) => !(e.account_id === 'acct-a' && e.user_id === 'user-1'));
+    await expectStoreToHold(kept);
+    expect(calls.at(-1)!.removed.events).toBe(events.length - kept.length);
+  });
+
   it('drops erased events that arrive later (redelivery, DLQ re-drive, replay), but not newer ones', async () => {
     // Prepare
     const events = history();

@@ -45,7 +45,9 @@ export interface DatabaseErasure {
   readonly erasedBefore: Date;
   /** True when an interrupted erasure of the same account and user was picked up again. */
   readonly resumed: boolean;
-  /** Rows removed per table (by this run). */
+  /** False when the time budget ran out first: call again with the same request to go on. */
+  readonly done: boolean;
+  /** Everything removed so far, per table (the audit record's `removed`). */
   readonly removed: Record<string, number>;
 }
 
@@ -93,6 +95,16 @@ interface Recorded {
   requested_at: Date;
   erased_before: Date;
   resumed: boolean;
+  removed_through: string | null;
+  rows_removed: boolean;
+}
+
+export interface ErasureOptions {
+  /**
+   * Stop after the day during which this much time has passed (`done: false`); the next call with
+   * the same request resumes after that day. The erasure function sets it below its timeout.
+   */
+  readonly budgetMs?: number;
 }
 
 async function recordTombstone(client: pg.PoolClient, request: ErasureRequest): Promise<Recorded> {
@@ -100,7 +112,8 @@ async function recordTombstone(client: pg.PoolClient, request: ErasureRequest): 
   const { rows: open } = await client.query<
     Recorded & { account_id: string; same: boolean; requested_by: string }
   >(
-    `SELECT id, account_id, requested_at, erased_before, requested_by, true AS resumed,
+    `SELECT id, account_id, requested_at, erased_before, requested_by, true AS resumed, rows_removed,
+            to_char(removed_through, 'YYYY-MM-DD') AS removed_through,
             account_id = $1 AND user_sha256 IS NOT DISTINCT FROM ${USER_DIGEST} AS same
      FROM erasures WHERE completed_at IS NULL ORDER BY id`,
     [request.accountId, request.userId ?? null],
@@ -121,7 +134,7 @@ async function recordTombstone(client: pg.PoolClient, request: ErasureRequest): 
   const { rows } = await client.query<Recorded>(
     `INSERT INTO erasures (account_id, user_sha256, erased_before, requested_by, reason)
      VALUES ($1, ${USER_DIGEST}, date_trunc('milliseconds', now() + make_interval(secs => $3)) + interval '1 millisecond', $4, $5)
-     RETURNING id, requested_at, erased_before, false AS resumed`,
+     RETURNING id, requested_at, erased_before, false AS resumed, NULL AS removed_through, false AS rows_removed`,
     [
       request.accountId,
       request.userId ?? null,
@@ -145,36 +158,92 @@ async function retrying<T>(codes: readonly string[], attempts: number, work: () 
   }
 }
 
-export async function eraseFromDatabase(pool: pg.Pool, request: ErasureRequest): Promise<DatabaseErasure> {
+export async function eraseFromDatabase(
+  pool: pg.Pool,
+  request: ErasureRequest,
+  { budgetMs = Number.POSITIVE_INFINITY }: ErasureOptions = {},
+): Promise<DatabaseErasure> {
+  const started = Date.now();
   const recorded = await retrying([LOCK_NOT_AVAILABLE], LOCK_ATTEMPTS, () =>
     inTransaction(pool, 'BEGIN', (client) => recordTombstone(client, request)),
   );
   const erasureId = Number(recorded.id);
-  const removed = await retrying([DEADLOCK_DETECTED], DEADLOCK_ATTEMPTS, () =>
-    inTransaction(pool, 'BEGIN', async (client) => {
-      await client.query(`SET LOCAL statement_timeout = '${REMOVAL_STATEMENT_TIMEOUT}'`);
-      const counts =
-        request.userId === undefined
-          ? await removeAccount(client, request.accountId)
-          : await removeUser(client, request.accountId, request.userId, recorded.erased_before);
-      // Recorded with the removal itself: the audit holds it even if the other stores fail later.
-      await client.query(ADD_REMOVED, [erasureId, JSON.stringify(counts)]);
-      return counts;
-    }),
+  // One transaction per step, each recording its counts and progress with its removal: the audit
+  // holds what was removed even if a later step or store fails, and a rerun goes on from there.
+  const step = (work: (client: pg.PoolClient) => Promise<Record<string, number>>, progress: string) =>
+    retrying([DEADLOCK_DETECTED], DEADLOCK_ATTEMPTS, () =>
+      inTransaction(pool, 'BEGIN', async (client) => {
+        await client.query(`SET LOCAL statement_timeout = '${REMOVAL_STATEMENT_TIMEOUT}'`);
+        await client.query(ADD_REMOVED, [erasureId, JSON.stringify(await work(client))]);
+        await client.query(`UPDATE erasures SET ${progress} WHERE id = $1`, [erasureId]);
+      }),
+    );
+  let done = recorded.rows_removed;
+  if (!done) {
+    const { rows: days } = await pool.query<{ day: string }>(
+      `SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d
+       WHERE $1::date IS NULL OR d > $1::date ORDER BY d`,
+      [recorded.removed_through],
+    );
+    let outOfTime = false;
+    for (const { day } of days) {
+      await step(
+        (client) => removeDay(client, request, recorded.erased_before, day),
+        `removed_through = '${day}'`,
+      );
+      outOfTime = Date.now() - started >= budgetMs;
+      if (outOfTime) break;
+    }
+    if (!outOfTime) {
+      await step(
+        (client) =>
+          request.userId === undefined
+            ? removeAccountRest(client, request.accountId)
+            : removeUserRest(client, request.accountId, request.userId),
+        'rows_removed = true',
+      );
+      done = true;
+    }
+  }
+  const { rows } = await pool.query<{ removed: Record<string, number> }>(
+    'SELECT removed FROM erasures WHERE id = $1',
+    [erasureId],
   );
   return {
     erasureId,
     requestedAt: recorded.requested_at,
     erasedBefore: recorded.erased_before,
     resumed: recorded.resumed,
-    removed,
+    done,
+    removed: rows[0]!.removed,
   };
 }
 
-async function removeAccount(client: pg.PoolClient, accountId: string): Promise<Record<string, number>> {
+/** event_time within the UTC day given as 'YYYY-MM-DD' text (never the session's time zone). */
+const IN_DAY = (day: string) =>
+  `event_time >= ${day}::timestamp AT TIME ZONE 'UTC' AND event_time < (${day}::date + 1)::timestamp AT TIME ZONE 'UTC'`;
+
+/** One day partition of the account's (or the user's) events, with the user's share of that day's rollups. */
+async function removeDay(
+  client: pg.PoolClient,
+  request: ErasureRequest,
+  erasedBefore: Date,
+  day: string,
+): Promise<Record<string, number>> {
+  if (request.userId !== undefined)
+    return removeUserDay(client, request.accountId, request.userId, erasedBefore, day);
+  // Pruned to the one partition by the event_time range.
+  const { rowCount } = await client.query(`DELETE FROM events WHERE account_id = $1 AND ${IN_DAY('$2')}`, [
+    request.accountId,
+    day,
+  ]);
+  return { events: rowCount ?? 0 };
+}
+
+/** After the events: every other row of a deleted tenant (found through the tables' keys). */
+async function removeAccountRest(client: pg.PoolClient, accountId: string): Promise<Record<string, number>> {
   const removed: Record<string, number> = {};
   for (const table of [
-    'events',
     'event_keys',
     'rollup_user_day',
     'rollup_type_day',
@@ -200,11 +269,12 @@ const SUBTRACT = ['events', ...HOUR_COLUMNS]
   .map((column) => `${column} = r.${column} - c.${column}`)
   .join(', ');
 
-async function removeUser(
+async function removeUserDay(
   client: pg.PoolClient,
   accountId: string,
   userId: string,
   erasedBefore: Date,
+  day: string,
 ): Promise<Record<string, number>> {
   const count = async (sql: string, values: unknown[] = [accountId, userId]) =>
     (await client.query(sql, values)).rowCount ?? 0;
@@ -213,7 +283,7 @@ async function removeUser(
     ) ON COMMIT DROP`);
   const { rows } = await client.query<{ events: string; keys: string }>(
     `WITH gone AS (
-       DELETE FROM events WHERE account_id = $1 AND user_id = $2 AND received_at < $3
+       DELETE FROM events WHERE account_id = $1 AND user_id = $2 AND received_at < $3 AND ${IN_DAY('$4')}
        RETURNING event_id, type, (event_time AT TIME ZONE 'UTC')::date AS day,
                  extract(hour FROM event_time AT TIME ZONE 'UTC')::int AS hour_of_day
      ),
@@ -227,7 +297,7 @@ async function removeUser(
        SELECT day, type, count(*), ${HOUR_SUMS} FROM gone GROUP BY day, type
      )
      SELECT (SELECT count(*) FROM gone) AS events, (SELECT count(*) FROM keys) AS keys`,
-    [accountId, userId, erasedBefore],
+    [accountId, userId, erasedBefore, day],
   );
   const removed: Record<string, number> = {
     events: Number(rows[0]!.events),
@@ -251,20 +321,33 @@ async function removeUser(
     [accountId],
   );
   await client.query(
-    `SELECT FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 ORDER BY day FOR UPDATE`,
-    [accountId, userId],
-  );
-  // Day rows before the first stored day of raw events: all their counts predate the erasure.
-  removed.rollup_user_day = await count(
-    `DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2
-     AND day < (SELECT first_kept_day FROM event_retention)`,
+    `SELECT FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 AND day = $3::date FOR UPDATE`,
+    [accountId, userId, day],
   );
   removed.rollup_user_day_updated = await count(
     `UPDATE rollup_user_day r SET ${SUBTRACT} FROM erased_counts c
      WHERE r.account_id = $1 AND r.user_id = $2 AND c.type IS NULL AND r.day = c.day`,
   );
-  removed.rollup_user_day += await count(
-    'DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 AND events <= 0',
+  removed.rollup_user_day = await count(
+    'DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2 AND day = $3::date AND events <= 0',
+    [accountId, userId, day],
+  );
+  return removed;
+}
+
+/** After the days: the user's rollup rows of days before raw retention, and failure records. */
+async function removeUserRest(
+  client: pg.PoolClient,
+  accountId: string,
+  userId: string,
+): Promise<Record<string, number>> {
+  const count = async (sql: string, values: unknown[]) => (await client.query(sql, values)).rowCount ?? 0;
+  const removed: Record<string, number> = {};
+  // Day rows before the first stored day of raw events: all their counts predate the erasure.
+  removed.rollup_user_day = await count(
+    `DELETE FROM rollup_user_day WHERE account_id = $1 AND user_id = $2
+     AND day < (SELECT first_kept_day FROM event_retention)`,
+    [accountId, userId],
   );
   // Failure records of the account that name the user, also where the 500-character excerpt was
   // cut inside the user's field.

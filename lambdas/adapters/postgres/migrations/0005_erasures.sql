@@ -14,7 +14,11 @@ CREATE TABLE erasures (
   requested_at  timestamptz NOT NULL DEFAULT now(),
   completed_at  timestamptz,
   -- What was removed, per store (events, rollup rows, archive objects, cache entries, ...).
-  removed       jsonb       NOT NULL DEFAULT '{}'
+  removed       jsonb       NOT NULL DEFAULT '{}',
+  -- Progress of the removal in PostgreSQL, one day partition per transaction, so that a large one
+  -- can span several invocations: the last day done, and whether the rest (keys, rollups) is done.
+  removed_through date,
+  rows_removed  boolean     NOT NULL DEFAULT false
 );
 CREATE INDEX erasures_account ON erasures (account_id);
 
