@@ -46,6 +46,7 @@ describe('Migration: function roles', () => {
     await expect(
       as('firehose_writer', 'SELECT first_kept_day FROM event_retention'),
     ).resolves.toBeUndefined();
+    await expect(as('firehose_writer', 'SELECT erased_before FROM erasures')).resolves.toBeUndefined();
   });
 
   it('does not let the writer drop, delete or move the retention floor', async () => {
@@ -57,6 +58,19 @@ describe('Migration: function roles', () => {
       as('firehose_writer', "UPDATE event_retention SET first_kept_day = '2100-01-01'"),
     ).rejects.toThrow(/permission denied/);
     await expect(as('firehose_writer', 'DROP TABLE rollup_user_day')).rejects.toThrow(/must be owner/);
+  });
+
+  it('does not let the writer undo or forge an erasure', async () => {
+    await expect(as('firehose_writer', 'DELETE FROM erasures')).rejects.toThrow(/permission denied/);
+    await expect(as('firehose_writer', "UPDATE erasures SET erased_before = '1970-01-01'")).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(
+      as(
+        'firehose_writer',
+        "INSERT INTO erasures (account_id, erased_before, requested_by) VALUES ('a', now(), 'x')",
+      ),
+    ).rejects.toThrow(/permission denied/);
   });
 
   it('lets the summary role read rollups only', async () => {
