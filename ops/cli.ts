@@ -15,7 +15,7 @@ import {
   tenantsShow,
   tenantsUpdate,
 } from './commands';
-import { tenantsDelete, usersErase } from './erasure';
+import { erasuresList, tenantsDelete, usersErase } from './erasure';
 import { seed } from './seed';
 import { OpsError, type OpsTarget, resolveTarget } from './target';
 
@@ -37,6 +37,7 @@ users
   users erase --account <id> --user <user id> [--reason "..."] [--by <name>]
                       a privacy request: the user's events, their share of the rollups, cached
                       summaries and archive lines; audited without keeping the user id
+  erasures list [--account <id>]  the erasures' audit records, newest first
 keys
   keys create --account <id> [--kind secret|publishable] [--origin https://app.example]...
               [--scopes ingest,read] [--description "..."]
@@ -68,6 +69,7 @@ const COMMANDS: Record<string, Runner> = {
   'tenants tier': (target, options) => tenantsUpdate(target, options, 'tier'),
   'tenants delete': tenantsDelete,
   'users erase': usersErase,
+  'erasures list': erasuresList,
   'keys create': keysCreate,
   'keys revoke': keysRevoke,
   'dlq status': (target) => dlqStatus(target),

@@ -259,3 +259,23 @@ export async function tenantsDelete(target: OpsTarget, options: CommandOptions):
 export async function usersErase(target: OpsTarget, options: CommandOptions): Promise<Output> {
   return erase(target, options, required(options, 'account'), required(options, 'user'));
 }
+
+/** `ops erasures list [--account <id>]`: the audit records, newest first (the proof for a requester). */
+export async function erasuresList(target: OpsTarget, options: CommandOptions): Promise<Output> {
+  const accountId = typeof options.values.account === 'string' ? options.values.account : undefined;
+  const records = await target.eraser.list(accountId === undefined ? {} : { accountId });
+  return {
+    json: records,
+    lines:
+      records.length === 0
+        ? [`no erasures${accountId ? ` of ${accountId}` : ''} on stage ${target.stage}`]
+        : records.map(
+            (record) =>
+              `erasure ${record.id}: ${record.userSha256 ? `a user (sha256 ${record.userSha256.slice(0, 12)}…)` : 'the tenant'} ` +
+              `of ${record.accountId}, by ${record.requestedBy}${record.reason ? ` (${record.reason})` : ''} ` +
+              `at ${record.requestedAt.toISOString()}, ` +
+              `${record.completedAt ? `completed ${record.completedAt.toISOString()}` : 'NOT COMPLETED: rerun its command'}; ` +
+              `${record.removed.events ?? 0} events, ${record.removed.archive_lines ?? 0} archive lines removed`,
+          ),
+  };
+}

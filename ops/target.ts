@@ -16,8 +16,10 @@ import { createSqsClient } from '../lambdas/adapters/messaging/clients';
 import {
   completeErasure,
   type DatabaseErasure,
+  type ErasureRecord,
   type ErasureRequest,
   eraseFromDatabase,
+  listErasures,
 } from '../lambdas/adapters/postgres/erasure';
 import { deployedFunctionName } from '../lambdas/shared/function-names';
 import { DATA_OUTPUTS, SERVICE_OUTPUTS, stackNames } from '../lib/config/stack-outputs';
@@ -49,6 +51,7 @@ export class OpsError extends Error {}
 export interface DatabaseEraser {
   erase(request: ErasureRequest): Promise<DatabaseErasure>;
   complete(erasureId: number, removed: Record<string, number>): Promise<void>;
+  list(filter: { accountId?: string; limit?: number }): Promise<ErasureRecord[]>;
 }
 
 /** Locally the operator reaches PostgreSQL: the adapter runs here, on a short-lived pool. */
@@ -64,6 +67,7 @@ export function localEraser(databaseUrl: string): DatabaseEraser {
   return {
     erase: (request) => withPool((pool) => eraseFromDatabase(pool, request)),
     complete: (erasureId, removed) => withPool((pool) => completeErasure(pool, erasureId, removed)),
+    list: (filter) => withPool((pool) => listErasures(pool, filter)),
   };
 }
 
@@ -102,6 +106,19 @@ export function deployedEraser(stage: string, lambda: LambdaClient): DatabaseEra
     },
     async complete(erasureId, removed) {
       await invoke({ action: 'complete', erasure_id: erasureId, removed });
+    },
+    async list(filter) {
+      const records = (await invoke({
+        action: 'list',
+        ...(filter.accountId === undefined ? {} : { account_id: filter.accountId }),
+        ...(filter.limit === undefined ? {} : { limit: filter.limit }),
+      })) as (ErasureRecord & { erasedBefore: string; requestedAt: string; completedAt: string | null })[];
+      return records.map((record) => ({
+        ...record,
+        erasedBefore: new Date(record.erasedBefore),
+        requestedAt: new Date(record.requestedAt),
+        completedAt: record.completedAt === null ? null : new Date(record.completedAt),
+      }));
     },
   };
 }

@@ -4,13 +4,20 @@
  * database in its VPC). Runs as the master user. Two requests:
  *   { "action": "erase", "account_id", "user_id"?, "grace_seconds"?, "requested_by", "reason"? }
  *   { "action": "complete", "erasure_id", "removed": { "<store>": n } }
+ *   { "action": "list", "account_id"?, "limit"? }   the audit records, newest first
  * Locally the ops CLI calls the same adapter functions directly.
  */
 import type { Context } from 'aws-lambda';
 import type pg from 'pg';
 import * as z from 'zod/mini';
 import { createPool } from '../adapters/postgres/connection';
-import { completeErasure, type DatabaseErasure, eraseFromDatabase } from '../adapters/postgres/erasure';
+import {
+  completeErasure,
+  type DatabaseErasure,
+  type ErasureRecord,
+  eraseFromDatabase,
+  listErasures,
+} from '../adapters/postgres/erasure';
 import { boundedText, MAX_ID_LENGTH } from '../core/queue-message';
 import type { Environment } from '../shared/env';
 import { createObservability, type Observability } from '../shared/observability';
@@ -31,6 +38,11 @@ const erasureRequest = z.discriminatedUnion('action', [
     erasure_id: z.number().check(z.int(), z.positive()),
     removed: z.record(z.string(), z.number()),
   }),
+  z.object({
+    action: z.literal('list'),
+    account_id: z.optional(boundedText(MAX_ID_LENGTH)),
+    limit: z.optional(z.number().check(z.int(), z.positive(), z.lte(1000))),
+  }),
 ]);
 
 /** Time kept back from the function's timeout for the day partition under way. */
@@ -44,7 +56,10 @@ export class InvalidErasureRequest extends Error {
 }
 
 export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { logger }: Observability) {
-  return async (event: unknown, context?: Context): Promise<DatabaseErasure | { completed: number }> => {
+  return async (
+    event: unknown,
+    context?: Context,
+  ): Promise<DatabaseErasure | ErasureRecord[] | { completed: number }> => {
     const parsed = erasureRequest.safeParse(event);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -52,6 +67,12 @@ export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { lo
     }
     const request = parsed.data;
     const { pool } = dependencies();
+    if (request.action === 'list') {
+      return listErasures(pool, {
+        ...(request.account_id === undefined ? {} : { accountId: request.account_id }),
+        ...(request.limit === undefined ? {} : { limit: request.limit }),
+      });
+    }
     if (request.action === 'complete') {
       await completeErasure(pool, request.erasure_id, request.removed);
       logger.info('erasure completed', { erasureId: request.erasure_id, removed: request.removed });

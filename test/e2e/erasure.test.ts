@@ -4,6 +4,7 @@
  * the others changes.
  */
 
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -148,6 +149,24 @@ describe('Operation: erasure (local pipeline)', () => {
       (await readStoreState(pipeline.pool)).events.has('keepco/new'),
     );
   }, 120_000);
+
+  it('lists the audit records from the command line, newest first', async () => {
+    const listed = await ops('erasures', 'list', '--json');
+    expect(listed.code).toBe(0);
+    const records = JSON.parse(listed.out);
+    expect(records.map((r: { accountId: string }) => r.accountId)).toEqual(['goneco', 'keepco']);
+    expect(records[1]).toMatchObject({
+      userSha256: createHash('sha256').update('alice').digest('hex'),
+      requestedBy: 'tester',
+      reason: 'ticket 7',
+      removed: expect.objectContaining({ events: 6, archive_lines: 6 }),
+    });
+    expect(records.every((r: { completedAt: string | null }) => r.completedAt !== null)).toBe(true);
+    const text = await ops('erasures', 'list', '--account', 'keepco');
+    expect(text.out).toMatch(
+      /^erasure \d+: a user \(sha256 [0-9a-f]{12}…\) of keepco, by tester \(ticket 7\) at .*, completed .*; 6 events, 6 archive lines removed$/,
+    );
+  });
 
   it('refuses a tenant deletion without --confirm, from the command line', async () => {
     const result = await ops('tenants', 'delete', 'keepco');

@@ -124,6 +124,39 @@ describe('Function: deployedEraser', () => {
     });
   });
 
+  it('lists the audit records through the function, dates read back', async () => {
+    lambda.on(InvokeCommand).resolves(
+      answer([
+        {
+          id: 3,
+          accountId: 'acme',
+          userSha256: null,
+          erasedBefore: '2026-11-20T12:05:10.000Z',
+          requestedBy: 'ops',
+          reason: null,
+          requestedAt: '2026-11-20T12:00:00.000Z',
+          completedAt: null,
+          removed: {},
+        },
+      ]) as never,
+    );
+
+    const [record] = await deployedEraser('prod', new LambdaClient({ region: 'eu-west-1' })).list({
+      accountId: 'acme',
+    });
+
+    const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString())).toEqual({
+      action: 'list',
+      account_id: 'acme',
+    });
+    expect(record).toMatchObject({
+      id: 3,
+      requestedAt: new Date('2026-11-20T12:00:00.000Z'),
+      completedAt: null,
+    });
+  });
+
   it('turns a failed invocation into a message that says what to do', async () => {
     lambda
       .on(InvokeCommand)

@@ -387,6 +387,23 @@ describe('Adapter: eraseFromDatabase', () => {
       expect(rows[0].completed_at).toBeInstanceOf(Date);
     });
 
+    it('lists the audit records, newest first, of one account or all', async () => {
+      const first = await eraseFromDatabase(db.pool, {
+        accountId: 'acct-a',
+        userId: 'u',
+        requestedBy: 'ops',
+      });
+      await completeErasure(db.pool, first.erasureId, {});
+      const second = await eraseFromDatabase(db.pool, { accountId: 'acct-b', requestedBy: 'ops' });
+
+      const all = (await handler()({ action: 'list' })) as { id: number; userSha256: string | null }[];
+      const ofA = (await handler()({ action: 'list', account_id: 'acct-a' })) as { id: number }[];
+
+      expect(all.map((record) => record.id)).toEqual([second.erasureId, first.erasureId]);
+      expect(all[1]!.userSha256).toBe(sha256('u').toString('hex'));
+      expect(ofA.map((record) => record.id)).toEqual([first.erasureId]);
+    });
+
     it.each([
       [{ action: 'erase', account_id: '', requested_by: 'ops' }, /^account_id: /],
       [{ action: 'erase', account_id: 'a', requested_by: 'ops', grace_seconds: -1 }, /^grace_seconds: /],

@@ -372,3 +372,40 @@ export async function completeErasure(
     await client.query('UPDATE erasures SET completed_at = now() WHERE id = $1', [erasureId]);
   });
 }
+
+/** An erasure as its audit record holds it (the user only as a hex SHA-256 digest). */
+export interface ErasureRecord {
+  readonly id: number;
+  readonly accountId: string;
+  readonly userSha256: string | null;
+  readonly erasedBefore: Date;
+  readonly requestedBy: string;
+  readonly reason: string | null;
+  readonly requestedAt: Date;
+  readonly completedAt: Date | null;
+  readonly removed: Record<string, number>;
+}
+
+/** The newest erasures, of one account or all: the proof an auditor or a requester asks for. */
+export async function listErasures(
+  pool: pg.Pool,
+  filter: { readonly accountId?: string; readonly limit?: number } = {},
+): Promise<ErasureRecord[]> {
+  const { rows } = await pool.query(
+    `SELECT id, account_id, encode(user_sha256, 'hex') AS user_sha256, erased_before, requested_by, reason,
+            requested_at, completed_at, removed
+     FROM erasures WHERE $1::text IS NULL OR account_id = $1 ORDER BY id DESC LIMIT $2`,
+    [filter.accountId ?? null, filter.limit ?? 20],
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    accountId: row.account_id,
+    userSha256: row.user_sha256,
+    erasedBefore: row.erased_before,
+    requestedBy: row.requested_by,
+    reason: row.reason,
+    requestedAt: row.requested_at,
+    completedAt: row.completed_at,
+    removed: row.removed,
+  }));
+}
