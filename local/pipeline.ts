@@ -73,6 +73,8 @@ export interface LocalPipeline {
     readonly deadLetterArn: string;
   };
   readonly databaseUrl: string;
+  /** The S3 archive's bucket in the S3 stand-in. */
+  readonly archiveBucket: string;
   /** The stand-ins, in their own process. */
   readonly standins: StandinsProcess;
   readonly runner: EventSourceRunner;
@@ -311,6 +313,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       demo,
       queues,
       databaseUrl,
+      archiveBucket: NAMES.archive,
       standins,
       runner,
       api,

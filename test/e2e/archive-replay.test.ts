@@ -3,54 +3,38 @@
  * stand-in into the S3 stand-in; after an account's rows are lost from PostgreSQL, a replay of the
  * archive brings back exactly what was there, and replaying again changes nothing.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { archiveHourFolder, archiveLine, parseArchiveLines } from '../../lambdas/core/archive-records';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveHourFolder, archiveLine } from '../../lambdas/core/archive-records';
 import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
-import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
-import { s3ClientConfig } from '../../local/standins/client-config';
+import type { LocalPipeline } from '../../local/pipeline';
 import { createAccount, createKey } from '../../ops/tenants';
 import { postEvents } from '../support/http-client';
+import { archivedEvents, startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
 import { readStoreState } from '../support/store-state';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 const ACCOUNT = 'replayco';
-const BUCKET = 'firehose-local-archive';
 
 describe('Operation: archive replay (local pipeline)', () => {
+  let test: TestPipeline;
   let pipeline: LocalPipeline;
-  let dir: string;
-  let s3: S3Client;
   let key: string;
 
   beforeAll(async () => {
-    dir = await makeTempDir('archive-replay');
-    vi.stubEnv('FIREHOSE_DIR', dir);
-    pipeline = await startLocalPipeline({ dir, port: 0 });
-    s3 = new S3Client(s3ClientConfig(pipeline.standins.endpoints.s3));
+    test = await startTestPipeline('archive-replay');
+    ({ pipeline } = test);
     await createAccount(pipeline.tenants, { accountId: ACCOUNT, name: 'Replay Co', tier: 'enterprise' });
     ({ key } = await createKey(pipeline.tenants, { accountId: ACCOUNT, kind: 'secret' }));
   }, 60_000);
   afterAll(async () => {
-    s3?.destroy();
-    await pipeline?.stop();
-    vi.unstubAllEnvs();
-    await removeTempDir(dir);
+    await test?.stop();
   });
 
-  async function archivedEventIds(): Promise<string[]> {
-    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'events/' }));
-    const ids: string[] = [];
-    for (const { Key } of Contents) {
-      const { Body } = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
-      const text = gunzipSync(Buffer.from(await Body!.transformToByteArray())).toString();
-      ids.push(...parseArchiveLines(text).events.map((event) => `${event.account_id}/${event.event_id}`));
-    }
-    return ids;
-  }
+  const archivedEventIds = async () =>
+    (await archivedEvents(test.archive)).map((event) => `${event.account_id}/${event.event_id}`);
 
   const committedMessages = async () =>
     Number((await pipeline.pool.query('SELECT count(*) FROM committed_messages')).rows[0].count);
@@ -148,9 +132,9 @@ describe('Operation: archive replay (local pipeline)', () => {
       { account_id: ACCOUNT, received_at: receivedAt, request_id: 'restored-request' },
     );
     const objectKey = `${archiveHourFolder(Date.now())}manual-damaged.gz`;
-    await s3.send(
+    await test.archive.s3.send(
       new PutObjectCommand({
-        Bucket: BUCKET,
+        Bucket: test.archive.bucket,
         Key: objectKey,
         Body: gzipSync(`{"event_id": "cut off\n${line}`),
       }),

@@ -5,55 +5,35 @@
  */
 
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ArchivedEvent, parseArchiveLines } from '../../lambdas/core/archive-records';
-import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
-import { s3ClientConfig } from '../../local/standins/client-config';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalPipeline } from '../../local/pipeline';
 import { tenantsDelete, usersErase } from '../../ops/erasure';
 import { resolveTarget } from '../../ops/target';
 import { createAccount, createKey } from '../../ops/tenants';
 import { getSummary, postEvents } from '../support/http-client';
+import { archivedEvents, startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
 import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
-const BUCKET = 'firehose-local-archive';
-
 describe('Operation: erasure (local pipeline)', () => {
+  let test: TestPipeline;
   let pipeline: LocalPipeline;
-  let dir: string;
-  let s3: S3Client;
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
-    dir = await makeTempDir('erasure');
-    vi.stubEnv('FIREHOSE_DIR', dir);
-    pipeline = await startLocalPipeline({ dir, port: 0 });
-    s3 = new S3Client(s3ClientConfig(pipeline.standins.endpoints.s3));
+    test = await startTestPipeline('erasure');
+    ({ pipeline } = test);
     for (const account of ['keepco', 'goneco']) {
       await createAccount(pipeline.tenants, { accountId: account, name: account, tier: 'enterprise' });
       keys[account] = (await createKey(pipeline.tenants, { accountId: account, kind: 'secret' })).key;
     }
   }, 60_000);
   afterAll(async () => {
-    s3?.destroy();
-    await pipeline?.stop();
-    vi.unstubAllEnvs();
-    await removeTempDir(dir);
+    await test?.stop();
   });
 
-  async function archived(): Promise<ArchivedEvent[]> {
-    const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-    const events: ArchivedEvent[] = [];
-    for (const { Key } of Contents) {
-      const { Body } = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
-      events.push(...parseArchiveLines(gunzipSync(await Body!.transformToByteArray()).toString()).events);
-    }
-    return events;
-  }
+  const archived = () => archivedEvents(test.archive);
 
   it("erases a user and deletes a tenant from every store, auditing both, the others' data intact", async () => {
     // Prepare: two users of keepco, one of goneco; a summary of keepco cached with alice on top

@@ -3,29 +3,26 @@
  * once; throttling (a real limiter on a free-tier account) and a failing queue (the SQS stand-in's
  * fault hook) are waited out; a refused account stops the seed with a message.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalPipeline } from '../../local/pipeline';
 import { EventGenerator } from '../../ops/event-generator';
 import { seed } from '../../ops/seed';
 import type { OpsTarget } from '../../ops/target';
 import { getSummary } from '../support/http-client';
+import { startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 describe('Operation: seed (local pipeline)', () => {
+  let test: TestPipeline;
   let pipeline: LocalPipeline;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = await makeTempDir('seed');
-    vi.stubEnv('FIREHOSE_DIR', dir);
-    pipeline = await startLocalPipeline({ dir, port: 0 });
+    test = await startTestPipeline('seed');
+    ({ pipeline } = test);
   }, 60_000);
   afterAll(async () => {
-    await pipeline?.stop();
-    vi.unstubAllEnvs();
-    await removeTempDir(dir);
+    await test?.stop();
   });
 
   /** The distinct `account/event_id` a seed sends: the generator is deterministic for a seed. */

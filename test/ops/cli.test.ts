@@ -5,26 +5,24 @@ import { writeFile } from 'node:fs/promises';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localStatePath } from '../../local/local-state';
-import { type LocalPipeline, startLocalPipeline } from '../../local/pipeline';
+import type { LocalPipeline } from '../../local/pipeline';
 import { deadPid } from '../support/dead-pid';
 import { getSummary, postEvents } from '../support/http-client';
+import { startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
 import { makeTempDir, removeTempDir } from '../support/temp-dir';
 import { waitFor } from '../support/wait';
 
 describe('CLI: ops', () => {
+  let test: TestPipeline;
   let pipeline: LocalPipeline;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = await makeTempDir('ops');
-    vi.stubEnv('FIREHOSE_DIR', dir);
-    pipeline = await startLocalPipeline({ dir, port: 0 });
+    test = await startTestPipeline('ops');
+    ({ pipeline } = test);
   }, 60_000);
   afterAll(async () => {
-    await pipeline?.stop();
-    vi.unstubAllEnvs();
-    await removeTempDir(dir);
+    await test?.stop();
   });
 
   it('creates a tenant whose key can send and read at once', async () => {
