@@ -18,7 +18,7 @@ import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import { archiveObjectKeys, readArchiveObject } from './archive-objects';
-import type { CommandOptions, Output } from './commands';
+import { type CommandOptions, type Output, text, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 
@@ -110,15 +110,6 @@ export function pacingDelayMs(sent: number, ratePerSecond: number, elapsedMs: nu
   return Math.max(0, (sent / ratePerSecond) * 1000 - elapsedMs);
 }
 
-function rateOption(options: CommandOptions): number | undefined {
-  const value = options.values.rate;
-  if (value === undefined) return undefined;
-  const rate = Number(value);
-  if (!Number.isInteger(rate) || rate < 1)
-    throw new OpsError(`--rate must be a whole number of events per second (got "${String(value)}").`);
-  return rate;
-}
-
 function instant(options: CommandOptions, name: 'from' | 'to'): number {
   const value = options.values[name];
   if (typeof value !== 'string' || value === '')
@@ -145,7 +136,7 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   const window: ReplayWindow = {
     from: instant(options, 'from'),
     to: instant(options, 'to'),
-    ...(typeof options.values.account === 'string' ? { accountId: options.values.account } : {}),
+    ...(text(options, 'account') ? { accountId: text(options, 'account')! } : {}),
   };
   if (window.to <= window.from) throw new OpsError('--to must be after --from.');
   if (!target.archive) {
@@ -155,7 +146,7 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   }
   const { bucket } = target.archive;
   const dryRun = options.values['dry-run'] === true;
-  const rate = rateOption(options);
+  const rate = wholeNumber(options, 'rate', { unit: 'events per second' });
   const started = performance.now();
   const queue = new SqsEventQueue(target.sqs, target.queues.events);
   const keyBase = `replay-${randomUUID().slice(0, 8)}`;

@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { isMain } from '../local/is-main';
 import { archiveReplay } from './archive-replay';
 import {
-  type CommandOptions,
   dlqRedrive,
   dlqStatus,
   keysCreate,
@@ -16,6 +15,7 @@ import {
   tenantsUpdate,
 } from './commands';
 import { erasuresList, tenantsDelete, usersErase } from './erasure';
+import type { CommandOptions } from './options';
 import { seed } from './seed';
 import { OpsError, type OpsTarget, resolveTarget } from './target';
 

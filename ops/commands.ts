@@ -9,33 +9,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import type { KeyKind, Scope } from '../lambdas/core/api-keys';
-import { isTier, type Tier } from '../lambdas/core/tiers';
 import { sleep } from '../local/sleep';
 import { SQS_LIMITS } from '../local/standins/sqs/limits';
+import { type CommandOptions, type Output, text, tier, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import type { OpsTarget } from './target';
 import { OpsError } from './target';
 import { createAccount, createKey, revokeKey } from './tenants';
-
-export interface CommandOptions {
-  readonly positionals: readonly string[];
-  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
-}
-
-export type Output = { lines: string[]; json: unknown };
-
-function text(options: CommandOptions, name: string, required = false): string | undefined {
-  const value = options.values[name];
-  if (typeof value === 'string' && value !== '') return value;
-  if (required) throw new OpsError(`--${name} is required.`);
-  return undefined;
-}
-
-function tier(value: string | undefined): Tier {
-  const chosen = value ?? 'standard';
-  if (!isTier(chosen)) throw new OpsError(`--tier must be free, standard or enterprise (got "${chosen}").`);
-  return chosen;
-}
 
 export async function tenantsCreate(target: OpsTarget, options: CommandOptions): Promise<Output> {
   const account = await createAccount(target.tenants, {
@@ -211,14 +191,7 @@ export async function dlqStatus(target: OpsTarget): Promise<Output> {
  * says so, and a re-drive that succeeds later commits them.
  */
 export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Promise<Output> {
-  const rate = text(options, 'rate');
-  if (
-    rate !== undefined &&
-    !(Number.isInteger(Number(rate)) && Number(rate) >= 1 && Number(rate) <= SQS_LIMITS.moveTaskMaxRate)
-  )
-    throw new OpsError(
-      `--rate must be a whole number of messages per second, 1 to ${SQS_LIMITS.moveTaskMaxRate} (got "${rate}").`,
-    );
+  const rate = wholeNumber(options, 'rate', { max: SQS_LIMITS.moveTaskMaxRate, unit: 'messages per second' });
   const before = await queueDepth(target, target.queues.deadLetter);
   if (before.visible === 0)
     return { json: { moved: 0 }, lines: ['the dead-letter queue is empty: nothing to re-drive'] };
@@ -238,7 +211,7 @@ export async function dlqRedrive(target: OpsTarget, options: CommandOptions): Pr
     ({ TaskHandle } = await target.sqs.send(
       new StartMessageMoveTaskCommand({
         SourceArn: target.queues.deadLetterArn,
-        ...(rate ? { MaxNumberOfMessagesPerSecond: Number(rate) } : {}),
+        ...(rate ? { MaxNumberOfMessagesPerSecond: rate } : {}),
       }),
     ));
   } catch (error) {

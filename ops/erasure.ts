@@ -29,7 +29,7 @@ import { isPlainObject } from '../lambdas/core/queue-message';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import { type ArchiveLocation, archiveObjectKeys, readArchiveObject } from './archive-objects';
-import type { CommandOptions, Output } from './commands';
+import { type CommandOptions, type Output, text } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 
@@ -120,15 +120,9 @@ export async function scrubArchive(
   return scrub;
 }
 
-function required(options: CommandOptions, name: string): string {
-  const value = options.values[name];
-  if (typeof value !== 'string' || value === '') throw new OpsError(`--${name} is required.`);
-  return value;
-}
-
 function operator(options: CommandOptions): string {
-  const by = options.values.by;
-  if (typeof by === 'string' && by !== '') return by;
+  const by = text(options, 'by');
+  if (by) return by;
   try {
     return userInfo().username;
   } catch {
@@ -158,7 +152,7 @@ async function erase(
   }
   const config = stageConfig(target.stage);
   const requestedBy = operator(options);
-  const reason = typeof options.values.reason === 'string' ? options.values.reason : undefined;
+  const reason = text(options, 'reason');
   const step = (line: string) => process.stderr.write(`  ${line}\n`);
 
   const account = userId === undefined ? await target.tenants.findAccount(accountId) : undefined;
@@ -247,7 +241,7 @@ async function erase(
 }
 
 export async function tenantsDelete(target: OpsTarget, options: CommandOptions): Promise<Output> {
-  const accountId = options.positionals[0] ?? required(options, 'account');
+  const accountId = options.positionals[0] ?? text(options, 'account', true)!;
   if (options.values.confirm !== accountId) {
     throw new OpsError(
       `Deleting a tenant removes all its data, for good. Repeat its id to confirm: --confirm ${accountId}`,
@@ -257,12 +251,12 @@ export async function tenantsDelete(target: OpsTarget, options: CommandOptions):
 }
 
 export async function usersErase(target: OpsTarget, options: CommandOptions): Promise<Output> {
-  return erase(target, options, required(options, 'account'), required(options, 'user'));
+  return erase(target, options, text(options, 'account', true)!, text(options, 'user', true)!);
 }
 
 /** `ops erasures list [--account <id>]`: the audit records, newest first (the proof for a requester). */
 export async function erasuresList(target: OpsTarget, options: CommandOptions): Promise<Output> {
-  const accountId = typeof options.values.account === 'string' ? options.values.account : undefined;
+  const accountId = text(options, 'account');
   const records = await target.eraser.list(accountId === undefined ? {} : { accountId });
   return {
     json: records,

@@ -8,12 +8,12 @@
  * The same --seed sends the same event ids again, so a repeated seed adds nothing.
  */
 import type { DynamoTenantStore } from '../lambdas/adapters/dynamodb/tenant-store';
-import { isTier, type Tier } from '../lambdas/core/tiers';
+import type { Tier } from '../lambdas/core/tiers';
 import { DAY_MS } from '../lambdas/core/time-buckets';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
-import type { CommandOptions, Output } from './commands';
 import { accountIdFor, EventGenerator, type GeneratedEvent } from './event-generator';
+import { type CommandOptions, type Output, text, tier, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 import { createAccount, createKey } from './tenants';
@@ -105,30 +105,22 @@ async function post(
   }
 }
 
-function wholeNumber(options: CommandOptions, name: string, fallback: number, max: number): number {
-  const value = options.values[name];
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > max)
-    throw new OpsError(`--${name} must be a whole number from 1 to ${max} (got "${String(value)}").`);
-  return number;
-}
-
 export async function seed(target: OpsTarget, options: CommandOptions): Promise<Output> {
   const config = stageConfig(target.stage);
   if (target.stage === 'prod') throw new OpsError('ops seed writes test data: it refuses --stage prod.');
-  const accounts = wholeNumber(options, 'accounts', 5, 1000);
-  const total = wholeNumber(options, 'events', 10_000, 10_000_000);
+  const count = (name: string, fallback: number, max: number) =>
+    wholeNumber(options, name, { fallback, max })!;
+  const accounts = count('accounts', 5, 1000);
+  const total = count('events', 10_000, 10_000_000);
   const maxDays = config.ingest.maxEventAgeDays - Math.ceil(MAX_LATENESS_MS / DAY_MS);
-  const days = wholeNumber(options, 'days', Math.min(7, maxDays), maxDays);
-  const batch = wholeNumber(options, 'batch', 250, config.ingest.maxEventsPerRequest);
-  const concurrency = wholeNumber(options, 'concurrency', 4, 64);
-  const seedValue = wholeNumber(options, 'seed', Date.now() % 2_147_483_647, 2_147_483_647);
-  const tier = (options.values.tier as string | undefined) ?? 'enterprise';
-  if (!isTier(tier)) throw new OpsError(`--tier must be free, standard or enterprise (got "${tier}").`);
+  const days = count('days', Math.min(7, maxDays), maxDays);
+  const batch = count('batch', 250, config.ingest.maxEventsPerRequest);
+  const concurrency = count('concurrency', 4, 64);
+  const seedValue = count('seed', Date.now() % 2_147_483_647, 2_147_483_647);
+  const accountTier = tier(text(options, 'tier'), 'enterprise');
 
   const url = (await target.apiUrl()).replace(/\/$/, '');
-  const keys = await seedAccounts(target.tenants, accounts, tier);
+  const keys = await seedAccounts(target.tenants, accounts, accountTier);
   const keyOf = new Map(keys.map(({ account, key }) => [account, key]));
   const now = Date.now();
   const generator = new EventGenerator({
