@@ -20,6 +20,7 @@
  * or it is refused: two archive rewrites of the same object would undo each other.
  */
 import type pg from 'pg';
+import { eventPartitionDays } from './partition-maintenance';
 import { HOUR_COLUMNS } from './rollup-columns';
 import { inTransaction } from './with-client';
 
@@ -180,13 +181,12 @@ export async function eraseFromDatabase(
     );
   let done = recorded.rows_removed;
   if (!done) {
-    const { rows: days } = await pool.query<{ day: string }>(
-      `SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d
-       WHERE $1::date IS NULL OR d > $1::date ORDER BY d`,
-      [recorded.removed_through],
+    // 'YYYY-MM-DD' strings compare as dates.
+    const days = (await eventPartitionDays(pool)).filter(
+      (day) => recorded.removed_through === null || day > recorded.removed_through,
     );
     let outOfTime = false;
-    for (const { day } of days) {
+    for (const day of days) {
       await step(
         (client) => removeDay(client, request, recorded.erased_before, day),
         `removed_through = '${day}'`,
@@ -232,15 +232,21 @@ async function removeDay(
 ): Promise<Record<string, number>> {
   if (request.userId !== undefined)
     return removeUserDay(client, request.accountId, request.userId, erasedBefore, day);
-  // Pruned to the one partition by the event_time range.
-  const { rowCount } = await client.query(`DELETE FROM events WHERE account_id = $1 AND ${IN_DAY('$2')}`, [
-    request.accountId,
-    day,
-  ]);
-  return { events: rowCount ?? 0 };
+  // Pruned to the one partition by the event_time range; the day's keys go with their events, so
+  // no single statement has to delete all of a large tenant's keys at the end.
+  const { rows } = await client.query<{ events: string; keys: string }>(
+    `WITH gone AS (DELETE FROM events WHERE account_id = $1 AND ${IN_DAY('$2')} RETURNING event_id),
+     keys AS (
+       DELETE FROM event_keys k USING gone g WHERE k.account_id = $1 AND k.event_id = g.event_id RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM gone) AS events, (SELECT count(*) FROM keys) AS keys`,
+    [request.accountId, day],
+  );
+  return { events: Number(rows[0]!.events), event_keys: Number(rows[0]!.keys) };
 }
 
-/** After the events: every other row of a deleted tenant (found through the tables' keys). */
+/** After the events: every other row of a deleted tenant (found through the tables' keys; the
+ * event keys left are those of days without a partition). */
 async function removeAccountRest(client: pg.PoolClient, accountId: string): Promise<Record<string, number>> {
   const removed: Record<string, number> = {};
   for (const table of [

@@ -23,7 +23,7 @@ import { utcDayOfIso } from '../../core/time-buckets';
 import type { EventRow } from '../../core/writer-batch';
 import { describeError } from '../../shared/describe-error';
 import { isDataError } from './database-errors';
-import { ensureEventPartitions } from './partition-maintenance';
+import { ensureEventPartitions, eventPartitionDays } from './partition-maintenance';
 import { HOUR_COLUMNS } from './rollup-columns';
 import { inTransaction } from './with-client';
 
@@ -145,11 +145,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async loadPartitionDays(): Promise<void> {
-    const { rows } = await this.pool.query<{ day: string }>(
-      "SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d",
-    );
+    const days = await eventPartitionDays(this.pool);
     this.knownDays.clear();
-    for (const row of rows) this.knownDays.add(row.day);
+    for (const day of days) this.knownDays.add(day);
   }
 
   /** The partition list and the floor go stale together: maintenance raises one and drops the other. */

@@ -25,6 +25,14 @@ export async function ensureEventPartitions(
   return rows[0]?.created ?? 0;
 }
 
+/** The days that have an `events` partition, as 'YYYY-MM-DD', oldest first. */
+export async function eventPartitionDays(db: Pick<pg.ClientBase, 'query'>): Promise<string[]> {
+  const { rows } = await db.query<{ day: string }>(
+    "SELECT to_char(d, 'YYYY-MM-DD') AS day FROM firehose_event_partition_days() AS d ORDER BY d",
+  );
+  return rows.map((row) => row.day);
+}
+
 export interface MaintenanceSettings {
   readonly rawRetentionDays: number;
   readonly rollupRetentionDays: number;
