@@ -76,9 +76,6 @@ const TYPE_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${MAX_TYPE_LENGTH}}$`);
 // forever, and an archive replay of it would stop at it).
 const UNSTORABLE_TEXT =
   /\u0000|[\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/** What JSON.stringify leaves as it is and SQS refuses. */
-const SQS_REFUSED = /[\uFFFE\uFFFF]/;
-
 const eventSchema = z.strictObject({
   event_id: boundedText(MAX_ID_LENGTH),
   account_id: z.optional(boundedText(MAX_ID_LENGTH)),
@@ -170,14 +167,16 @@ function tooDeep(value: object, maxDepth: number, depth = 1): boolean {
 }
 
 /**
- * JSON.stringify escapes exactly two kinds of character we cannot store: NUL (\u0000) and lone
- * surrogates (\udXXX; a valid pair is written as-is). An escape counts only after an odd number
- * of backslashes: "\\u0000" is a backslash followed by the text "u0000".
+ * What serialised metadata may not hold, found in one pass. JSON.stringify escapes exactly two kinds
+ * of character we cannot store: NUL (\u0000) and lone surrogates (\udXXX; a valid pair is written
+ * as-is); an escape counts only after an odd number of backslashes ("\\u0000" is a backslash
+ * followed by the text "u0000"). It leaves U+FFFE and U+FFFF as they are, which SQS refuses.
  */
-const UNSTORABLE_ESCAPE = /(\\+)u(?:0000|d[89a-f][0-9a-f]{2})/g;
-function hasUnstorableEscape(json: string): boolean {
-  if (!json.includes('\\u')) return false;
-  for (const match of json.matchAll(UNSTORABLE_ESCAPE)) if (match[1]!.length % 2 === 1) return true;
+const UNSTORABLE_IN_JSON = /(\\+)u(?:0000|d[89a-f][0-9a-f]{2})|[\uFFFE\uFFFF]/g;
+function hasUnstorable(json: string): boolean {
+  for (const match of json.matchAll(UNSTORABLE_IN_JSON)) {
+    if (match[1] === undefined || match[1].length % 2 === 1) return true;
+  }
   return false;
 }
 
@@ -244,7 +243,7 @@ function checkEvent(
       );
     }
     metadataJson = JSON.stringify(event.metadata);
-    if (hasUnstorableEscape(metadataJson) || SQS_REFUSED.test(metadataJson)) {
+    if (hasUnstorable(metadataJson)) {
       return reject(
         new Rejection(
           'invalid_format',

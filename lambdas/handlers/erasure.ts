@@ -1,12 +1,14 @@
 /**
  * The PostgreSQL part of a tenant deletion or a user's erasure (design promise 8), invoked by
  * `npm run ops -- tenants delete` / `users erase` on a deployed stage (the operator cannot reach the
- * database in its VPC). Runs as the master user. Two requests:
+ * database in its VPC). Runs as the master user. Three requests:
  *   { "action": "erase", "account_id", "user_id"?, "grace_seconds"?, "requested_by", "reason"? }
  *   { "action": "complete", "erasure_id", "removed": { "<store>": n } }
  *   { "action": "list", "account_id"?, "limit"? }   the audit records, newest first
  * Locally the ops CLI calls the same adapter functions directly.
  */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type pg from 'pg';
 import * as z from 'zod/mini';
@@ -21,7 +23,6 @@ import {
 import { boundedText, MAX_ID_LENGTH } from '../core/queue-message';
 import type { Environment } from '../shared/env';
 import { createObservability, type Observability } from '../shared/observability';
-import { observedHandler } from '../shared/observed-handler';
 import { once } from '../shared/once';
 
 const erasureRequest = z.discriminatedUnion('action', [
@@ -109,7 +110,10 @@ export function buildErasureHandler(env: Environment = process.env) {
   const dependencies = once(() => ({
     pool: createPool({ max: 1, applicationName: 'firehose-erasure' }, env),
   }));
-  return observedHandler(createErasureHandler(dependencies, observability), observability);
+  // No metrics to flush (the CLI reads the answer and the audit record): logs with the context only.
+  return middy(createErasureHandler(dependencies, observability)).use(
+    injectLambdaContext(observability.logger),
+  );
 }
 
 export const handler = buildErasureHandler();
