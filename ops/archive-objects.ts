@@ -28,6 +28,6 @@ export async function readArchiveObject(archive: ArchiveLocation, key: string): 
   return (isGzip(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');
 }
 
-export function isGzip(bytes: Uint8Array): boolean {
+function isGzip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x1f && bytes[1] === 0x8b;
 }

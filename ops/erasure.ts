@@ -68,7 +68,7 @@ export function scrubArchiveText(text: string, match: ArchiveMatch): { kept: str
   return { kept: kept.length > 0 ? `${kept.join('\n')}\n` : '', removed };
 }
 
-export interface ArchiveScrub {
+interface ArchiveScrub {
   objects: number;
   rewritten: number;
   deleted: number;
@@ -78,7 +78,7 @@ export interface ArchiveScrub {
 /** How many archive objects are read at once: a year of archive is ~10⁵ objects. */
 const SCRUB_CONCURRENCY = 16;
 
-export async function scrubArchive(
+async function scrubArchive(
   archive: ArchiveLocation,
   match: ArchiveMatch,
   progress: (scrub: ArchiveScrub) => void = () => undefined,

@@ -55,7 +55,7 @@ export interface DatabaseEraser {
 }
 
 /** Locally the operator reaches PostgreSQL: the adapter runs here, on a short-lived pool. */
-export function localEraser(databaseUrl: string): DatabaseEraser {
+function localEraser(databaseUrl: string): DatabaseEraser {
   const withPool = async <T>(work: (pool: pg.Pool) => Promise<T>): Promise<T> => {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
     try {

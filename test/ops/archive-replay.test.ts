@@ -169,6 +169,9 @@ describe('Function: archiveReplay', () => {
   const body = (text: string) => ({ transformToByteArray: async () => new Uint8Array(gzipSync(text)) });
 
   beforeEach(() => {
+    // The events' days are fixed: "now" is the day after, so raw retention always covers them.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T0 + 86_400_000);
     s3.reset();
     sqs.reset();
     steps = [];
@@ -201,6 +204,7 @@ describe('Function: archiveReplay', () => {
     s3.reset();
     sqs.reset();
     vi.restoreAllMocks();
+    vi.useRealTimers();
   });
 
   const run = (values: Record<string, string | boolean> = {}) =>
