@@ -37,7 +37,8 @@ users
   users erase --account <id> --user <user id> [--reason "..."] [--by <name>]
                       a privacy request: the user's events, their share of the rollups, cached
                       summaries and archive lines; audited without keeping the user id
-  erasures list [--account <id>]  the erasures' audit records, newest first
+  erasures list [--account <id>] [--limit 20]
+                      the erasures' audit records, newest first
 keys
   keys create --account <id> [--kind secret|publishable] [--origin https://app.example]...
               [--scopes ingest,read] [--description "..."]
@@ -96,6 +97,7 @@ const OPTIONS = {
   to: { type: 'string' },
   'dry-run': { type: 'boolean' },
   confirm: { type: 'string' },
+  limit: { type: 'string' },
   user: { type: 'string' },
   reason: { type: 'string' },
   by: { type: 'string' },

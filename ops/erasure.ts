@@ -29,7 +29,7 @@ import { isPlainObject } from '../lambdas/core/queue-message';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import { type ArchiveLocation, archiveObjectKeys, readArchiveObject } from './archive-objects';
-import { type CommandOptions, type Output, text } from './options';
+import { type CommandOptions, type Output, text, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 
@@ -254,10 +254,11 @@ export async function usersErase(target: OpsTarget, options: CommandOptions): Pr
   return erase(target, options, text(options, 'account', true)!, text(options, 'user', true)!);
 }
 
-/** `ops erasures list [--account <id>]`: the audit records, newest first (the proof for a requester). */
+/** `ops erasures list [--account <id>] [--limit 20]`: the audit records, newest first (the proof for a requester). */
 export async function erasuresList(target: OpsTarget, options: CommandOptions): Promise<Output> {
   const accountId = text(options, 'account');
-  const records = await target.eraser.list(accountId === undefined ? {} : { accountId });
+  const limit = wholeNumber(options, 'limit', { fallback: 20, max: 1000 })!;
+  const records = await target.eraser.list({ ...(accountId === undefined ? {} : { accountId }), limit });
   return {
     json: records,
     lines:

@@ -142,6 +142,7 @@ describe('Operation: erasure (local pipeline)', () => {
       removed: expect.objectContaining({ events: 6, archive_lines: 6 }),
     });
     expect(records.every((r: { completedAt: string | null }) => r.completedAt !== null)).toBe(true);
+    expect(JSON.parse((await ops('erasures', 'list', '--limit', '1', '--json')).out)).toHaveLength(1);
     const text = await ops('erasures', 'list', '--account', 'keepco');
     expect(text.out).toMatch(
       /^erasure \d+: a user \(sha256 [0-9a-f]{12}…\) of keepco, by tester \(ticket 7\) at .*, completed .*; 6 events, 6 archive lines removed$/,
