@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
 import { type ArchivedEvent, archiveHourFolder, parseArchiveLines } from '../lambdas/core/archive-records';
 import type { LedgerEntry } from '../lambdas/core/ports';
-import { messageKey, packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
+import { ledgerEntriesFor, packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
 import { DAY_MS, HOUR_MS } from '../lambdas/core/time-buckets';
 import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
@@ -79,22 +79,20 @@ export function replayMessages(events: readonly ArchivedEvent[], keyBase: string
   const byAccount = new Map<string, ReplayMessages>();
   for (const [index, list] of [...requests.values()].entries()) {
     const { account_id: accountId, request_id: requestId, received_at: receivedAt } = list[0]!;
-    const base = `${keyBase}:${index}:${requestId}`;
-    const bodies = packQueueMessages({
+    const packing = {
       account_id: accountId,
       request_id: requestId,
       received_at: receivedAt,
-      keyBase: base,
+      keyBase: `${keyBase}:${index}:${requestId}`,
       replay: true,
       events: list.map((event) => serializeQueuedEvent(event)),
-    });
+    };
+    const bodies = packQueueMessages(packing);
     const messages = byAccount.get(accountId) ?? { accountId, events: 0, bodies: [], entries: [] };
     messages.events += list.length;
+    messages.bodies.push(...bodies);
+    messages.entries.push(...ledgerEntriesFor(packing, bodies));
     byAccount.set(accountId, messages);
-    bodies.forEach((body, part) => {
-      messages.bodies.push(body);
-      messages.entries.push({ messageKey: messageKey(base, part), accountId, receivedAt });
-    });
   }
   return [...byAccount.values()];
 }

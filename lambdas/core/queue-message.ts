@@ -3,6 +3,7 @@
  * one request (one account). Versioned so the writer can accept old and new shapes during a deploy.
  */
 import * as z from 'zod/mini';
+import type { LedgerEntry } from './ports';
 import { isCalendarTime } from './time-buckets';
 
 export const QUEUE_MESSAGE_VERSION = 1;
@@ -141,6 +142,15 @@ export function serializeQueuedEvent(event: QueuedEvent, metadataJson?: string):
     `"type":${JSON.stringify(event.type)},"timestamp":"${event.timestamp}"` +
     `${metadata === undefined ? '' : `,"metadata":${metadata}`}}`
   );
+}
+
+/** The in-flight ledger's entries of the bodies `packQueueMessages` made from `input`, part by part. */
+export function ledgerEntriesFor(input: PackInput, bodies: readonly string[]): LedgerEntry[] {
+  return bodies.map((_, part) => ({
+    messageKey: messageKey(input.keyBase ?? input.request_id, part),
+    accountId: input.account_id,
+    receivedAt: input.received_at,
+  }));
 }
 
 /**

@@ -6,8 +6,8 @@
 import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/archive-records';
 import type { CorsVerdict } from '../core/cors';
 import { ApiError, type EventRejection } from '../core/errors';
-import type { EventArchive, EventQueue, IngestLedger, LedgerEntry, Log, RateLimiter } from '../core/ports';
-import { messageKey, packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
+import type { EventArchive, EventQueue, IngestLedger, Log, RateLimiter } from '../core/ports';
+import { ledgerEntriesFor, packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
 import type { AuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
 import { type IngestRules, parseEventsBody, validateEvents } from '../core/validate-events';
@@ -128,13 +128,10 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     request_id: request.requestId,
   };
   const serialized = accepted.map((event) => serializeQueuedEvent(event, event.metadataJson));
-  const bodies = packQueueMessages({ ...context, events: serialized });
+  const packing = { ...context, events: serialized };
+  const bodies = packQueueMessages(packing);
   const records = packArchiveRecords(serialized.map((json) => archiveLine(json, context)));
-  const entries: LedgerEntry[] = bodies.map((_, part) => ({
-    messageKey: messageKey(request.requestId, part),
-    accountId: auth.accountId,
-    receivedAt,
-  }));
+  const entries = ledgerEntriesFor(packing, bodies);
   const started = performance.now();
   const unavailable = (what: string, error: unknown, ErrorClass = ApiError) => {
     deps.log.error(`${what}; answering 503`, { error: describeError(error) });
