@@ -13,7 +13,8 @@ export interface EventRow {
   readonly type: string;
   readonly event_time: string;
   readonly received_at: string;
-  readonly metadata: Readonly<Record<string, unknown>> | null;
+  /** The metadata object's JSON text, as the message carried it. */
+  readonly metadata_json: string | null;
 }
 
 export interface MessageRow {
@@ -114,7 +115,7 @@ export function planBatch(messages: readonly ParsedMessage[], writable: Writable
         type: event.type,
         event_time: event.timestamp,
         received_at: message.received_at,
-        metadata: event.metadata ?? null,
+        metadata_json: event.metadata_json ?? null,
       });
     }
   }

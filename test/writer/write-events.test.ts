@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import type { EventStore, WriterLedger } from '../../lambdas/core/ports';
+import { packQueueMessages, serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { seededRandom } from '../../lambdas/core/seeded-random';
 import { DAY_MS } from '../../lambdas/core/time-buckets';
 import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
@@ -189,6 +190,65 @@ describe('Use case: writeEvents', () => {
         body_excerpt: poison[0]!.body.slice(0, 500).replaceAll('\u0000', '\uFFFD'),
       },
     ]);
+  });
+
+  it('isolates a message whose metadata text is not JSON: PostgreSQL is the one that parses it', async () => {
+    const good = [event('acct-a', 'e1'), event('acct-b', 'e2')];
+    const [poison] = deliveriesFor([event('acct-c', 'e3')]);
+    const body = poison!.body.replace(
+      '"metadata_json":"{\\"source\\":\\"test\\"}"',
+      '"metadata_json":"{oops}"',
+    );
+    expect(body).not.toBe(poison!.body);
+
+    const outcome = await writeEvents(writer(), [...deliveriesFor(good), { ...poison!, body }]);
+
+    expect(outcome.failedMessageIds).toEqual([poison!.messageId]);
+    await expectStoreToHold(good);
+    const { rows } = await db.pool.query('SELECT error_code FROM message_failures');
+    expect(rows).toEqual([{ error_code: 'rejected_by_database' }]);
+  });
+
+  it('stores each metadata object exactly as sent, whatever its text holds', async () => {
+    const metadata = {
+      quote: 'say "hi"',
+      path: 'C:\\temp\\x',
+      controls: 'tab\tnew\nline\rcr',
+      unicode: 'Zürich 🚀 \u2028',
+      nested: { list: [1, 2.5, null, true, { deep: 'x' }] },
+    };
+    const sent = event('acct-a', 'e1');
+    const [body] = packQueueMessages({
+      account_id: 'acct-a',
+      request_id: 'r',
+      received_at: new Date().toISOString(),
+      events: [serializeQueuedEvent({ ...sent, metadata })],
+    });
+
+    const outcome = await writeEvents(writer(), [{ messageId: 'm', body: body!, receiveCount: 1 }]);
+
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 1 });
+    const { rows } = await db.pool.query('SELECT metadata FROM events');
+    expect(rows).toEqual([{ metadata }]);
+  });
+
+  it('writes a version 1 message (metadata as an object) left in the queue from before the upgrade', async () => {
+    const stored = event('acct-a', 'e1');
+    const v2 = JSON.parse(deliveriesFor([stored])[0]!.body);
+    const v1 = {
+      ...v2,
+      v: 1,
+      events: [{ ...v2.events[0], metadata_json: undefined, metadata: { source: 'v1', nested: { n: 1 } } }],
+    };
+
+    const outcome = await writeEvents(writer(), [
+      { messageId: 'old', body: JSON.stringify(v1), receiveCount: 3 },
+    ]);
+
+    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 1 });
+    await expectStoreToHold([stored]);
+    const { rows } = await db.pool.query('SELECT metadata FROM events');
+    expect(rows).toEqual([{ metadata: { source: 'v1', nested: { n: 1 } } }]);
   });
 
   it('isolates a message when PostgreSQL refuses one of its days while creating partitions', async () => {
