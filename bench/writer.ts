@@ -10,13 +10,17 @@
  * It also prints each variant's CPU per event, client and PostgreSQL apart (the embedded server's
  * processes, from /proc), so the ratios come with where the time goes.
  *
- *   npm run bench -- writer [--events 200000] [--runs 3] [--baseline-events 20000]
+ * With --waits, one more writer run (not timed) samples what the writer's server processes are
+ * doing every 5 ms: working, or waiting (for a lock held by the other writer, for the client, for I/O).
+ *
+ *   npm run bench -- writer [--events 200000] [--runs 3] [--baseline-events 20000] [--waits]
  */
 
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -38,6 +42,7 @@ interface Options {
   concurrency: number;
   messagesPerBatch: number;
   eventsPerRequest: number;
+  waits: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -49,6 +54,7 @@ function parseOptions(argv: readonly string[]): Options {
     concurrency: value('concurrency', 2),
     messagesPerBatch: value('batch', 20),
     eventsPerRequest: value('request', 250),
+    waits: argv.includes('--waits'),
   };
 }
 
@@ -133,6 +139,38 @@ async function runWriter(
   } finally {
     await Promise.all(threads.map((thread) => thread.terminate())); // no-op for threads that exited
   }
+}
+
+// One row per writer backend: on CPU, or what it waits for (pg_stat_activity's wait event).
+const BACKEND_STATES_SQL = `
+  SELECT coalesce(wait_event_type || ': ' || wait_event, 'on CPU') || ' (' || state || ')' AS state
+  FROM pg_stat_activity
+  WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`;
+
+/** Shares of the writer backends' samples per state, largest first, while `run` goes. */
+async function sampleBackendStates(url: string, run: () => Promise<unknown>): Promise<[string, number][]> {
+  const monitor = new pg.Client({ connectionString: url });
+  await monitor.connect();
+  const counts = new Map<string, number>();
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      const { rows } = await monitor.query<{ state: string }>(BACKEND_STATES_SQL);
+      for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
+      await sleep(5);
+    }
+  })();
+  try {
+    await run();
+  } finally {
+    running = false;
+    await sampling;
+    await monitor.end();
+  }
+  const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
+  return [...counts]
+    .map(([state, count]): [string, number] => [state, count / total])
+    .sort((a, b) => b[1] - a[1]);
 }
 
 function rowValues(event: GeneratedEvent, receivedAt: string): unknown[] {
@@ -235,6 +273,7 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
   const server = await startBenchServer();
   const results = { writer: [] as Measurement[], copy: [] as Measurement[], perRow: [] as Measurement[] };
   const meter = new Meter(server);
+  let waits: [string, number][] = [];
   try {
     for (let run = 1; run <= options.runs; run++) {
       for (const variant of ['writer', 'copy', 'perRow'] as const) {
@@ -249,6 +288,14 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
         results[variant].push(measurement);
         await server.dropDatabase(url);
       }
+    }
+    if (options.waits) {
+      progress('writer backend states (an extra, untimed run) ...');
+      const url = await server.createDatabase('waits');
+      waits = await sampleBackendStates(url, () =>
+        runWriter(meter, url, batches, options.concurrency, events.length),
+      );
+      await server.dropDatabase(url);
     }
     endProgress();
   } finally {
@@ -300,6 +347,14 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
       `client CPU per event: writer / COPY = ${ratio(perEvent.writer.client, perEvent.copy.client)}`,
   );
   // Even with a free client and no waiting, the writer cannot beat cores / its server CPU per event.
+  if (waits.length > 0) {
+    console.log(
+      `writer backends, sampled every 5 ms: ${waits
+        .filter(([, share]) => share >= 0.005)
+        .map(([state, share]) => `${state} ${(share * 100).toFixed(0)} %`)
+        .join(', ')}`,
+    );
+  }
   const cores = availableParallelism();
   const ceiling = (cores * 1e6) / perEvent.writer.server;
   console.log(
