@@ -12,7 +12,6 @@ import {
   MAX_REQUEST_ID_LENGTH,
   type QueuedEvent,
   queuedEventSchema,
-  type SerializedEvent,
 } from './queue-message';
 import { sizeBatches } from './size-batches';
 
@@ -54,14 +53,13 @@ const archivedEventSchema = z.extend(queuedEventSchema, {
 });
 
 /**
- * An archive line from the same serialisation as the event's queue JSON (serializeEvent), with the
- * request's fields in front and the metadata as an object, so that the archive reads as plain events.
+ * An archive line from an event already serialised for the queue (serializeQueuedEvent): the
+ * request's fields are prepended, so nothing is serialised twice.
  */
-export function archiveLine({ fields, metadataJson }: SerializedEvent, context: ArchiveContext): string {
+export function archiveLine(queuedEventJson: string, context: ArchiveContext): string {
   return (
     `{"account_id":${JSON.stringify(context.account_id)},"received_at":"${context.received_at}",` +
-    `"request_id":${JSON.stringify(context.request_id)},${fields}` +
-    `${metadataJson === undefined ? '' : `,"metadata":${metadataJson}`}}\n`
+    `"request_id":${JSON.stringify(context.request_id)},${queuedEventJson.slice(1)}\n`
   );
 }
 

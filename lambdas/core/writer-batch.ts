@@ -13,8 +13,7 @@ export interface EventRow {
   readonly type: string;
   readonly event_time: string;
   readonly received_at: string;
-  /** The metadata object's JSON text, as the message carried it. */
-  readonly metadata_json: string | null;
+  readonly metadata: Readonly<Record<string, unknown>> | null;
 }
 
 export interface MessageRow {
@@ -115,7 +114,7 @@ export function planBatch(messages: readonly ParsedMessage[], writable: Writable
         type: event.type,
         event_time: event.timestamp,
         received_at: message.received_at,
-        metadata_json: event.metadata_json ?? null,
+        metadata: event.metadata ?? null,
       });
     }
   }

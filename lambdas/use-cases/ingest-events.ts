@@ -7,7 +7,7 @@ import { type ArchiveContext, archiveLine, packArchiveRecords } from '../core/ar
 import type { CorsVerdict } from '../core/cors';
 import { ApiError, type EventRejection } from '../core/errors';
 import type { EventArchive, EventQueue, IngestLedger, Log, RateLimiter } from '../core/ports';
-import { ledgerEntriesFor, packQueueMessages, queuedEventJson, serializeEvent } from '../core/queue-message';
+import { ledgerEntriesFor, packQueueMessages, serializeQueuedEvent } from '../core/queue-message';
 import type { AuthContext } from '../core/tenants';
 import type { Tier, TierLimits } from '../core/tiers';
 import { type IngestRules, parseEventsBody, validateEvents } from '../core/validate-events';
@@ -127,10 +127,10 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
     received_at: receivedAt,
     request_id: request.requestId,
   };
-  const serialized = accepted.map((event) => serializeEvent(event, event.metadataJson));
-  const packing = { ...context, events: serialized.map(queuedEventJson) };
+  const serialized = accepted.map((event) => serializeQueuedEvent(event, event.metadataJson));
+  const packing = { ...context, events: serialized };
   const bodies = packQueueMessages(packing);
-  const records = packArchiveRecords(serialized.map((event) => archiveLine(event, context)));
+  const records = packArchiveRecords(serialized.map((json) => archiveLine(json, context)));
   const entries = ledgerEntriesFor(packing, bodies);
   const started = performance.now();
   const unavailable = (what: string, error: unknown, ErrorClass = ApiError) => {

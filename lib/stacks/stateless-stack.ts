@@ -71,10 +71,6 @@ export class StatelessStack extends Stack {
       this.summaryApi.summaryFunction,
     );
 
-    // Ingest sends the queue message version this deploy's writer reads (and the writer still reads
-    // the previous one): CloudFormation updates the writer first.
-    this.ingestApi.ingestFunction.node.addDependency(this.writer.writerFunction);
-
     this.maintenance = new PartitionMaintenance(this, 'PartitionMaintenance', { config, eventStore });
     // The function too, not only its schedule: maintenance code from before a migration (0004's
     // retention floor) must not drop days after it.

@@ -31,11 +31,9 @@ describe('Function: packQueueMessages', () => {
     expect(bodies.length).toBeGreaterThan(1);
     for (const body of bodies) expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
     const parsed = bodies.map(parseQueueMessage);
-    expect(parsed.flatMap((message) => message.events)).toEqual(
-      input.events.map(({ metadata, ...event }) => ({ ...event, metadata_json: JSON.stringify(metadata) })),
-    );
+    expect(parsed.flatMap((message) => message.events)).toEqual(input.events);
     expect(parsed.map((message) => message.message_key)).toEqual(bodies.map((_, i) => `req-1:${i}`));
-    expect(new Set(parsed.map((message) => message.v))).toEqual(new Set([2]));
+    expect(new Set(parsed.map((message) => message.v))).toEqual(new Set([1]));
   });
 
   it('puts a normal request in a single message', () => {
@@ -55,16 +53,13 @@ describe('Function: parseQueueMessage', () => {
   const valid = JSON.parse(
     packQueueMessages({ ...header, events: events(2).map((e) => serializeQueuedEvent(e)) })[0]!,
   );
-  // What ingest sent before version 2: metadata as an object. Such messages may still wait in the
-  // queue or the DLQ after an upgrade.
-  const v1Message = { v: 1, message_key: 'req-1:0', ...header, events: events(2) };
 
   it.each<[string, string, RegExp]>([
     ['not JSON', '{"v":1', /not JSON/],
     [
       'an unknown version',
-      JSON.stringify({ ...valid, v: 3 }),
-      /^v: unknown message version 3; this writer reads 1 and 2$/,
+      JSON.stringify({ ...valid, v: 2 }),
+      /^v: unknown message version 2; this writer reads 1$/,
     ],
     ['no version', JSON.stringify({ ...valid, v: undefined }), /^v: unknown message version undefined/],
     ['JSON that is not an object', '[1]', /^message: must be a JSON object$/],
@@ -89,18 +84,8 @@ describe('Function: parseQueueMessage', () => {
     ],
     [
       'metadata that is an array',
-      JSON.stringify({ ...valid, events: [{ ...valid.events[0], metadata_json: '[1]' }] }),
-      /events\.0\.metadata_json: must be the JSON text of an object/,
-    ],
-    [
-      'metadata that is an object instead of its JSON text',
-      JSON.stringify({ ...valid, events: [{ ...valid.events[0], metadata_json: { a: 1 } }] }),
-      /events\.0\.metadata_json/,
-    ],
-    [
-      'a version 1 message whose metadata is an array',
-      JSON.stringify({ ...v1Message, events: [{ ...v1Message.events[0], metadata: [1] }] }),
-      /events\.0\.metadata: must be a JSON object/,
+      JSON.stringify({ ...valid, events: [{ ...valid.events[0], metadata: [1] }] }),
+      /events\.0\.metadata/,
     ],
     [
       'an over-long user id',
@@ -110,20 +95,6 @@ describe('Function: parseQueueMessage', () => {
   ])('rejects %s with the path of the problem', (_, body, pattern) => {
     expect(() => parseQueueMessage(body)).toThrow(MalformedMessageError);
     expect(() => parseQueueMessage(body)).toThrow(pattern);
-  });
-
-  it('reads a version 1 message into the same events, metadata as its JSON text', () => {
-    const parsed = parseQueueMessage(JSON.stringify(v1Message));
-
-    expect(parsed).toEqual({ ...parseQueueMessage(JSON.stringify(valid)), v: 1 });
-    expect(parsed.events[0]!.metadata_json).toBe(JSON.stringify(events(1)[0]!.metadata));
-  });
-
-  it('reads an event without metadata, in either version', () => {
-    const { metadata: _, ...bare } = events(1)[0]!;
-
-    expect(parseQueueMessage(JSON.stringify({ ...valid, events: [bare] })).events).toEqual([bare]);
-    expect(parseQueueMessage(JSON.stringify({ ...v1Message, events: [bare] })).events).toEqual([bare]);
   });
 
   it('ignores fields it does not know (a newer ingest during a deploy)', () => {

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveHourFolder, archiveLine } from '../../lambdas/core/archive-records';
-import { serializeEvent } from '../../lambdas/core/queue-message';
+import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import type { LocalPipeline } from '../../local/pipeline';
 import { createAccount, createKey } from '../../ops/tenants';
 import { postEvents } from '../support/http-client';
@@ -123,7 +123,7 @@ describe('Operation: archive replay (local pipeline)', () => {
     // Prepare: an object holding one garbled line and one event never sent through the API
     const receivedAt = new Date(Date.now() - 500).toISOString();
     const line = archiveLine(
-      serializeEvent({
+      serializeQueuedEvent({
         event_id: 'only-in-archive',
         user_id: 'u',
         type: 'signup',

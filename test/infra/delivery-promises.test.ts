@@ -140,12 +140,6 @@ describe.each(STAGES)('stage %s: queue, writer and migrations', (name) => {
     expect(dependsOn(rule)).toContain(triggerId);
   });
 
-  it('deploys new ingest code only after the writer that reads its queue message version', () => {
-    const [writerId] = functionOf(synthesized.service, 'writer');
-    const [, ingest] = functionOf(synthesized.service, 'ingest');
-    expect(dependsOn(ingest)).toContain(writerId);
-  });
-
   it('does not make the migrations wait for what they must precede (no cycle)', () => {
     const [, trigger] = only(synthesized.service, 'Custom::Trigger');
     const [writerId] = functionOf(synthesized.service, 'writer');

@@ -10,7 +10,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
 import { type ArchivedEvent, archiveLine, parseArchiveLines } from '../../lambdas/core/archive-records';
-import { MAX_QUEUE_MESSAGE_BYTES, parseQueueMessage, serializeEvent } from '../../lambdas/core/queue-message';
+import {
+  MAX_QUEUE_MESSAGE_BYTES,
+  parseQueueMessage,
+  serializeQueuedEvent,
+} from '../../lambdas/core/queue-message';
 import {
   archiveReplay,
   pacingDelayMs,
@@ -42,7 +46,7 @@ function archived(index: number, overrides: Partial<ArchivedEvent> = {}): Archiv
 function objectText(events: readonly ArchivedEvent[]): string {
   return events
     .map(({ account_id, received_at, request_id, ...event }) =>
-      archiveLine(serializeEvent(event), { account_id, received_at, request_id }),
+      archiveLine(serializeQueuedEvent(event), { account_id, received_at, request_id }),
     )
     .join('');
 }
@@ -111,7 +115,7 @@ describe('Function: replayMessages', () => {
       user_id: 'u0',
       type: 'click',
       timestamp: events[0]!.timestamp,
-      metadata_json: '{"page":"/p/0"}',
+      metadata: { page: '/p/0' },
     });
     const keys = messages.flatMap((m) => m.entries.map((entry) => entry.messageKey));
     expect(new Set(keys).size).toBe(4);

@@ -7,7 +7,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveLine } from '../../lambdas/core/archive-records';
-import { serializeEvent } from '../../lambdas/core/queue-message';
+import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
 import { deployedEraser, OpsError } from '../../ops/target';
 import { scriptedTarget } from '../support/ops-target';
@@ -21,7 +21,7 @@ function line(
   id = `${account}-${user}-${receivedAt}`,
 ): string {
   return archiveLine(
-    serializeEvent({
+    serializeQueuedEvent({
       event_id: id,
       user_id: user,
       type: 'click',

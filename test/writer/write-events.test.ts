@@ -192,23 +192,6 @@ describe('Use case: writeEvents', () => {
     ]);
   });
 
-  it('isolates a message whose metadata text is not JSON: PostgreSQL is the one that parses it', async () => {
-    const good = [event('acct-a', 'e1'), event('acct-b', 'e2')];
-    const [poison] = deliveriesFor([event('acct-c', 'e3')]);
-    const body = poison!.body.replace(
-      '"metadata_json":"{\\"source\\":\\"test\\"}"',
-      '"metadata_json":"{oops}"',
-    );
-    expect(body).not.toBe(poison!.body);
-
-    const outcome = await writeEvents(writer(), [...deliveriesFor(good), { ...poison!, body }]);
-
-    expect(outcome.failedMessageIds).toEqual([poison!.messageId]);
-    await expectStoreToHold(good);
-    const { rows } = await db.pool.query('SELECT error_code FROM message_failures');
-    expect(rows).toEqual([{ error_code: 'rejected_by_database' }]);
-  });
-
   it('stores each metadata object exactly as sent, whatever its text holds', async () => {
     const metadata = {
       quote: 'say "hi"',
@@ -230,25 +213,6 @@ describe('Use case: writeEvents', () => {
     expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 1 });
     const { rows } = await db.pool.query('SELECT metadata FROM events');
     expect(rows).toEqual([{ metadata }]);
-  });
-
-  it('writes a version 1 message (metadata as an object) left in the queue from before the upgrade', async () => {
-    const stored = event('acct-a', 'e1');
-    const v2 = JSON.parse(deliveriesFor([stored])[0]!.body);
-    const v1 = {
-      ...v2,
-      v: 1,
-      events: [{ ...v2.events[0], metadata_json: undefined, metadata: { source: 'v1', nested: { n: 1 } } }],
-    };
-
-    const outcome = await writeEvents(writer(), [
-      { messageId: 'old', body: JSON.stringify(v1), receiveCount: 3 },
-    ]);
-
-    expect(outcome).toMatchObject({ failedMessageIds: [], inserted: 1 });
-    await expectStoreToHold([stored]);
-    const { rows } = await db.pool.query('SELECT metadata FROM events');
-    expect(rows).toEqual([{ metadata: { source: 'v1', nested: { n: 1 } } }]);
   });
 
   it('isolates a message when PostgreSQL refuses one of its days while creating partitions', async () => {

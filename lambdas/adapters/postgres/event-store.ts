@@ -220,7 +220,7 @@ function* copyChunks(rows: readonly EventRow[]): Generator<string> {
   let chunk = '';
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    const metadata = row.metadata_json === null ? '\\N' : copyText(row.metadata_json);
+    const metadata = row.metadata === null ? '\\N' : copyText(JSON.stringify(row.metadata));
     chunk +=
       `${copyText(row.account_id)}\t${copyText(row.event_id)}\t${copyText(row.user_id)}\t${copyText(row.type)}\t` +
       `${row.event_time}\t${row.received_at}\t${metadata}\t${utcDayOfIso(row.event_time)}\t${row.event_time.slice(11, 13)}\n`;
