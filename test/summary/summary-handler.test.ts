@@ -256,16 +256,33 @@ describe('Handler: summary', () => {
 
   it('lets a burst on several instances reach the database once, through the shared claim', async () => {
     await writeEvents(writer(), deliveriesFor([event('acct-herd', 'h1', clock)]));
+    // The instance that wins the claim computes only once the three others have found it held: the
+    // burst is really concurrent, whatever the machine's speed.
+    const shared = new DynamoSummaryCache(dynamo.documents, dynamo.names.summaryCacheTable, () => clock);
+    let refused = 0;
+    let allRefused!: () => void;
+    const othersWaiting = new Promise<void>((resolve) => {
+      allRefused = resolve;
+    });
+    const cache: SummaryDependencies['cache'] = {
+      get: (key) => shared.get(key),
+      put: (key, body, ttl) => shared.put(key, body, ttl),
+      release: (key) => shared.release(key),
+      claim: async (key, forMs) => {
+        const won = await shared.claim(key, forMs);
+        if (!won && ++refused === 3) allRefused();
+        return won;
+      },
+    };
     const slow = {
       counts: async (...args: Parameters<PostgresSummaryStore['counts']>) => {
         countCalls++;
-        // Long enough for the others to find the claim, well inside the 1 s they wait for it.
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await othersWaiting;
         return store.counts(...args);
       },
       committedMessages: (keys: readonly string[]) => store.committedMessages(keys),
     };
-    const instances = Array.from({ length: 4 }, () => reader({ store: slow }));
+    const instances = Array.from({ length: 4 }, () => reader({ store: slow, cache }));
 
     const results = await Promise.all(
       instances.map((instance) => get(instance, 'acct-herd', { window: 'last_7d' })),

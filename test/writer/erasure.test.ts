@@ -214,14 +214,24 @@ describe('Adapter: eraseFromDatabase', () => {
     );
     batches.push(...later);
     const writers = [writer(), writer()];
+    // The erasure starts once a fifth of the batches are written: mid-stream on any machine.
+    let written = 0;
+    let reachedFifth!: () => void;
+    const fifthWritten = new Promise<void>((resolve) => {
+      reachedFifth = resolve;
+    });
 
     // Act
     const writing = Promise.all(
       writers.map(async (deps, w) => {
-        for (let b = w; b < batches.length; b += writers.length) await writeEvents(deps, batches[b]!);
+        for (let b = w; b < batches.length; b += writers.length) {
+          await writeEvents(deps, batches[b]!);
+          if (++written === batches.length / 5) reachedFifth();
+        }
       }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await fifthWritten;
+    expect(written).toBeLessThan(batches.length);
     await eraseFromDatabase(db.pool, {
       accountId: 'acct-a',
       userId: 'user-3',
