@@ -29,6 +29,7 @@ import { isPlainObject } from '../lambdas/core/queue-message';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import { type ArchiveLocation, archiveObjectKeys, readArchiveObject } from './archive-objects';
+import { BoundedTasks } from './bounded-tasks';
 import { type CommandOptions, type Output, text, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
@@ -78,7 +79,7 @@ interface ArchiveScrub {
 /** How many archive objects are read at once: a year of archive is ~10⁵ objects. */
 const SCRUB_CONCURRENCY = 16;
 
-async function scrubArchive(
+export async function scrubArchive(
   archive: ArchiveLocation,
   match: ArchiveMatch,
   progress: (scrub: ArchiveScrub) => void = () => undefined,
@@ -99,24 +100,21 @@ async function scrubArchive(
     scrub.objects++;
     progress(scrub);
   };
-  const running = new Set<Promise<void>>();
-  let failed: unknown;
+  const rewrites = new BoundedTasks(SCRUB_CONCURRENCY);
   for (const prefix of [ARCHIVE_EVENTS_ROOT, ARCHIVE_ERRORS_ROOT]) {
     for await (const key of archiveObjectKeys(archive, prefix)) {
-      if (failed) break;
-      const task: Promise<void> = one(key)
-        .catch((error: unknown) => {
-          failed ??= new OpsError(
-            `Could not scrub s3://${archive.bucket}/${key}: ${(error as Error).message}`,
+      if (rewrites.failed) break;
+      await rewrites.start(() =>
+        one(key).catch((error: unknown) => {
+          throw new OpsError(
+            `Could not scrub s3://${archive.bucket}/${key}: ${(error as Error).message}. The erasure is not ` +
+              'complete: run the same command again; it resumes it and scrubs the archive again.',
           );
-        })
-        .finally(() => running.delete(task));
-      running.add(task);
-      if (running.size >= SCRUB_CONCURRENCY) await Promise.race(running);
+        }),
+      );
     }
   }
-  await Promise.all(running);
-  if (failed) throw failed;
+  await rewrites.finish();
   return scrub;
 }
 

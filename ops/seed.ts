@@ -12,6 +12,7 @@ import type { Tier } from '../lambdas/core/tiers';
 import { DAY_MS } from '../lambdas/core/time-buckets';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
+import { BoundedTasks } from './bounded-tasks';
 import { accountIdFor, EventGenerator, type GeneratedEvent } from './event-generator';
 import { type CommandOptions, type Output, text, tier, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
@@ -143,8 +144,7 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
   };
   // Per-account batches go out as they fill, `concurrency` requests at a time.
   const pending = new Map<string, GeneratedEvent[]>();
-  const inFlight = new Set<Promise<void>>();
-  let failed: unknown;
+  const requests = new BoundedTasks(concurrency);
   const send = async (account: string, events: GeneratedEvent[]) => {
     const answer = await post(url, keyOf.get(account)!, events, tally);
     tally.sent += events.length;
@@ -153,18 +153,9 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
     for (const { code } of answer.rejected) tally.rejected[code] = (tally.rejected[code] ?? 0) + 1;
     progress();
   };
-  const dispatch = async (account: string, events: GeneratedEvent[]) => {
-    while (inFlight.size >= concurrency) await Promise.race(inFlight);
-    if (failed) return;
-    const request = send(account, events)
-      .catch((error: unknown) => {
-        failed ??= error; // the first failure is the one reported; the rest stop at dispatch
-      })
-      .finally(() => inFlight.delete(request));
-    inFlight.add(request);
-  };
+  const dispatch = (account: string, events: GeneratedEvent[]) => requests.start(() => send(account, events));
   progress();
-  for (let drawn = 0; drawn < total && !failed; drawn++) {
+  for (let drawn = 0; drawn < total && !requests.failed; drawn++) {
     const event = generator.next();
     const list = pending.get(event.account_id) ?? [];
     pending.set(event.account_id, list);
@@ -175,14 +166,16 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
     }
   }
   for (const [account, list] of pending) await dispatch(account, list);
-  await Promise.all(inFlight);
-  endProgress();
-  if (failed) {
+  try {
+    await requests.finish();
+  } catch (failed) {
     // The same options and seed draw the same events again: those already sent are counted once.
     const again = `npm run ops -- seed --stage ${target.stage} --accounts ${accounts} --events ${total} --days ${days} --seed ${seedValue}`;
     throw failed instanceof OpsError
       ? new OpsError(`${failed.message} To finish, run the same seed again (counted once): ${again}`)
       : failed;
+  } finally {
+    endProgress();
   }
 
   const seconds = (performance.now() - started) / 1000;

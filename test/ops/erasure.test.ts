@@ -3,12 +3,20 @@
  * function, and what it refuses (scripted clients; against the local pipeline in
  * test/e2e/erasure.test.ts).
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveLine } from '../../lambdas/core/archive-records';
 import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
-import { scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
+import { scrubArchive, scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
 import { deployedEraser, OpsError } from '../../ops/target';
 import { scriptedTarget } from '../support/ops-target';
 
@@ -80,6 +88,62 @@ describe('Function: scrubArchiveText', () => {
       kept: other,
       removed: 0,
     });
+  });
+});
+
+describe('Function: scrubArchive', () => {
+  const s3 = mockClient(S3Client);
+  afterEach(() => s3.reset());
+  const archive = { s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' };
+  const keys = Array.from(
+    { length: 40 },
+    (_, i) => `events/2026/11/20/12/object-${String(i).padStart(2, '0')}`,
+  );
+  const match = { accountId: 'acme', userId: 'alice', erasedBefore: T + 1 };
+  const bobsLine = (key: string) => line('acme', 'bob', T, key);
+
+  /** Every object holds one of alice's lines and one of bob's: each has to be rewritten. */
+  function serveObjects(): void {
+    s3.on(ListObjectsV2Command, { Prefix: 'events/' }).resolves({ Contents: keys.map((Key) => ({ Key })) });
+    s3.on(ListObjectsV2Command, { Prefix: 'errors/' }).resolves({ Contents: [] });
+    s3.on(GetObjectCommand).callsFake(({ Key }: { Key: string }) => ({
+      Body: {
+        transformToByteArray: async () =>
+          new Uint8Array(gzipSync(line('acme', 'alice', T, Key) + bobsLine(Key))),
+      },
+    }));
+  }
+
+  it("rewrites every object holding the user's lines, without them", async () => {
+    serveObjects();
+    s3.on(PutObjectCommand).resolves({});
+
+    const scrub = await scrubArchive(archive, match);
+
+    expect(scrub).toEqual({ objects: 40, rewritten: 40, deleted: 0, lines: 40 });
+    expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    for (const call of s3.commandCalls(PutObjectCommand)) {
+      const { Key, Body } = call.args[0].input;
+      expect(gunzipSync(Body as Buffer).toString()).toBe(bobsLine(String(Key)));
+    }
+  });
+
+  it('stops reading at the first object it cannot rewrite, and says the command resumes it', async () => {
+    // Prepare: S3 refuses the rewrite of one object
+    serveObjects();
+    s3.on(PutObjectCommand).resolves({});
+    s3.on(PutObjectCommand, { Key: keys[5] }).rejects(new Error('SlowDown: reduce your request rate'));
+
+    // Act
+    const scrubbing = scrubArchive(archive, match);
+
+    // Assess: the failure names the object and the next step; no new object is read after it
+    await expect(scrubbing).rejects.toThrow(OpsError);
+    await expect(scrubbing).rejects.toThrow(
+      `Could not scrub s3://archive/${keys[5]}: SlowDown: reduce your request rate. The erasure is not ` +
+        'complete: run the same command again; it resumes it and scrubs the archive again.',
+    );
+    expect(s3.commandCalls(GetObjectCommand).length).toBeLessThan(keys.length);
   });
 });
 
