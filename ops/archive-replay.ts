@@ -137,12 +137,8 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
     ...(text(options, 'account') ? { accountId: text(options, 'account')! } : {}),
   };
   if (window.to <= window.from) throw new OpsError('--to must be after --from.');
-  if (!target.archive) {
-    throw new OpsError(
-      'This local pipeline did not record its archive bucket (it was started before archive replay existed): restart npm start.',
-    );
-  }
-  const { bucket } = target.archive;
+  const archive = target.archive();
+  const { bucket } = archive;
   const dryRun = options.values['dry-run'] === true;
   const rate = wholeNumber(options, 'rate', { unit: 'events per second' });
   const started = performance.now();
@@ -170,14 +166,14 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
           `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}`,
       );
     progress();
-    const keys = archiveObjectKeys(target.archive, folder);
+    const keys = archiveObjectKeys(archive, folder);
     for (;;) {
       const next = await keys.next().catch((error: unknown) => {
         throw stopped(`Could not list s3://${bucket}/${folder}`, error);
       });
       if (next.done) break;
       const key = next.value;
-      const text = await readArchiveObject(target.archive, key).catch((error: unknown) => {
+      const text = await readArchiveObject(archive, key).catch((error: unknown) => {
         throw stopped(`Could not read s3://${bucket}/${key}`, error);
       });
       const { events, invalid } = parseArchiveLines(text);

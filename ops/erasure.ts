@@ -143,11 +143,7 @@ async function erase(
   accountId: string,
   userId: string | undefined,
 ): Promise<Output> {
-  if (!target.archive) {
-    throw new OpsError(
-      'This local pipeline did not record its archive bucket (it was started before erasure existed): restart npm start.',
-    );
-  }
+  const archive = target.archive();
   const config = stageConfig(target.stage);
   const requestedBy = operator(options);
   const reason = text(options, 'reason');
@@ -195,8 +191,8 @@ async function erase(
     'for events still buffered by Firehose to reach the archive',
   );
   cacheEntries += await target.summaryCache.deleteAccount(accountId);
-  const archive = await scrubArchive(
-    target.archive,
+  const scrub = await scrubArchive(
+    archive,
     { accountId, ...(userId === undefined ? {} : { userId }), erasedBefore: database.erasedBefore.getTime() },
     (scrub) =>
       showProgress(`archive: ${scrub.objects} objects read, ${scrub.rewritten + scrub.deleted} changed`),
@@ -206,10 +202,10 @@ async function erase(
   const others = {
     tenant_keys: tenantKeys,
     summary_cache_entries: cacheEntries,
-    archive_objects_read: archive.objects,
-    archive_objects_rewritten: archive.rewritten,
-    archive_objects_deleted: archive.deleted,
-    archive_lines: archive.lines,
+    archive_objects_read: scrub.objects,
+    archive_objects_rewritten: scrub.rewritten,
+    archive_objects_deleted: scrub.deleted,
+    archive_lines: scrub.lines,
   };
   await target.eraser.complete(database.erasureId, others);
   const removed: Record<string, number> = { ...database.removed, ...others };
@@ -230,7 +226,7 @@ async function erase(
         `covers events received before ${database.erasedBefore.toISOString()}`,
       `  PostgreSQL: ${removed.events ?? 0} events, ${removed.rollup_user_day ?? 0} user-day rollups` +
         `${userId === undefined ? `, ${removed.rollup_type_day ?? 0} type-day rollups` : ''}`,
-      `  archive: ${archive.lines} lines, ${archive.rewritten} objects rewritten, ${archive.deleted} deleted, of ${archive.objects} read`,
+      `  archive: ${scrub.lines} lines, ${scrub.rewritten} objects rewritten, ${scrub.deleted} deleted, of ${scrub.objects} read`,
       `  summary cache: ${cacheEntries} entries${userId === undefined ? `; DynamoDB: the account and ${tenantKeys} keys` : ''}`,
       `audit: SELECT * FROM erasures WHERE id = ${database.erasureId}  (the user is kept only as a SHA-256 digest)`,
       'Events of the erasure still in the queue or the DLQ are dropped by the writer when they arrive.',

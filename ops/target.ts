@@ -26,6 +26,7 @@ import { DATA_OUTPUTS, SERVICE_OUTPUTS, stackNames } from '../lib/config/stack-o
 import { stageConfig } from '../lib/config/stage-config';
 import { NoLocalPipelineError, readRunningLocalState } from '../local/local-state';
 import { s3ClientConfig, standinEnvironment } from '../local/standins/client-config';
+import type { ArchiveLocation } from './archive-objects';
 
 export interface OpsTarget {
   readonly stage: string;
@@ -40,8 +41,8 @@ export interface OpsTarget {
   readonly dlqRetentionDays: number;
   readonly sqs: SQSClient;
   readonly queues: { readonly events: string; readonly deadLetter: string; readonly deadLetterArn: string };
-  /** The event archive (absent from a local pipeline started before replay existed). */
-  readonly archive?: { readonly s3: S3Client; readonly bucket: string };
+  /** The event archive; refuses, saying what to do, for a local pipeline started before it was recorded. */
+  archive(): ArchiveLocation;
   /** Only where the operator can reach PostgreSQL (local). */
   readonly databaseUrl?: string;
 }
@@ -130,6 +131,9 @@ async function localTarget(): Promise<OpsTarget> {
   // The same clients as the functions', pointed at the stand-ins as npm start points them.
   const aws = standinEnvironment(details.aws.endpoints);
   const dynamo = createDocumentClient(aws);
+  const archive = details.archive_bucket
+    ? { s3: new S3Client(s3ClientConfig(details.aws.endpoints.s3)), bucket: details.archive_bucket }
+    : undefined;
   return {
     stage: 'local',
     apiUrl: async () => details.endpoint,
@@ -144,14 +148,14 @@ async function localTarget(): Promise<OpsTarget> {
       deadLetter: details.queues.dead_letter,
       deadLetterArn: details.queues.dead_letter_arn,
     },
-    ...(details.archive_bucket
-      ? {
-          archive: {
-            s3: new S3Client(s3ClientConfig(details.aws.endpoints.s3)),
-            bucket: details.archive_bucket,
-          },
-        }
-      : {}),
+    archive: () => {
+      if (!archive) {
+        throw new OpsError(
+          'This local pipeline did not record its archive bucket (it was started by an older version): restart npm start.',
+        );
+      }
+      return archive;
+    },
     databaseUrl: details.database_url,
   };
 }
@@ -194,6 +198,7 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
   const { region, output } = await stackOutputs(stage, 'data');
   const aws = { AWS_REGION: region };
   const dynamo = createDocumentClient(aws);
+  const archive = { s3: new S3Client({ region }), bucket: output(DATA_OUTPUTS.archiveBucket) };
   return {
     stage,
     apiUrl: async () => (await stackOutputs(stage, 'service')).output(SERVICE_OUTPUTS.apiUrl),
@@ -208,7 +213,7 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
       deadLetter: output(DATA_OUTPUTS.deadLetterQueueUrl),
       deadLetterArn: output(DATA_OUTPUTS.deadLetterQueueArn),
     },
-    archive: { s3: new S3Client({ region }), bucket: output(DATA_OUTPUTS.archiveBucket) },
+    archive: () => archive,
   };
 }
 

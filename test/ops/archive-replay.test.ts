@@ -181,7 +181,7 @@ describe('Function: archiveReplay', () => {
     } as unknown as DynamoMessageLedger;
     target = scriptedTarget({
       ledger,
-      archive: { s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' },
+      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
     });
     s3.on(ListObjectsV2Command).resolves({});
     s3.on(ListObjectsV2Command, { Prefix: 'events/2026/11/20/14/' }).resolves({

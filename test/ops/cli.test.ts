@@ -157,4 +157,49 @@ describe('CLI: ops (without a running pipeline)', () => {
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/^No running local pipeline \(started with npm start\?\)/);
   });
+
+  it('asks for a restart when local.json predates the archive bucket, before touching anything', async () => {
+    // Prepare: local.json of a running pipeline (this process) written before archive_bucket existed;
+    // every endpoint is closed, so any request would fail differently.
+    const oldDir = await makeTempDir('ops-old-state');
+    const closed = 'http://127.0.0.1:9';
+    await writeFile(
+      localStatePath(oldDir),
+      JSON.stringify({
+        pid: process.pid,
+        endpoint: closed,
+        account_id: 'demo',
+        api_key: 'k',
+        aws: {
+          region: 'us-east-1',
+          endpoints: { sqs: closed, dynamodb: closed, s3: closed, firehose: closed },
+        },
+        tables: { tenantsTable: 't', rateLimitsTable: 'r', ledgerTable: 'l', summaryCacheTable: 's' },
+        queues: {
+          events: `${closed}/q`,
+          dead_letter: `${closed}/d`,
+          dead_letter_arn: 'arn:aws:sqs:us-east-1:0:d',
+        },
+        database_url: 'postgres://127.0.0.1:9/none',
+      }),
+    );
+    vi.stubEnv('FIREHOSE_DIR', oldDir);
+
+    // Act
+    let replay: Awaited<ReturnType<typeof ops>>;
+    let erase: Awaited<ReturnType<typeof ops>>;
+    try {
+      replay = await ops('archive', 'replay', '--from', '2026-11-20T00:00Z', '--to', '2026-11-20T01:00Z');
+      erase = await ops('users', 'erase', '--account', 'acme', '--user', 'alice');
+    } finally {
+      vi.unstubAllEnvs();
+      await removeTempDir(oldDir);
+    }
+
+    // Assess
+    for (const result of [replay, erase]) {
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/did not record its archive bucket .*: restart npm start\./);
+    }
+  });
 });

@@ -21,6 +21,7 @@ export function scriptedTarget(overrides: Partial<OpsTarget> = {}): OpsTarget {
     ledger: untouched('ledger'),
     summaryCache: untouched('summaryCache'),
     eraser: untouched('eraser'),
+    archive: () => untouched('archive'),
     dlqRetentionDays: 14,
     sqs: new SQSClient({ region: 'us-east-1' }),
     queues: {
