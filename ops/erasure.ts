@@ -191,13 +191,21 @@ async function erase(
     'for events still buffered by Firehose to reach the archive',
   );
   cacheEntries += await target.summaryCache.deleteAccount(accountId);
-  const scrub = await scrubArchive(
-    archive,
-    { accountId, ...(userId === undefined ? {} : { userId }), erasedBefore: database.erasedBefore.getTime() },
-    (scrub) =>
-      showProgress(`archive: ${scrub.objects} objects read, ${scrub.rewritten + scrub.deleted} changed`),
-  );
-  endProgress();
+  let scrub: ArchiveScrub;
+  try {
+    scrub = await scrubArchive(
+      archive,
+      {
+        accountId,
+        ...(userId === undefined ? {} : { userId }),
+        erasedBefore: database.erasedBefore.getTime(),
+      },
+      (sofar) =>
+        showProgress(`archive: ${sofar.objects} objects read, ${sofar.rewritten + sofar.deleted} changed`),
+    );
+  } finally {
+    endProgress(); // the error, if any, starts on a clean line
+  }
 
   const others = {
     tenant_keys: tenantKeys,
