@@ -346,7 +346,6 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
     `PostgreSQL CPU per event: writer / COPY = ${ratio(perEvent.writer.server, perEvent.copy.server)}; ` +
       `client CPU per event: writer / COPY = ${ratio(perEvent.writer.client, perEvent.copy.client)}`,
   );
-  // Even with a free client and no waiting, the writer cannot beat cores / its server CPU per event.
   if (waits.length > 0) {
     console.log(
       `writer backends, sampled every 5 ms: ${waits
@@ -355,6 +354,7 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
         .join(', ')}`,
     );
   }
+  // Even with a free client and no waiting, the writer cannot beat cores / its server CPU per event.
   const cores = availableParallelism();
   const ceiling = (cores * 1e6) / perEvent.writer.server;
   console.log(
