@@ -111,6 +111,7 @@ async function runWriter(
   batches: IncomingMessage[][],
   concurrency: number,
   total: number,
+  onGo: () => void = () => undefined,
 ): Promise<Measurement> {
   const next = new Int32Array(new SharedArrayBuffer(4));
   const threads = Array.from({ length: concurrency }, () =>
@@ -128,6 +129,7 @@ async function runWriter(
     await messages(); // every thread connected
     const finished = messages();
     meter.start();
+    onGo();
     for (const thread of threads) thread.postMessage('go');
     const outcomes = await finished;
     const measurement = meter.stop(total);
@@ -147,25 +149,40 @@ const BACKEND_STATES_SQL = `
   FROM pg_stat_activity
   WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`;
 
-/** Shares of the writer backends' samples per state, largest first, while `run` goes. */
-async function sampleBackendStates(url: string, run: () => Promise<unknown>): Promise<[string, number][]> {
+/**
+ * Shares of the writer backends' samples per state, largest first. `run` calls `go` when the writers
+ * start writing: samples before it (connected writers waiting for the others) are not counted.
+ */
+async function sampleBackendStates(
+  url: string,
+  run: (go: () => void) => Promise<unknown>,
+): Promise<[string, number][]> {
   const monitor = new pg.Client({ connectionString: url });
   await monitor.connect();
   const counts = new Map<string, number>();
+  let writing = false;
   let running = true;
   const sampling = (async () => {
     while (running) {
       const { rows } = await monitor.query<{ state: string }>(BACKEND_STATES_SQL);
-      for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
+      if (writing) for (const { state } of rows) counts.set(state, (counts.get(state) ?? 0) + 1);
       await sleep(5);
     }
   })();
+  // A failed sample ends the sampling; it is reported after the run, not as an unhandled rejection.
+  const sampled = sampling.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   try {
-    await run();
+    await run(() => {
+      writing = true;
+    });
   } finally {
     running = false;
-    await sampling;
+    const failure = await sampled;
     await monitor.end();
+    if (failure) throw failure;
   }
   const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
   return [...counts]
@@ -292,8 +309,8 @@ export async function benchWriter(argv: readonly string[]): Promise<void> {
     if (options.waits) {
       progress('writer backend states (an extra, untimed run) ...');
       const url = await server.createDatabase('waits');
-      waits = await sampleBackendStates(url, () =>
-        runWriter(meter, url, batches, options.concurrency, events.length),
+      waits = await sampleBackendStates(url, (go) =>
+        runWriter(meter, url, batches, options.concurrency, events.length, go),
       );
       await server.dropDatabase(url);
     }

@@ -1,7 +1,7 @@
 /**
  * At most `limit` tasks at a time, for the ops commands that fan out (seed's requests, the erasure's
- * archive rewrites). The first failure stops new tasks from starting; `finish` waits for the ones
- * already running, then throws it, so a command never leaves work running behind its error.
+ * archive rewrites). The first failure stops new tasks from starting, and `run` returns or throws
+ * only once every started task has ended: a command never leaves work running behind its error.
  */
 export class BoundedTasks {
   private readonly running = new Set<Promise<void>>();
@@ -9,7 +9,7 @@ export class BoundedTasks {
 
   constructor(private readonly limit: number) {}
 
-  /** Whether a task has failed: the caller stops producing work. */
+  /** Whether a task has failed: the producer stops making work. */
   get failed(): boolean {
     return this.failure !== undefined;
   }
@@ -26,9 +26,16 @@ export class BoundedTasks {
     this.running.add(running);
   }
 
-  /** Waits for every started task, then throws the first failure, if any. */
-  async finish(): Promise<void> {
-    await Promise.all(this.running);
+  /**
+   * Runs `produce`, which starts the tasks, then waits for every started task. Throws what stopped
+   * the work: `produce`'s own error, or else the first task's failure.
+   */
+  async run(produce: () => Promise<void>): Promise<void> {
+    try {
+      await produce();
+    } finally {
+      await Promise.all(this.running);
+    }
     if (this.failure) throw this.failure.error;
   }
 }

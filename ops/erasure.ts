@@ -100,21 +100,29 @@ export async function scrubArchive(
     scrub.objects++;
     progress(scrub);
   };
+  // Everything before the failure is done and stays done: the erasure resumes from the start.
+  const resumable = (what: string, error: unknown) =>
+    new OpsError(
+      `${what}: ${(error as Error).message}. The erasure is not complete: run the same command again; ` +
+        'it resumes it and scrubs the archive again.',
+    );
   const rewrites = new BoundedTasks(SCRUB_CONCURRENCY);
-  for (const prefix of [ARCHIVE_EVENTS_ROOT, ARCHIVE_ERRORS_ROOT]) {
-    for await (const key of archiveObjectKeys(archive, prefix)) {
-      if (rewrites.failed) break;
-      await rewrites.start(() =>
-        one(key).catch((error: unknown) => {
-          throw new OpsError(
-            `Could not scrub s3://${archive.bucket}/${key}: ${(error as Error).message}. The erasure is not ` +
-              'complete: run the same command again; it resumes it and scrubs the archive again.',
+  await rewrites.run(async () => {
+    for (const prefix of [ARCHIVE_EVENTS_ROOT, ARCHIVE_ERRORS_ROOT]) {
+      try {
+        for await (const key of archiveObjectKeys(archive, prefix)) {
+          if (rewrites.failed) return;
+          await rewrites.start(() =>
+            one(key).catch((error: unknown) => {
+              throw resumable(`Could not scrub s3://${archive.bucket}/${key}`, error);
+            }),
           );
-        }),
-      );
+        }
+      } catch (error) {
+        throw resumable(`Could not list s3://${archive.bucket}/${prefix}`, error);
+      }
     }
-  }
-  await rewrites.finish();
+  });
   return scrub;
 }
 

@@ -155,19 +155,20 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
   };
   const dispatch = (account: string, events: GeneratedEvent[]) => requests.start(() => send(account, events));
   progress();
-  for (let drawn = 0; drawn < total && !requests.failed; drawn++) {
-    const event = generator.next();
-    const list = pending.get(event.account_id) ?? [];
-    pending.set(event.account_id, list);
-    list.push(event);
-    if (list.length === batch) {
-      pending.delete(event.account_id);
-      await dispatch(event.account_id, list);
-    }
-  }
-  for (const [account, list] of pending) await dispatch(account, list);
   try {
-    await requests.finish();
+    await requests.run(async () => {
+      for (let drawn = 0; drawn < total && !requests.failed; drawn++) {
+        const event = generator.next();
+        const list = pending.get(event.account_id) ?? [];
+        pending.set(event.account_id, list);
+        list.push(event);
+        if (list.length === batch) {
+          pending.delete(event.account_id);
+          await dispatch(event.account_id, list);
+        }
+      }
+      for (const [account, list] of pending) await dispatch(account, list);
+    });
   } catch (failed) {
     // The same options and seed draw the same events again: those already sent are counted once.
     const again = `npm run ops -- seed --stage ${target.stage} --accounts ${accounts} --events ${total} --days ${days} --seed ${seedValue}`;

@@ -1,6 +1,7 @@
 /**
  * The SQS message format between ingest and the writer: one message packs many accepted events of
- * one request (one account). Versioned so the writer can accept old and new shapes during a deploy.
+ * one request (one account). Versioned: the writer reads the version it knows and names any other
+ * (a newer ingest, a rolled-back deploy); unknown fields are ignored, so a newer ingest may add some.
  */
 import * as z from 'zod/mini';
 import type { LedgerEntry } from './ports';

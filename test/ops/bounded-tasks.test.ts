@@ -10,6 +10,21 @@ function gate() {
   return { done, release };
 }
 
+/** Whether `promise` has settled once pending callbacks have run. */
+async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+}
+
 describe('Class: BoundedTasks', () => {
   it('runs at most `limit` tasks at once, each of them', async () => {
     const tasks = new BoundedTasks(3);
@@ -17,54 +32,76 @@ describe('Class: BoundedTasks', () => {
     let most = 0;
     const finished: number[] = [];
 
-    for (let i = 0; i < 10; i++) {
-      await tasks.start(async () => {
-        running++;
-        most = Math.max(most, running);
-        await new Promise((resolve) => setImmediate(resolve));
-        running--;
-        finished.push(i);
-      });
-    }
-    await tasks.finish();
+    await tasks.run(async () => {
+      for (let i = 0; i < 10; i++) {
+        await tasks.start(async () => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setImmediate(resolve));
+          running--;
+          finished.push(i);
+        });
+      }
+    });
 
     expect(most).toBe(3);
     expect(finished.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it('starts nothing after a failure, waits for the running tasks, then throws the first failure', async () => {
+  it('starts nothing after a failure, and throws it only once the running tasks have ended', async () => {
     const tasks = new BoundedTasks(2);
     const slow = gate();
-    let slowEnded = false;
     const started: string[] = [];
 
-    await tasks.start(async () => {
-      started.push('slow');
-      await slow.done;
-      slowEnded = true;
+    const running = tasks.run(async () => {
+      await tasks.start(async () => {
+        started.push('slow');
+        await slow.done;
+      });
+      await tasks.start(async () => {
+        started.push('failing');
+        throw new Error('first');
+      });
+      // Waits for the failing task's slot, then refuses to start the next one.
+      await tasks.start(async () => {
+        started.push('after');
+      });
+      expect(tasks.failed).toBe(true);
     });
-    await tasks.start(async () => {
-      started.push('failing');
-      throw new Error('first');
-    });
-    // Waits for the failing task's slot, then refuses to start the next one.
-    await tasks.start(async () => {
-      started.push('after');
-    });
-    expect(tasks.failed).toBe(true);
 
-    const finishing = tasks.finish();
+    expect(await hasSettled(running)).toBe(false); // the slow task still runs
     slow.release();
-    await expect(finishing).rejects.toThrow('first');
+    await expect(running).rejects.toThrow('first');
     expect(started).toEqual(['slow', 'failing']);
+  });
+
+  it("waits for the started tasks when the producer itself fails, and throws the producer's error", async () => {
+    const tasks = new BoundedTasks(4);
+    const slow = gate();
+    let slowEnded = false;
+
+    const running = tasks.run(async () => {
+      await tasks.start(async () => {
+        await slow.done;
+        slowEnded = true;
+      });
+      throw new Error('listing failed');
+    });
+
+    expect(await hasSettled(running)).toBe(false);
+    slow.release();
+    await expect(running).rejects.toThrow('listing failed');
     expect(slowEnded).toBe(true);
   });
 
   it('reports only the first of several failures', async () => {
     const tasks = new BoundedTasks(2);
-    await tasks.start(() => Promise.reject(new Error('one')));
-    await tasks.start(() => Promise.reject(new Error('two')));
 
-    await expect(tasks.finish()).rejects.toThrow('one');
+    const running = tasks.run(async () => {
+      await tasks.start(() => Promise.reject(new Error('one')));
+      await tasks.start(() => Promise.reject(new Error('two')));
+    });
+
+    await expect(running).rejects.toThrow('one');
   });
 });

@@ -102,16 +102,23 @@ describe('Function: scrubArchive', () => {
   const match = { accountId: 'acme', userId: 'alice', erasedBefore: T + 1 };
   const bobsLine = (key: string) => line('acme', 'bob', T, key);
 
+  /** What reached S3, in order: `get <key>`, `put <key>`, `refused <key>`. */
+  let calls: string[] = [];
+
   /** Every object holds one of alice's lines and one of bob's: each has to be rewritten. */
   function serveObjects(): void {
+    calls = [];
     s3.on(ListObjectsV2Command, { Prefix: 'events/' }).resolves({ Contents: keys.map((Key) => ({ Key })) });
     s3.on(ListObjectsV2Command, { Prefix: 'errors/' }).resolves({ Contents: [] });
-    s3.on(GetObjectCommand).callsFake(({ Key }: { Key: string }) => ({
-      Body: {
-        transformToByteArray: async () =>
-          new Uint8Array(gzipSync(line('acme', 'alice', T, Key) + bobsLine(Key))),
-      },
-    }));
+    s3.on(GetObjectCommand).callsFake(({ Key }: { Key: string }) => {
+      calls.push(`get ${Key}`);
+      return {
+        Body: {
+          transformToByteArray: async () =>
+            new Uint8Array(gzipSync(line('acme', 'alice', T, Key) + bobsLine(Key))),
+        },
+      };
+    });
   }
 
   it("rewrites every object holding the user's lines, without them", async () => {
@@ -131,19 +138,41 @@ describe('Function: scrubArchive', () => {
   it('stops reading at the first object it cannot rewrite, and says the command resumes it', async () => {
     // Prepare: S3 refuses the rewrite of one object
     serveObjects();
-    s3.on(PutObjectCommand).resolves({});
-    s3.on(PutObjectCommand, { Key: keys[5] }).rejects(new Error('SlowDown: reduce your request rate'));
+    s3.on(PutObjectCommand).callsFake(({ Key }: { Key: string }) => {
+      if (Key !== keys[5]) return {};
+      calls.push(`refused ${Key}`);
+      throw new Error('SlowDown: reduce your request rate');
+    });
 
     // Act
     const scrubbing = scrubArchive(archive, match);
 
-    // Assess: the failure names the object and the next step; no new object is read after it
+    // Assess: the failure names the object and the next step, and the scrub stopped there. A few
+    // reads may start while the refusal travels back, never the rest of the 40 objects.
     await expect(scrubbing).rejects.toThrow(OpsError);
     await expect(scrubbing).rejects.toThrow(
       `Could not scrub s3://archive/${keys[5]}: SlowDown: reduce your request rate. The erasure is not ` +
         'complete: run the same command again; it resumes it and scrubs the archive again.',
     );
-    expect(s3.commandCalls(GetObjectCommand).length).toBeLessThan(keys.length);
+    const readsAfter = calls.slice(calls.indexOf(`refused ${keys[5]}`)).filter((c) => c.startsWith('get'));
+    expect(readsAfter.length).toBeLessThanOrEqual(3);
+    expect(calls.filter((c) => c.startsWith('get')).length).toBeLessThan(keys.length / 2);
+  });
+
+  it('says the command resumes the erasure when the archive cannot be listed, after the running rewrites end', async () => {
+    // Prepare: the events/ folder is listed; the errors/ folder cannot be
+    serveObjects();
+    s3.on(PutObjectCommand).resolves({});
+    s3.on(ListObjectsV2Command, { Prefix: 'errors/' }).rejects(new Error('AccessDenied'));
+
+    // Act / Assess
+    await expect(scrubArchive(archive, match)).rejects.toThrow(
+      'Could not list s3://archive/errors/: AccessDenied. The erasure is not complete: run the same ' +
+        'command again; it resumes it and scrubs the archive again.',
+    );
+    // Every rewrite it started had finished: each object read was written back.
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(s3.commandCalls(GetObjectCommand).length);
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(keys.length);
   });
 });
 

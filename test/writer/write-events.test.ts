@@ -192,11 +192,11 @@ describe('Use case: writeEvents', () => {
     ]);
   });
 
-  it('stores each metadata object exactly as sent, whatever its text holds', async () => {
+  it('stores each metadata object as an equal JSON value, whatever its text holds', async () => {
     const metadata = {
       quote: 'say "hi"',
       path: 'C:\\temp\\x',
-      controls: 'tab\tnew\nline\rcr',
+      controls: 'tab\tnew\nline\rcr \u0001 \u001f',
       unicode: 'Zürich 🚀 \u2028',
       nested: { list: [1, 2.5, null, true, { deep: 'x' }] },
     };
