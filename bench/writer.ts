@@ -174,16 +174,17 @@ async function sampleBackendStates(
     () => undefined,
     (error: unknown) => error,
   );
-  try {
-    await run(() => {
-      writing = true;
-    });
-  } finally {
-    running = false;
-    const failure = await sampled;
-    await monitor.end();
-    if (failure) throw failure;
-  }
+  const outcome = await run(() => {
+    writing = true;
+  }).then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  running = false;
+  const failure = await sampled;
+  await monitor.end();
+  if (outcome) throw outcome.error;
+  if (failure) throw failure;
   const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
   return [...counts]
     .map(([state, count]): [string, number] => [state, count / total])
