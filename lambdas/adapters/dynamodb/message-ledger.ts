@@ -13,8 +13,8 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
+  paginateScan,
   QueryCommand,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { MESSAGE_RECORD_DAYS } from '../../core/freshness';
@@ -160,17 +160,16 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
    */
   async reviveDead(since: number): Promise<number> {
     let revived = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          FilterExpression: '#state = :dead AND dead_at >= :since',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':dead': 'dead', ':since': since },
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateScan(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        FilterExpression: '#state = :dead AND dead_at >= :since',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':dead': 'dead', ':since': since },
+      },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         const revivedNow = await ifConditionHolds(
           this.client.send(
@@ -192,8 +191,7 @@ export class DynamoMessageLedger implements IngestLedger, WriterLedger, PendingM
         );
         if (revivedNow !== undefined) revived++;
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return revived;
   }
 

@@ -8,7 +8,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  ScanCommand,
+  paginateScan,
 } from '@aws-sdk/lib-dynamodb';
 import type { CachedSummary, SummaryCache } from '../../core/ports';
 import { summaryCachePrefix } from '../../core/summary-window';
@@ -67,23 +67,21 @@ export class DynamoSummaryCache implements SummaryCache {
   async deleteAccount(accountId: string): Promise<number> {
     const prefix = summaryCachePrefix(accountId);
     let deleted = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ProjectionExpression: 'pk',
-          FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :claim)',
-          ExpressionAttributeValues: { ':entry': prefix, ':claim': `claim#${prefix}` },
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateScan(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        ProjectionExpression: 'pk',
+        FilterExpression: 'begins_with(pk, :entry) OR begins_with(pk, :claim)',
+        ExpressionAttributeValues: { ':entry': prefix, ':claim': `claim#${prefix}` },
+      },
+    );
+    for await (const page of pages) {
       for (const { pk } of page.Items ?? []) {
         await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk } }));
         deleted++;
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return deleted;
   }
 }

@@ -9,7 +9,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Scope } from '../../core/api-keys';
@@ -145,20 +145,16 @@ export class DynamoTenantStore implements KeyStore {
 
   async listKeys(accountId: string): Promise<KeyRecord[]> {
     const keys: KeyRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: BY_ACCOUNT_INDEX,
-          KeyConditionExpression: 'account_id = :account AND begins_with(pk, :key)',
-          ExpressionAttributeValues: { ':account': accountId, ':key': 'key#' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      keys.push(...(page.Items ?? []).map(toKey));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        IndexName: BY_ACCOUNT_INDEX,
+        KeyConditionExpression: 'account_id = :account AND begins_with(pk, :key)',
+        ExpressionAttributeValues: { ':account': accountId, ':key': 'key#' },
+      },
+    );
+    for await (const page of pages) keys.push(...(page.Items ?? []).map(toKey));
     return keys;
   }
 
