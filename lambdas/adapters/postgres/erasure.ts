@@ -89,7 +89,10 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-const USER_DIGEST = "CASE WHEN $2::text IS NULL THEN NULL ELSE sha256(convert_to($2::text, 'UTF8')) END";
+/** How `erasures.user_sha256` is made from a user id (SQL); the writer matches events with it too. */
+export const userDigestSql = (userId: string) => `sha256(convert_to(${userId}, 'UTF8'))`;
+
+const USER_DIGEST = `CASE WHEN $2::text IS NULL THEN NULL ELSE ${userDigestSql('$2::text')} END`;
 
 interface Recorded {
   id: string;

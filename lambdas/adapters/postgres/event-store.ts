@@ -23,6 +23,7 @@ import { utcDayOfIso } from '../../core/time-buckets';
 import type { EventRow } from '../../core/writer-batch';
 import { describeError } from '../../shared/describe-error';
 import { isDataError } from './database-errors';
+import { userDigestSql } from './erasure';
 import { ensureEventPartitions, eventPartitionDays } from './partition-maintenance';
 import { HOUR_COLUMNS } from './rollup-columns';
 import { inTransaction } from './with-client';
@@ -57,7 +58,10 @@ WITH fresh_keys AS (
   WHERE NOT EXISTS (
     SELECT FROM erasures e
     WHERE e.account_id = s.account_id AND s.received_at < e.erased_before
-      AND (e.user_sha256 IS NULL OR e.user_sha256 = sha256(convert_to(s.user_id, 'UTF8'))))
+      -- Only erasures later than the batch's oldest event can cover any of it: old ones, kept for
+      -- the audit, are left out before the join instead of compared with every row.
+      AND e.erased_before > (SELECT min(received_at) FROM writer_staging)
+      AND (e.user_sha256 IS NULL OR e.user_sha256 = ${userDigestSql('s.user_id')}))
   ORDER BY account_id, event_id
   ON CONFLICT DO NOTHING
   RETURNING account_id, event_id
