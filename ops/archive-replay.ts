@@ -13,7 +13,8 @@ import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
 import { type ArchivedEvent, archiveHourFolder, parseArchiveLines } from '../lambdas/core/archive-records';
 import type { LedgerEntry } from '../lambdas/core/ports';
 import { ledgerEntriesFor, packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
-import { DAY_MS, HOUR_MS } from '../lambdas/core/time-buckets';
+import { HOUR_MS, parseIsoInstant, utcDayOfIso } from '../lambdas/core/time-buckets';
+import { writableDays } from '../lambdas/core/writer-batch';
 import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
@@ -97,9 +98,6 @@ export function replayMessages(events: readonly ArchivedEvent[], keyBase: string
   return [...byAccount.values()];
 }
 
-/** An instant with its zone spelled out: without one, Date.parse would take the laptop's zone. */
-const ZONED_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
-
 /**
  * How long to wait before sending more, to hold `sent` events to `ratePerSecond` since the start
  * (`--rate`: a large replay then leaves the writers room for live traffic).
@@ -112,8 +110,9 @@ function instant(options: CommandOptions, name: 'from' | 'to'): number {
   const value = options.values[name];
   if (typeof value !== 'string' || value === '')
     throw new OpsError(`--${name} is required: an ISO time with its zone, such as 2026-11-20T14:00Z (UTC).`);
-  const at = Date.parse(value);
-  if (!ZONED_ISO.test(value) || Number.isNaN(at))
+  // Its zone spelled out (without one the laptop's would be guessed), and a real calendar time.
+  const at = parseIsoInstant(value, { requireSeconds: false });
+  if (at === undefined)
     throw new OpsError(
       `--${name} "${value}" is not an ISO time with its zone: write it like 2026-11-20T14:00Z (UTC) or 2026-11-20T15:00+01:00.`,
     );
@@ -152,7 +151,13 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
     invalid: [],
     beforeRetention: 0,
   };
-  const retentionStart = Date.now() - stageConfig(target.stage).retention.rawEventDays * DAY_MS;
+  // The writer's own rule, by UTC day: the first day it stores.
+  const config = stageConfig(target.stage);
+  const firstKeptDay = writableDays(
+    Date.now(),
+    config.retention.rawEventDays,
+    config.partitions.createAheadDays,
+  ).first;
   const stopped = (what: string, error: unknown) =>
     new OpsError(
       `${what}: ${describeError(error)}. ${tally.replayed} events were sent before it stopped; ` +
@@ -191,9 +196,7 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
         if (rate !== undefined && !dryRun)
           await sleep(pacingDelayMs(tally.replayed, rate, performance.now() - started));
       }
-      tally.beforeRetention += selected.filter(
-        (event) => Date.parse(event.timestamp) < retentionStart,
-      ).length;
+      tally.beforeRetention += selected.filter((event) => utcDayOfIso(event.timestamp) < firstKeptDay).length;
       progress();
     }
   }

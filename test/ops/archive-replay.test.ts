@@ -15,6 +15,7 @@ import {
   parseQueueMessage,
   serializeQueuedEvent,
 } from '../../lambdas/core/queue-message';
+import { addDays } from '../../lambdas/core/time-buckets';
 import {
   archiveReplay,
   pacingDelayMs,
@@ -255,6 +256,20 @@ describe('Function: archiveReplay', () => {
     );
   });
 
+  it('counts as before retention what the writer sets aside, by UTC day as the writer decides', async () => {
+    // Prepare: one event on the last day before the first kept day, less than 90 x 24 h ago
+    // whenever the test runs before 23:59 UTC.
+    const today = new Date().toISOString().slice(0, 10);
+    const edge = { ...events[0]!, timestamp: `${addDays(today, -90)}T23:59:00.000Z` };
+    s3.on(GetObjectCommand, { Key: 'events/2026/11/20/14/a.gz' }).callsFake(() => ({
+      Body: body(objectText([edge, ...events.slice(1, 3)])) as never,
+    }));
+
+    const output = await run({ 'dry-run': true });
+
+    expect(output.json).toMatchObject({ replayed: 6, beforeRetention: 1 });
+  });
+
   it('sends nothing with --dry-run, and says what it would replay', async () => {
     const output = await run({ 'dry-run': true });
 
@@ -290,6 +305,10 @@ describe('Function: archiveReplay', () => {
     // Without a zone Date.parse would read the laptop's local time: refused, not guessed.
     await expect(run({ from: '2026-11-20T14:00' })).rejects.toThrow(
       /with its zone: write it like 2026-11-20T14:00Z/,
+    );
+    // A day that does not exist is refused, not rolled over into March as Date.parse would.
+    await expect(run({ from: '2026-02-30T00:00Z' })).rejects.toThrow(
+      /--from "2026-02-30T00:00Z" is not an ISO time/,
     );
     await expect(run({ to: '2026-11-20T13:00Z' })).rejects.toThrow(/--to must be after --from/);
     await expect(archiveReplay(target, { positionals: [], values: {} })).rejects.toThrow(
