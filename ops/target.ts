@@ -90,14 +90,7 @@ export function deployedEraser(stage: string, lambda: LambdaClient): DatabaseEra
   };
   return {
     async erase(request) {
-      const answer = await invoke({
-        action: 'erase',
-        account_id: request.accountId,
-        ...(request.userId === undefined ? {} : { user_id: request.userId }),
-        grace_seconds: request.graceSeconds ?? 0,
-        requested_by: request.requestedBy,
-        ...(request.reason === undefined ? {} : { reason: request.reason }),
-      });
+      const answer = await invoke({ action: 'erase', ...request });
       // Dates arrive as ISO strings in the function's JSON answer.
       return {
         ...answer,
@@ -106,14 +99,14 @@ export function deployedEraser(stage: string, lambda: LambdaClient): DatabaseEra
       };
     },
     async complete(erasureId, removed) {
-      await invoke({ action: 'complete', erasure_id: erasureId, removed });
+      await invoke({ action: 'complete', erasureId, removed });
     },
     async list(filter) {
-      const records = (await invoke({
-        action: 'list',
-        ...(filter.accountId === undefined ? {} : { account_id: filter.accountId }),
-        ...(filter.limit === undefined ? {} : { limit: filter.limit }),
-      })) as (ErasureRecord & { erasedBefore: string; requestedAt: string; completedAt: string | null })[];
+      const records = (await invoke({ action: 'list', ...filter })) as (ErasureRecord & {
+        erasedBefore: string;
+        requestedAt: string;
+        completedAt: string | null;
+      })[];
       return records.map((record) => ({
         ...record,
         erasedBefore: new Date(record.erasedBefore),

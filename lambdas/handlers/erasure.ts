@@ -1,10 +1,11 @@
 /**
  * The PostgreSQL part of a tenant deletion or a user's erasure (design promise 8), invoked by
  * `npm run ops -- tenants delete` / `users erase` on a deployed stage (the operator cannot reach the
- * database in its VPC). Runs as the master user. Three requests:
- *   { "action": "erase", "account_id", "user_id"?, "grace_seconds"?, "requested_by", "reason"? }
- *   { "action": "complete", "erasure_id", "removed": { "<store>": n } }
- *   { "action": "list", "account_id"?, "limit"? }   the audit records, newest first
+ * database in its VPC). Runs as the master user. Three requests, each the adapter's own arguments
+ * with an `action`, so the CLI sends what it would pass to the adapter locally:
+ *   { "action": "erase", ...ErasureRequest }          accountId, userId?, graceSeconds?, requestedBy, reason?
+ *   { "action": "complete", "erasureId", "removed": { "<store>": n } }
+ *   { "action": "list", "accountId"?, "limit"? }      the audit records, newest first
  * Locally the ops CLI calls the same adapter functions directly.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -28,20 +29,20 @@ import { once } from '../shared/once';
 const erasureRequest = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('erase'),
-    account_id: boundedText(MAX_ID_LENGTH),
-    user_id: z.optional(boundedText(MAX_ID_LENGTH)),
-    grace_seconds: z.optional(z.number().check(z.nonnegative(), z.lte(3600))),
-    requested_by: boundedText(200),
+    accountId: boundedText(MAX_ID_LENGTH),
+    userId: z.optional(boundedText(MAX_ID_LENGTH)),
+    graceSeconds: z.optional(z.number().check(z.nonnegative(), z.lte(3600))),
+    requestedBy: boundedText(200),
     reason: z.optional(boundedText(1000)),
   }),
   z.object({
     action: z.literal('complete'),
-    erasure_id: z.number().check(z.int(), z.positive()),
+    erasureId: z.number().check(z.int(), z.positive()),
     removed: z.record(z.string(), z.number()),
   }),
   z.object({
     action: z.literal('list'),
-    account_id: z.optional(boundedText(MAX_ID_LENGTH)),
+    accountId: z.optional(boundedText(MAX_ID_LENGTH)),
     limit: z.optional(z.number().check(z.int(), z.positive(), z.lte(1000))),
   }),
 ]);
@@ -66,28 +67,18 @@ export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { lo
       const issue = parsed.error.issues[0]!;
       throw new InvalidErasureRequest(`${issue.path.join('.') || 'request'}: ${issue.message}`);
     }
+    // Each request is the adapter's arguments plus `action`, which the adapter ignores.
     const request = parsed.data;
     const { pool } = dependencies();
-    if (request.action === 'list') {
-      return listErasures(pool, {
-        ...(request.account_id === undefined ? {} : { accountId: request.account_id }),
-        ...(request.limit === undefined ? {} : { limit: request.limit }),
-      });
-    }
+    if (request.action === 'list') return listErasures(pool, request);
     if (request.action === 'complete') {
-      await completeErasure(pool, request.erasure_id, request.removed);
-      logger.info('erasure completed', { erasureId: request.erasure_id, removed: request.removed });
-      return { completed: request.erasure_id };
+      await completeErasure(pool, request.erasureId, request.removed);
+      logger.info('erasure completed', { erasureId: request.erasureId, removed: request.removed });
+      return { completed: request.erasureId };
     }
     const result = await eraseFromDatabase(
       pool,
-      {
-        accountId: request.account_id,
-        ...(request.user_id === undefined ? {} : { userId: request.user_id }),
-        ...(request.grace_seconds === undefined ? {} : { graceSeconds: request.grace_seconds }),
-        requestedBy: request.requested_by,
-        ...(request.reason === undefined ? {} : { reason: request.reason }),
-      },
+      request,
       // A large erasure spans invocations (`done: false`, the CLI invokes again): stop with room
       // left for the day being removed when the budget runs out.
       context ? { budgetMs: Math.max(0, context.getRemainingTimeInMillis() - STEP_MARGIN_MS) } : {},
@@ -95,9 +86,9 @@ export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { lo
     // The audit line: which account, whether one user (never who), by whom, what was removed.
     logger.info(result.done ? 'erasure applied in PostgreSQL' : 'erasure under way in PostgreSQL', {
       erasureId: result.erasureId,
-      accountId: request.account_id,
-      scope: request.user_id === undefined ? 'account' : 'user',
-      requestedBy: request.requested_by,
+      accountId: request.accountId,
+      scope: request.userId === undefined ? 'account' : 'user',
+      requestedBy: request.requestedBy,
       removed: result.removed,
     });
     return result;

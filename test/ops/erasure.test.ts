@@ -204,10 +204,9 @@ describe('Function: deployedEraser', () => {
     expect(input.FunctionName).toBe('firehose-staging-erasure');
     expect(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString())).toEqual({
       action: 'erase',
-      account_id: 'acme',
-      user_id: 'alice',
-      grace_seconds: 0,
-      requested_by: 'ops',
+      accountId: 'acme',
+      userId: 'alice',
+      requestedBy: 'ops',
     });
     expect(result).toEqual({
       erasureId: 7,
@@ -241,7 +240,7 @@ describe('Function: deployedEraser', () => {
     const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
     expect(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString())).toEqual({
       action: 'list',
-      account_id: 'acme',
+      accountId: 'acme',
     });
     expect(record).toMatchObject({
       id: 3,
@@ -255,7 +254,7 @@ describe('Function: deployedEraser', () => {
       .on(InvokeCommand)
       .resolves(
         answer(
-          { errorType: 'InvalidErasureRequest', errorMessage: 'account_id: too short' },
+          { errorType: 'InvalidErasureRequest', errorMessage: 'accountId: too short' },
           'Unhandled',
         ) as never,
       );
@@ -264,7 +263,7 @@ describe('Function: deployedEraser', () => {
 
     await expect(attempt).rejects.toBeInstanceOf(OpsError);
     await expect(attempt).rejects.toThrow(
-      /firehose-dev-erasure\) failed: InvalidErasureRequest: account_id: too short\. .*running the same command again is safe/,
+      /firehose-dev-erasure\) failed: InvalidErasureRequest: accountId: too short\. .*running the same command again is safe/,
     );
   });
 });

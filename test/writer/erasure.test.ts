@@ -4,6 +4,8 @@
  * racing the erasure leave raw rows and rollups consistent; the audit record names no user.
  */
 import { createHash } from 'node:crypto';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +18,7 @@ import { DAY_MS, HOUR_MS } from '../../lambdas/core/time-buckets';
 import { createErasureHandler, InvalidErasureRequest } from '../../lambdas/handlers/erasure';
 import { createObservability } from '../../lambdas/shared/observability';
 import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
+import { deployedEraser } from '../../ops/target';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { RecordingLedger } from '../support/ledgers';
 import { silentLog as silent } from '../support/logs';
@@ -382,19 +385,45 @@ describe('Adapter: eraseFromDatabase', () => {
 
       const erased = await handler()({
         action: 'erase',
-        account_id: 'acct-a',
-        user_id: 'user-2',
-        requested_by: 'ops',
-        grace_seconds: 0,
+        accountId: 'acct-a',
+        userId: 'user-2',
+        requestedBy: 'ops',
+        graceSeconds: 0,
       });
       const erasureId = (erased as { erasureId: number }).erasureId;
-      await handler()({ action: 'complete', erasure_id: erasureId, removed: { archive_lines: 4 } });
+      await handler()({ action: 'complete', erasureId, removed: { archive_lines: 4 } });
 
       const { rows } = await db.pool.query('SELECT removed, completed_at FROM erasures WHERE id = $1', [
         erasureId,
       ]);
       expect(rows[0].removed).toMatchObject({ events: users.length, archive_lines: 4 });
       expect(rows[0].completed_at).toBeInstanceOf(Date);
+    });
+
+    it("answers the ops CLI's deployed eraser: the same requests and answers, end to end", async () => {
+      // Prepare: the CLI's Lambda client, answered by this handler as the deployed function would
+      const lambda = mockClient(LambdaClient);
+      lambda.on(InvokeCommand).callsFake(async ({ Payload }: { Payload: Uint8Array }) => ({
+        Payload: Buffer.from(JSON.stringify(await handler()(JSON.parse(Buffer.from(Payload).toString())))),
+      }));
+      await writeEvents(writer(), deliveriesFor(history()));
+      const eraser = deployedEraser('dev', new LambdaClient({ region: 'us-east-1' }));
+
+      try {
+        // Act
+        const erased = await eraser.erase({ accountId: 'acct-a', userId: 'user-2', requestedBy: 'ops' });
+        await eraser.complete(erased.erasureId, { archive_lines: 1 });
+        const [record] = await eraser.list({ accountId: 'acct-a' });
+
+        // Assess
+        expect(erased.done).toBe(true);
+        expect(erased.erasedBefore).toBeInstanceOf(Date);
+        expect(record).toMatchObject({ id: erased.erasureId, accountId: 'acct-a', requestedBy: 'ops' });
+        expect(record!.completedAt).toBeInstanceOf(Date);
+        expect(record!.removed).toMatchObject({ archive_lines: 1 });
+      } finally {
+        lambda.restore();
+      }
     });
 
     it('lists the audit records, newest first, of one account or all', async () => {
@@ -407,7 +436,7 @@ describe('Adapter: eraseFromDatabase', () => {
       const second = await eraseFromDatabase(db.pool, { accountId: 'acct-b', requestedBy: 'ops' });
 
       const all = (await handler()({ action: 'list' })) as { id: number; userSha256: string | null }[];
-      const ofA = (await handler()({ action: 'list', account_id: 'acct-a' })) as { id: number }[];
+      const ofA = (await handler()({ action: 'list', accountId: 'acct-a' })) as { id: number }[];
 
       expect(all.map((record) => record.id)).toEqual([second.erasureId, first.erasureId]);
       expect(all[1]!.userSha256).toBe(sha256('u').toString('hex'));
@@ -415,9 +444,9 @@ describe('Adapter: eraseFromDatabase', () => {
     });
 
     it.each([
-      [{ action: 'erase', account_id: '', requested_by: 'ops' }, /^account_id: /],
-      [{ action: 'erase', account_id: 'a', requested_by: 'ops', grace_seconds: -1 }, /^grace_seconds: /],
-      [{ action: 'complete', erasure_id: 'x', removed: {} }, /^erasure_id: /],
+      [{ action: 'erase', accountId: '', requestedBy: 'ops' }, /^accountId: /],
+      [{ action: 'erase', accountId: 'a', requestedBy: 'ops', graceSeconds: -1 }, /^graceSeconds: /],
+      [{ action: 'complete', erasureId: 'x', removed: {} }, /^erasureId: /],
       [{ action: 'drop everything' }, /^action: /],
     ])('refuses %j by name, changing nothing', async (request, message) => {
       const attempt = handler()(request);
