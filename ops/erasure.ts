@@ -26,6 +26,7 @@ import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ARCHIVE_ERRORS_ROOT, ARCHIVE_EVENTS_ROOT } from '../lambdas/core/archive-records';
 import { isPlainObject } from '../lambdas/core/queue-message';
+import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
 import { type ArchiveLocation, archiveObjectKeys, readArchiveObject } from './archive-objects';
@@ -76,6 +77,24 @@ interface ArchiveScrub {
   lines: number;
 }
 
+/**
+ * A failure once the erasure is recorded: what was done stays done, and the same command resumes it
+ * (the database by the same request, every other step idempotent).
+ */
+function resumable(what: string, error: unknown): OpsError {
+  return new OpsError(
+    `${what}: ${describeError(error)}. The erasure is not complete: run the same command again; ` +
+      'it resumes it and scrubs the archive again.',
+  );
+}
+
+/** `work`, its failure made `resumable`. */
+function resuming<T>(what: string, work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    throw resumable(what, error);
+  });
+}
+
 /** How many archive objects are read at once: a year of archive is ~10⁵ objects. */
 const SCRUB_CONCURRENCY = 16;
 
@@ -100,12 +119,6 @@ export async function scrubArchive(
     scrub.objects++;
     progress(scrub);
   };
-  // Everything before the failure is done and stays done: the erasure resumes from the start.
-  const resumable = (what: string, error: unknown) =>
-    new OpsError(
-      `${what}: ${(error as Error).message}. The erasure is not complete: run the same command again; ` +
-        'it resumes it and scrubs the archive again.',
-    );
   const rewrites = new BoundedTasks(SCRUB_CONCURRENCY);
   await rewrites.run(async () => {
     for (const prefix of [ARCHIVE_EVENTS_ROOT, ARCHIVE_ERRORS_ROOT]) {
@@ -175,21 +188,32 @@ async function erase(
   };
   // A large erasure takes several calls (one day partition per transaction): the same request
   // resumes it until it is done.
+  step(
+    'PostgreSQL: recording the erasure and removing the rows, one day at a time (on AWS each call takes up to 10 minutes)',
+  );
   let database = await target.eraser.erase(request);
   const resumed = database.resumed;
   while (!database.done) {
     step(
       `PostgreSQL: erasure ${database.erasureId} under way, ${database.removed.events ?? 0} events removed so far`,
     );
-    database = await target.eraser.erase(request);
+    database = await resuming(
+      'Could not go on removing the rows from PostgreSQL',
+      target.eraser.erase(request),
+    );
   }
   step(
     `PostgreSQL: erasure ${database.erasureId} ${resumed ? 'resumed (an earlier run was cut off)' : 'recorded'}, ` +
       `${database.removed.events ?? 0} events removed`,
   );
-  const tenantKeys = userId === undefined ? await target.tenants.deleteAccount(accountId) : 0;
+  const tenantKeys =
+    userId === undefined
+      ? await resuming('Could not delete the account from DynamoDB', target.tenants.deleteAccount(accountId))
+      : 0;
   if (userId === undefined) step(`DynamoDB: the account and its ${tenantKeys} keys deleted`);
-  let cacheEntries = await target.summaryCache.deleteAccount(accountId);
+  const clearCache = () =>
+    resuming('Could not clear the summary cache', target.summaryCache.deleteAccount(accountId));
+  let cacheEntries = await clearCache();
 
   // Firehose delivers what it holds within its buffer interval; the database's clock says how long
   // the erasure still covers new arrivals. Both, with a margin, before the archive is read.
@@ -198,7 +222,7 @@ async function erase(
     Date.now() + coveredFor + (2 * config.archive.bufferIntervalSeconds + 10) * 1000,
     'for events still buffered by Firehose to reach the archive',
   );
-  cacheEntries += await target.summaryCache.deleteAccount(accountId);
+  cacheEntries += await clearCache();
   let scrub: ArchiveScrub;
   try {
     scrub = await scrubArchive(
@@ -223,7 +247,7 @@ async function erase(
     archive_objects_deleted: scrub.deleted,
     archive_lines: scrub.lines,
   };
-  await target.eraser.complete(database.erasureId, others);
+  await resuming('Could not complete the audit record', target.eraser.complete(database.erasureId, others));
   const removed: Record<string, number> = { ...database.removed, ...others };
   const what = userId === undefined ? `tenant ${accountId}` : `a user of ${accountId}`;
   return {

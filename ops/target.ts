@@ -191,8 +191,7 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
   const { region, output } = await stackOutputs(stage, 'data');
   const aws = { AWS_REGION: region };
   const dynamo = createDocumentClient(aws);
-  // Read when a command needs it: a stack without the output still serves the other commands.
-  let archive: ArchiveLocation | undefined;
+  const archive = { s3: new S3Client({ region }), bucket: output(DATA_OUTPUTS.archiveBucket) };
   return {
     stage,
     apiUrl: async () => (await stackOutputs(stage, 'service')).output(SERVICE_OUTPUTS.apiUrl),
@@ -207,10 +206,7 @@ async function deployedTarget(stage: string): Promise<OpsTarget> {
       deadLetter: output(DATA_OUTPUTS.deadLetterQueueUrl),
       deadLetterArn: output(DATA_OUTPUTS.deadLetterQueueArn),
     },
-    archive: () => {
-      archive ??= { s3: new S3Client({ region }), bucket: output(DATA_OUTPUTS.archiveBucket) };
-      return archive;
-    },
+    archive: () => archive,
   };
 }
 

@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { archiveLine } from '../../lambdas/core/archive-records';
 import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { scrubArchive, scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
-import { deployedEraser, OpsError } from '../../ops/target';
+import { deployedEraser, OpsError, type OpsTarget } from '../../ops/target';
 import { scriptedTarget } from '../support/ops-target';
 
 const T = Date.parse('2026-11-20T12:00:00.000Z');
@@ -286,6 +286,38 @@ describe('Commands: tenants delete, users erase', () => {
     );
     await expect(usersErase(target, { positionals: [], values: { user: 'alice' } })).rejects.toThrow(
       /--account is required/,
+    );
+  });
+
+  it('says that the same command resumes an erasure a later step failed, naming the step', async () => {
+    // Prepare: the database part is done; the summary cache cannot be reached
+    const erasedAt = new Date();
+    const target = scriptedTarget({
+      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      eraser: {
+        erase: async () => ({
+          erasureId: 9,
+          resumed: false,
+          done: true,
+          requestedAt: erasedAt,
+          erasedBefore: erasedAt,
+          removed: { events: 2 },
+        }),
+        complete: () => Promise.reject(new Error('the test does not get this far')),
+        list: () => Promise.reject(new Error('the test lists nothing')),
+      },
+      summaryCache: {
+        deleteAccount: () =>
+          Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })),
+      } as unknown as OpsTarget['summaryCache'],
+    });
+
+    // Act / Assess
+    await expect(
+      usersErase(target, { positionals: [], values: { account: 'acme', user: 'alice', by: 'ops' } }),
+    ).rejects.toThrow(
+      'Could not clear the summary cache: ThrottlingException: Rate exceeded. The erasure is not complete: ' +
+        'run the same command again; it resumes it and scrubs the archive again.',
     );
   });
 });
