@@ -21,7 +21,7 @@
  */
 import type pg from 'pg';
 import { eventPartitionDays } from './partition-maintenance';
-import { HOUR_COLUMNS } from './rollup-columns';
+import { combineCountsSql, HOUR_COLUMNS, HOURLY_COUNTS_SQL } from './rollup-columns';
 import { inTransaction } from './with-client';
 
 export interface ErasureRequest {
@@ -271,12 +271,7 @@ async function removeAccountRest(client: pg.PoolClient, accountId: string): Prom
   return removed;
 }
 
-const HOUR_SUMS = HOUR_COLUMNS.map(
-  (column, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour}) AS ${column}`,
-).join(', ');
-const SUBTRACT = ['events', ...HOUR_COLUMNS]
-  .map((column) => `${column} = r.${column} - c.${column}`)
-  .join(', ');
+const SUBTRACT = combineCountsSql('-', 'c');
 
 async function removeUserDay(
   client: pg.PoolClient,
@@ -301,9 +296,9 @@ async function removeUserDay(
      ),
      counted AS (
        INSERT INTO erased_counts
-       SELECT day, NULL, count(*), ${HOUR_SUMS} FROM gone GROUP BY day
+       SELECT day, NULL, count(*), ${HOURLY_COUNTS_SQL} FROM gone GROUP BY day
        UNION ALL
-       SELECT day, type, count(*), ${HOUR_SUMS} FROM gone GROUP BY day, type
+       SELECT day, type, count(*), ${HOURLY_COUNTS_SQL} FROM gone GROUP BY day, type
      )
      SELECT (SELECT count(*) FROM gone) AS events, (SELECT count(*) FROM keys) AS keys`,
     [accountId, userId, erasedBefore, day],

@@ -25,7 +25,7 @@ import { describeError } from '../../shared/describe-error';
 import { isDataError } from './database-errors';
 import { userDigestSql } from './erasure';
 import { ensureEventPartitions, eventPartitionDays } from './partition-maintenance';
-import { HOUR_COLUMNS } from './rollup-columns';
+import { combineCountsSql, HOUR_COLUMNS, HOURLY_COUNTS_SQL } from './rollup-columns';
 import { inTransaction } from './with-client';
 
 /** "no partition of relation found for row" */
@@ -40,10 +40,8 @@ const COPY_STAGING_SQL =
   'COPY writer_staging (account_id, event_id, user_id, type, event_time, received_at, metadata, day, hour_of_day) FROM STDIN';
 
 /** The rollup columns of a group: its total and its 24 hourly counts. */
-const COUNT_COLUMNS = `count(*), ${HOUR_COLUMNS.map((_, hour) => `count(*) FILTER (WHERE hour_of_day = ${hour})`).join(', ')}`;
-const ADD_COUNTS = ['events', ...HOUR_COLUMNS]
-  .map((column) => `${column} = r.${column} + excluded.${column}`)
-  .join(', ');
+const COUNT_COLUMNS = `count(*), ${HOURLY_COUNTS_SQL}`;
+const ADD_COUNTS = combineCountsSql('+', 'excluded');
 
 // Every writer takes its locks in the same order (keys, then each rollup table, each sorted by its
 // key), so concurrent writers wait for each other instead of deadlocking. Rollups are computed from
