@@ -1,6 +1,5 @@
 /**
- * Realistic generated events, deterministic for a seed: used by tests and benchmarks (and a future
- * `ops seed`).
+ * Realistic generated events, deterministic for a seed: used by tests, benchmarks and `ops seed`.
  *
  * - `accounts` tenants with a Zipf skew and one whale (account 0) taking ~`whaleShare` of events;
  * - thousands of users per account (more for bigger accounts), users Zipf-skewed within an account;

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalPipeline } from '../../local/pipeline';
 import { EventGenerator } from '../../ops/event-generator';
 import { seed } from '../../ops/seed';
-import type { OpsTarget } from '../../ops/target';
 import { getSummary } from '../support/http-client';
 import { startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
+import { scriptedTarget } from '../support/ops-target';
 import { waitFor } from '../support/wait';
 
 describe('Operation: seed (local pipeline)', () => {
@@ -85,7 +85,7 @@ describe('Operation: seed (local pipeline)', () => {
     // Prepare: a free-tier account (10 requests/s, 500 events/s, 2 s of burst)
     expect((await ops('tenants', 'tier', 'acct_0000', 'free')).code).toBe(0);
 
-    // Act: 30 requests at once, more than the burst allows
+    // Act: 30 requests, 8 at a time, more than the burst allows
     const output = await seedRun(
       '--accounts',
       '1',
@@ -157,12 +157,17 @@ describe('Operation: seed (local pipeline)', () => {
   });
 
   it('refuses options it cannot honour before creating anything', async () => {
+    const keysBefore = await pipeline.tenants.listKeys('acct_0000');
+
     const days = await ops('seed', '--days', '40');
     expect(days.code).toBe(1);
     expect(days.err).toMatch(/--days must be a whole number from 1 to 27/);
     expect((await ops('seed', '--tier', 'gold')).err).toMatch(/--tier must be free, standard or enterprise/);
-    await expect(seed({ stage: 'prod' } as OpsTarget, { positionals: [], values: {} })).rejects.toThrow(
+    // Any store access of the prod target would throw.
+    await expect(seed(scriptedTarget({ stage: 'prod' }), { positionals: [], values: {} })).rejects.toThrow(
       /refuses --stage prod/,
     );
+
+    expect(await pipeline.tenants.listKeys('acct_0000')).toEqual(keysBefore);
   });
 });

@@ -96,12 +96,22 @@ describe('Class: BoundedTasks', () => {
 
   it('reports only the first of several failures', async () => {
     const tasks = new BoundedTasks(2);
+    const both = gate();
+    const started: string[] = [];
 
+    // Both start before either fails, then fail in order.
     const running = tasks.run(async () => {
-      await tasks.start(() => Promise.reject(new Error('one')));
-      await tasks.start(() => Promise.reject(new Error('two')));
+      for (const name of ['one', 'two']) {
+        await tasks.start(async () => {
+          started.push(name);
+          await both.done;
+          throw new Error(name);
+        });
+      }
+      both.release();
     });
 
     await expect(running).rejects.toThrow('one');
+    expect(started).toEqual(['one', 'two']);
   });
 });

@@ -144,6 +144,13 @@ describe('Adapter: eraseFromDatabase', () => {
     // Prepare
     const events = history();
     await writeEvents(writer(), deliveriesFor(events));
+    // An event of each account older than raw retention: the writer sets it aside in skipped_events.
+    await writeEvents(
+      writer(),
+      deliveriesFor(
+        ['acct-a', 'acct-b'].map((account) => event(account, 'too-old', Date.now() - 100 * DAY_MS)),
+      ),
+    );
     await db.pool.query(
       `INSERT INTO message_failures (message_id, receive_count, error_code, error, body_excerpt)
        VALUES ('m1', 1, 'malformed', 'x', '{"v":1,"account_id":"acct-b","events":[') ,
@@ -161,7 +168,18 @@ describe('Adapter: eraseFromDatabase', () => {
     const leftFor = async (table: string) =>
       (await db.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE account_id = 'acct-b'`)).rows[0].n;
     expect(await leftFor('committed_messages')).toBe(0);
-    expect(removed).toMatchObject({ events: 15, event_keys: 15, committed_messages: 1, message_failures: 1 });
+    expect(await leftFor('skipped_events')).toBe(0);
+    expect(
+      (await db.pool.query("SELECT count(*)::int AS n FROM skipped_events WHERE account_id = 'acct-a'"))
+        .rows[0].n,
+    ).toBe(1);
+    expect(removed).toMatchObject({
+      events: 15,
+      event_keys: 15,
+      committed_messages: 2,
+      message_failures: 1,
+      skipped_events: 1,
+    });
     const failures = await db.pool.query('SELECT message_id FROM message_failures');
     expect(failures.rows).toEqual([{ message_id: 'm2' }]);
   });
