@@ -49,6 +49,8 @@ const erasureRequest = z.discriminatedUnion('action', [
 
 /** Time kept back from the function's timeout for the day partition under way. */
 const STEP_MARGIN_MS = 5 * 60_000;
+/** Time kept back from the function's timeout for cancelling a statement and answering. */
+const DEADLINE_MARGIN_MS = 30_000;
 
 export class InvalidErasureRequest extends Error {
   constructor(message: string) {
@@ -80,8 +82,14 @@ export function createErasureHandler(dependencies: () => { pool: pg.Pool }, { lo
       pool,
       request,
       // A large erasure spans invocations (`done: false`, the CLI invokes again): stop with room
-      // left for the day being removed when the budget runs out.
-      context ? { budgetMs: Math.max(0, context.getRemainingTimeInMillis() - STEP_MARGIN_MS) } : {},
+      // left for the day being removed when the budget runs out, and cancel a statement that would
+      // outlive the function (the next invocation resumes that day).
+      context
+        ? {
+            budgetMs: Math.max(0, context.getRemainingTimeInMillis() - STEP_MARGIN_MS),
+            deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
+          }
+        : {},
     );
     // The audit line: which account, whether one user (never who), by whom, what was removed.
     logger.info(result.done ? 'erasure applied in PostgreSQL' : 'erasure under way in PostgreSQL', {

@@ -274,6 +274,35 @@ describe('Adapter: eraseFromDatabase', () => {
     await expectStoreToHold(stored);
   });
 
+  it('cancels a removal statement at its deadline, leaving that day whole for the call that resumes it', async () => {
+    // Prepare: the user's type-day rollups held by another transaction, so the removal waits on them
+    const events = history();
+    await writeEvents(writer(), deliveriesFor(events));
+    const holder = await db.pool.connect();
+    await holder.query('BEGIN');
+    await holder.query("SELECT * FROM rollup_type_day WHERE account_id = 'acct-a' FOR UPDATE");
+    const request = { accountId: 'acct-a', userId: 'user-1', requestedBy: 'test' };
+
+    // Act: a deadline 300 ms away, as the erasure function sets it before its own timeout
+    let cut: unknown;
+    try {
+      cut = await eraseFromDatabase(db.pool, request, { deadline: Date.now() + 300 }).then(
+        () => new Error('not cancelled'),
+        (error: unknown) => error,
+      );
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+
+    // Assess: cancelled (57014), nothing of that day removed; the same request then finishes it
+    expect((cut as { code?: string }).code).toBe('57014');
+    await expectStoreToHold(events);
+    const resumed = await eraseFromDatabase(db.pool, request);
+    expect(resumed).toMatchObject({ resumed: true, done: true });
+    await expectStoreToHold(events.filter((e) => !(e.account_id === 'acct-a' && e.user_id === 'user-1')));
+  });
+
   it('resumes an interrupted erasure with its own id and instant, and refuses another meanwhile', async () => {
     // Prepare: an erasure whose other stores never finished (no completeErasure)
     await writeEvents(writer(), deliveriesFor(history()));

@@ -65,9 +65,9 @@ const ERASURE_LOCK = 7_341_005;
 /** How long the tombstone waits for running writer statements before trying again (x attempts). */
 const LOCK_WAIT = '5s';
 const LOCK_ATTEMPTS = 5;
-/** Below the erasure function's 15-minute timeout, so a cut-off statement does not outlive it. */
-const REMOVAL_STATEMENT_TIMEOUT = '600s';
 const DEADLOCK_ATTEMPTS = 3;
+/** The longest one removal statement runs (a day partition of a very large tenant). */
+const MAX_STATEMENT_MS = 600_000;
 
 /** Adds counts to an erasure's `removed`, key by key (a resumed erasure adds what its rerun removed). */
 const ADD_REMOVED = `UPDATE erasures SET removed = coalesce((
@@ -109,6 +109,12 @@ export interface ErasureOptions {
    * the same request resumes after that day. The erasure function sets it below its timeout.
    */
   readonly budgetMs?: number;
+  /**
+   * When every removal statement must have ended (epoch ms): each runs for at most 10 minutes and
+   * never past it. The erasure function sets it just before its own timeout, so a statement never
+   * outlives the function, holding its locks with no one waiting for it (the next call resumes).
+   */
+  readonly deadline?: number;
 }
 
 async function recordTombstone(client: pg.PoolClient, request: ErasureRequest): Promise<Recorded> {
@@ -165,7 +171,7 @@ async function retrying<T>(codes: readonly string[], attempts: number, work: () 
 export async function eraseFromDatabase(
   pool: pg.Pool,
   request: ErasureRequest,
-  { budgetMs = Number.POSITIVE_INFINITY }: ErasureOptions = {},
+  { budgetMs = Number.POSITIVE_INFINITY, deadline = Number.POSITIVE_INFINITY }: ErasureOptions = {},
 ): Promise<DatabaseErasure> {
   const started = Date.now();
   const recorded = await retrying([LOCK_NOT_AVAILABLE], LOCK_ATTEMPTS, () =>
@@ -177,7 +183,8 @@ export async function eraseFromDatabase(
   const step = (work: (client: pg.PoolClient) => Promise<Record<string, number>>, progress: string) =>
     retrying([DEADLOCK_DETECTED], DEADLOCK_ATTEMPTS, () =>
       inTransaction(pool, 'BEGIN', async (client) => {
-        await client.query(`SET LOCAL statement_timeout = '${REMOVAL_STATEMENT_TIMEOUT}'`);
+        const timeoutMs = Math.max(1, Math.min(MAX_STATEMENT_MS, deadline - Date.now()));
+        await client.query(`SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}`);
         await client.query(ADD_REMOVED, [erasureId, JSON.stringify(await work(client))]);
         await client.query(`UPDATE erasures SET ${progress} WHERE id = $1`, [erasureId]);
       }),
