@@ -3,7 +3,9 @@
  * object's text (Firehose writes GZIP; an uncompressed stream's objects are plain text).
  */
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { ARCHIVE_DATA_PREFIX } from '../lambdas/core/archive-records';
+import { expandPrefix } from '../local/standins/firehose/object-key';
 
 export interface ArchiveLocation {
   readonly s3: S3Client;
@@ -12,14 +14,20 @@ export interface ArchiveLocation {
 
 /** Every object key under `prefix`, page by page. */
 export async function* archiveObjectKeys(archive: ArchiveLocation, prefix: string): AsyncGenerator<string> {
-  let continuation: string | undefined;
-  do {
-    const page = await archive.s3.send(
-      new ListObjectsV2Command({ Bucket: archive.bucket, Prefix: prefix, ContinuationToken: continuation }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client: archive.s3 },
+    { Bucket: archive.bucket, Prefix: prefix },
+  )) {
     for (const { Key } of page.Contents ?? []) if (Key) yield Key;
-    continuation = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (continuation);
+  }
+}
+
+/**
+ * The folder of the objects whose first record arrived in the UTC hour holding `at` (epoch ms), laid
+ * out as the stream's data prefix says (the local stand-in expands the same prefix the same way).
+ */
+export function archiveHourFolder(at: number): string {
+  return expandPrefix(ARCHIVE_DATA_PREFIX, at);
 }
 
 export async function readArchiveObject(archive: ArchiveLocation, key: string): Promise<string> {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
-import { type ArchivedEvent, archiveHourFolder, parseArchiveLines } from '../lambdas/core/archive-records';
+import { type ArchivedEvent, parseArchiveLines } from '../lambdas/core/archive-records';
 import type { LedgerEntry } from '../lambdas/core/ports';
 import { ledgerEntriesFor, packQueueMessages, serializeQueuedEvent } from '../lambdas/core/queue-message';
 import { HOUR_MS, parseIsoInstant, utcDayOfIso } from '../lambdas/core/time-buckets';
@@ -18,7 +18,7 @@ import { writableDays } from '../lambdas/core/writer-batch';
 import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
-import { archiveObjectKeys, readArchiveObject } from './archive-objects';
+import { archiveHourFolder, archiveObjectKeys, readArchiveObject } from './archive-objects';
 import { type CommandOptions, type Output, text, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';

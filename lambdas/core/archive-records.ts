@@ -26,13 +26,6 @@ export const ARCHIVE_DATA_PREFIX = `${ARCHIVE_EVENTS_ROOT}!{timestamp:yyyy/MM/dd
 export const ARCHIVE_ERRORS_ROOT = 'errors/';
 export const ARCHIVE_ERROR_PREFIX = `${ARCHIVE_ERRORS_ROOT}!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/`;
 
-/** The folder of objects whose first record arrived in the UTC hour holding `at` (epoch ms). */
-export function archiveHourFolder(at: number): string {
-  // 2026-11-23T04:00:00.000Z → events/2026/11/23/04/
-  const iso = new Date(at).toISOString();
-  return `${ARCHIVE_EVENTS_ROOT}${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/`;
-}
-
 /** Firehose's record limit is 1,000 KiB; stay a little under it. */
 export const MAX_ARCHIVE_RECORD_BYTES = 1000 * 1024 - 1024;
 

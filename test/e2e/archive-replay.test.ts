@@ -6,9 +6,10 @@
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { archiveHourFolder, archiveLine } from '../../lambdas/core/archive-records';
+import { archiveLine } from '../../lambdas/core/archive-records';
 import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import type { LocalPipeline } from '../../local/pipeline';
+import { archiveHourFolder } from '../../ops/archive-objects';
 import { createAccount, createKey } from '../../ops/tenants';
 import { postEvents } from '../support/http-client';
 import { archivedEvents, startTestPipeline, type TestPipeline } from '../support/local-pipeline';
