@@ -69,11 +69,14 @@ const DEADLOCK_ATTEMPTS = 3;
 /** The longest one removal statement runs (a day partition of a very large tenant). */
 const MAX_STATEMENT_MS = 600_000;
 
-/** Adds counts to an erasure's `removed`, key by key (a resumed erasure adds what its rerun removed). */
-const ADD_REMOVED = `UPDATE erasures SET removed = coalesce((
+/**
+ * Adds counts to an erasure's `removed`, key by key (a resumed erasure adds what its rerun removed),
+ * and sets `alsoSet` (its progress) in the same statement.
+ */
+const addRemoved = (alsoSet?: string) => `UPDATE erasures SET removed = coalesce((
     SELECT jsonb_object_agg(key, coalesce((removed ->> key)::bigint, 0) + coalesce(($2::jsonb ->> key)::bigint, 0))
     FROM (SELECT jsonb_object_keys(removed) AS key UNION SELECT jsonb_object_keys($2::jsonb)) AS keys
-  ), '{}')
+  ), '{}')${alsoSet === undefined ? '' : `, ${alsoSet}`}
   WHERE id = $1`;
 
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -185,8 +188,7 @@ export async function eraseFromDatabase(
       inTransaction(pool, 'BEGIN', async (client) => {
         const timeoutMs = Math.max(1, Math.min(MAX_STATEMENT_MS, deadline - Date.now()));
         await client.query(`SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}`);
-        await client.query(ADD_REMOVED, [erasureId, JSON.stringify(await work(client))]);
-        await client.query(`UPDATE erasures SET ${progress} WHERE id = $1`, [erasureId]);
+        await client.query(addRemoved(progress), [erasureId, JSON.stringify(await work(client))]);
       }),
     );
   let done = recorded.rows_removed;
@@ -379,7 +381,7 @@ export async function completeErasure(
   removed: Record<string, number>,
 ): Promise<void> {
   await inTransaction(pool, 'BEGIN', async (client) => {
-    await client.query(ADD_REMOVED, [erasureId, JSON.stringify(removed)]);
+    await client.query(addRemoved(), [erasureId, JSON.stringify(removed)]);
     await client.query('UPDATE erasures SET completed_at = now() WHERE id = $1', [erasureId]);
   });
 }
