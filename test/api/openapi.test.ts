@@ -29,6 +29,7 @@ import { acceptEverything, ingestDependencies } from '../support/ingest-dependen
 import { ignoredLedger } from '../support/ledgers';
 import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
+import { WRITER_SETTINGS } from '../support/writers';
 
 const document = parseYaml(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -142,7 +143,7 @@ describe('Document: docs/openapi.yaml', () => {
         store: new PostgresEventStore(pool),
         ledger: ignoredLedger,
         log: silent,
-        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+        settings: WRITER_SETTINGS,
       },
       deliveriesFor([
         event('acct-doc', 'a', now, 'u1', 'click'),

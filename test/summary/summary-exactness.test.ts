@@ -18,6 +18,7 @@ import { ignoredLedger } from '../support/ledgers';
 import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
 import type { StoredEvent } from '../support/store-state';
+import { WRITER_SETTINGS } from '../support/writers';
 
 const NOW = Date.now();
 
@@ -120,7 +121,7 @@ describe('Use case: SummaryReader exactness', () => {
       ledger: ignoredLedger,
       log: silent,
       now: () => NOW,
-      settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+      settings: WRITER_SETTINGS,
     };
     // In order, in batches; late events (the old ones) land in past hours.
     for (let i = 0; i < delivered.length; i += 700) {

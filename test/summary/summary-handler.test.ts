@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startTestDynamo, type TestDynamo } from '../support/dynamodb';
 import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
+import { WRITER_SETTINGS } from '../support/writers';
 
 describe('Handler: summary', () => {
   let db: TestDatabase;
@@ -81,7 +82,7 @@ describe('Handler: summary', () => {
     ledger,
     log: silent,
     now: () => clock,
-    settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+    settings: WRITER_SETTINGS,
   });
 
   beforeAll(async () => {

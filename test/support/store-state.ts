@@ -3,6 +3,7 @@
  * hold for a set of distinct events. Exactly-once tests compare the two.
  */
 import type pg from 'pg';
+import { expect } from 'vitest';
 
 export interface StoredEvent {
   readonly account_id: string;
@@ -84,4 +85,14 @@ export function expectedStoreState(deliveredInOrder: readonly StoredEvent[]): St
     userDays: new Map([...userCounts].map(([key, counts]) => [key, render(counts)])),
     typeDays: new Map([...typeCounts].map(([key, counts]) => [key, render(counts)])),
   };
+}
+
+/** Raw rows, keys and both rollups in `pool` equal what the distinct `delivered` events make, exactly. */
+export async function expectStoreToHold(pool: pg.Pool, delivered: readonly StoredEvent[]): Promise<void> {
+  const actual = await readStoreState(pool);
+  const expected = expectedStoreState(delivered);
+  expect(actual.events).toEqual(expected.events);
+  expect(actual.keys).toEqual(expected.keys);
+  expect(actual.userDays).toEqual(expected.userDays);
+  expect(actual.typeDays).toEqual(expected.typeDays);
 }

@@ -15,8 +15,7 @@ import { silentLog } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { expectedStoreState, readStoreState } from '../support/store-state';
 import { waitFor } from '../support/wait';
-
-const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
+import { WRITER_SETTINGS } from '../support/writers';
 
 describe('Use case: writeEvents when the database goes away', () => {
   let server: EmbeddedPostgresHandle;
@@ -48,7 +47,7 @@ describe('Use case: writeEvents when the database goes away', () => {
     const deps = {
       store: new PostgresEventStore(pool),
       ledger: ignoredLedger,
-      settings,
+      settings: WRITER_SETTINGS,
       log: { info: () => {}, warn: () => {}, error: (message: string) => errors.push(message) },
     };
     await deps.store.ensurePartitions([new Date().toISOString().slice(0, 10)]);
@@ -100,7 +99,7 @@ describe('Use case: writeEvents when the database goes away', () => {
         {
           store: new PostgresEventStore(pool),
           ledger: ignoredLedger,
-          settings,
+          settings: WRITER_SETTINGS,
           log: silentLog,
         },
         deliveries,

@@ -6,37 +6,32 @@
 import { createHash } from 'node:crypto';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   completeErasure,
   ErasureInProgress,
   eraseFromDatabase,
 } from '../../lambdas/adapters/postgres/erasure';
-import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
 import { DAY_MS, HOUR_MS } from '../../lambdas/core/time-buckets';
 import { createErasureHandler, InvalidErasureRequest } from '../../lambdas/handlers/erasure';
 import { createObservability } from '../../lambdas/shared/observability';
-import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
+import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { deployedEraser } from '../../ops/target';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { RecordingLedger } from '../support/ledgers';
-import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
-import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
+import {
+  expectStoreToHold as expectStoreState,
+  readStoreState,
+  type StoredEvent,
+} from '../support/store-state';
+import { testWriters } from '../support/writers';
 
-const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 describe('Adapter: eraseFromDatabase', () => {
   let db: TestDatabase;
-  const pools: pg.Pool[] = [];
 
-  function writer(): WriterDependencies {
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    pools.push(pool);
-    return { store: new PostgresEventStore(pool), ledger: new RecordingLedger(), settings, log: silent };
-  }
+  const { writer, end: endWriters } = testWriters(() => db.url);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -47,18 +42,11 @@ describe('Adapter: eraseFromDatabase', () => {
     );
   });
   afterAll(async () => {
-    await Promise.all(pools.map((pool) => pool.end()));
+    await endWriters();
     await db.drop();
   });
 
-  async function expectStoreToHold(events: readonly StoredEvent[]): Promise<void> {
-    const actual = await readStoreState(db.pool);
-    const expected = expectedStoreState(events);
-    expect(actual.events).toEqual(expected.events);
-    expect(actual.keys).toEqual(expected.keys);
-    expect(actual.userDays).toEqual(expected.userDays);
-    expect(actual.typeDays).toEqual(expected.typeDays);
-  }
+  const expectStoreToHold = (events: readonly StoredEvent[]) => expectStoreState(db.pool, events);
 
   /** Events of two accounts, users and types over yesterday and today, at various hours. */
   function history(): StoredEvent[] {

@@ -10,6 +10,7 @@ import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
 import { readStoreState } from '../support/store-state';
 import { waitFor } from '../support/wait';
+import { WRITER_SETTINGS } from '../support/writers';
 
 describe('Function: maintainPartitions', () => {
   let db: TestDatabase;
@@ -33,11 +34,10 @@ describe('Function: maintainPartitions', () => {
   it('creates partitions ahead, drops expired ones with their keys, and keeps the rest', async () => {
     // Prepare: events on day -10 and day -2, written while both were within retention.
     const now = Date.now();
-    const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
     const old = [event('acct-a', 'old-1', now - 10 * DAY_MS), event('acct-b', 'old-2', now - 10 * DAY_MS)];
     const recent = [event('acct-a', 'recent-1', now - 2 * DAY_MS)];
     await writeEvents(
-      { store: new PostgresEventStore(pool), ledger: ignoredLedger, settings, log: silent },
+      { store: new PostgresEventStore(pool), ledger: ignoredLedger, settings: WRITER_SETTINGS, log: silent },
       deliveriesFor([...old, ...recent]),
     );
 
@@ -281,7 +281,7 @@ describe('Retention floor: a dropped day is never created again', () => {
       const sameWriter = {
         store: new PostgresEventStore(own.pool),
         ledger: ignoredLedger,
-        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+        settings: WRITER_SETTINGS,
         log: silent,
         now: () => now,
       };
@@ -315,7 +315,7 @@ describe('Retention floor: a dropped day is never created again', () => {
       const sameWriter = {
         store,
         ledger: ignoredLedger,
-        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+        settings: WRITER_SETTINGS,
         log: silent,
         now: () => now,
       };

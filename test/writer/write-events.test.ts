@@ -1,29 +1,28 @@
 import fc from 'fast-check';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../lambdas/adapters/postgres/event-store';
-import type { EventStore, WriterLedger } from '../../lambdas/core/ports';
+import type { EventStore } from '../../lambdas/core/ports';
 import { packQueueMessages, serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { seededRandom } from '../../lambdas/core/seeded-random';
 import { DAY_MS } from '../../lambdas/core/time-buckets';
-import { type WriterDependencies, writeEvents } from '../../lambdas/use-cases/write-events';
+import { writeEvents } from '../../lambdas/use-cases/write-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { RecordingLedger } from '../support/ledgers';
 import { silentLog as silent } from '../support/logs';
 import { deliveriesFor, event, redelivered } from '../support/queue-messages';
-import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
-
-const settings = { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 };
+import {
+  expectedStoreState,
+  expectStoreToHold as expectStoreState,
+  readStoreState,
+  type StoredEvent,
+} from '../support/store-state';
+import { testWriters, WRITER_SETTINGS } from '../support/writers';
 
 describe('Use case: writeEvents', () => {
   let db: TestDatabase;
-  const pools: pg.Pool[] = [];
 
-  function writer(ledger: WriterLedger = new RecordingLedger()): WriterDependencies {
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    pools.push(pool);
-    return { store: new PostgresEventStore(pool), ledger, settings, log: silent };
-  }
+  const { writer, pool: writerPool, end: endWriters } = testWriters(() => db.url);
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -34,18 +33,11 @@ describe('Use case: writeEvents', () => {
     );
   });
   afterAll(async () => {
-    await Promise.all(pools.map((pool) => pool.end()));
+    await endWriters();
     await db.drop();
   });
 
-  async function expectStoreToHold(delivered: readonly StoredEvent[]): Promise<void> {
-    const actual = await readStoreState(db.pool);
-    const expected = expectedStoreState(delivered);
-    expect(actual.events).toEqual(expected.events);
-    expect(actual.keys).toEqual(expected.keys);
-    expect(actual.userDays).toEqual(expected.userDays);
-    expect(actual.typeDays).toEqual(expected.typeDays);
-  }
+  const expectStoreToHold = (events: readonly StoredEvent[]) => expectStoreState(db.pool, events);
 
   it('counts an event delivered twice in one batch once', async () => {
     // Prepare
@@ -219,8 +211,7 @@ describe('Use case: writeEvents', () => {
     // Prepare: PostgreSQL refuses to create the partition of one day (as it would an impossible
     // date, 22008); the other messages' days are fine.
     const refusedDay = new Date(Date.now() + 3 * DAY_MS).toISOString().slice(0, 10);
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    pools.push(pool);
+    const pool = writerPool();
     const refusing = Object.assign(Object.create(pool) as pg.Pool, {
       query: (text: string, values?: unknown[]) => {
         const [from, to] = (values ?? []) as string[];
@@ -237,7 +228,7 @@ describe('Use case: writeEvents', () => {
     const deps = {
       store: new PostgresEventStore(refusing),
       ledger: new RecordingLedger(),
-      settings,
+      settings: WRITER_SETTINGS,
       log: silent,
     };
 

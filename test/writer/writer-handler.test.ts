@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { RecordingLedger } from '../support/ledgers';
 import { silentLog } from '../support/logs';
 import { deliveriesFor, event } from '../support/queue-messages';
+import { WRITER_SETTINGS } from '../support/writers';
 
 describe('Handler: writer', () => {
   let db: TestDatabase;
@@ -54,7 +55,7 @@ describe('Handler: writer', () => {
       () => ({
         store: new PostgresEventStore(db.pool),
         ledger: new RecordingLedger(),
-        settings: { rawRetentionDays: 90, partitionsAheadDays: 7, maxReceiveCount: 5 },
+        settings: WRITER_SETTINGS,
         log: silentLog,
       }),
       observability,
