@@ -13,6 +13,7 @@ import { createAccount, createKey } from '../../ops/tenants';
 import { getSummary, postEvents } from '../support/http-client';
 import { archivedEvents, startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
+import { event } from '../support/queue-messages';
 import { expectedStoreState, readStoreState, type StoredEvent } from '../support/store-state';
 import { waitFor } from '../support/wait';
 
@@ -39,13 +40,9 @@ describe('Operation: erasure (local pipeline)', () => {
     // Prepare: two users of keepco, one of goneco; a summary of keepco cached with alice on top
     const now = Date.now();
     const sent = (account: string, user: string, count: number): StoredEvent[] =>
-      Array.from({ length: count }, (_, i) => ({
-        account_id: account,
-        event_id: `${user}-${i}`,
-        user_id: user,
-        type: i % 2 ? 'click' : 'page_view',
-        timestamp: new Date(now - i * 3_600_000).toISOString(),
-      }));
+      Array.from({ length: count }, (_, i) =>
+        event(account, `${user}-${i}`, now - i * 3_600_000, user, i % 2 ? 'click' : 'page_view'),
+      );
     const alice = sent('keepco', 'alice', 6);
     const bob = sent('keepco', 'bob', 4);
     const gone = sent('goneco', 'carol', 5);
