@@ -6,7 +6,8 @@
  * in PostgreSQL are skipped. Nothing is archived again (the events are in the archive already).
  * Every replayed message is recorded in the in-flight ledger first, with its original received_at,
  * as ingest records it (docs/freshness.md): `as_of` goes back to the oldest replayed event until the
- * writer has committed it, rather than claiming events it has not counted yet.
+ * writer has committed it, rather than claiming events it has not counted yet. Each account's messages
+ * of an object are one send, and up to REPLAY_CONCURRENCY sends run at a time.
  */
 import { randomUUID } from 'node:crypto';
 import { SqsEventQueue } from '../lambdas/adapters/messaging/sqs-event-queue';
@@ -18,7 +19,13 @@ import { writableDays } from '../lambdas/core/writer-batch';
 import { describeError } from '../lambdas/shared/describe-error';
 import { stageConfig } from '../lib/config/stage-config';
 import { sleep } from '../local/sleep';
-import { archiveHourFolder, archiveObjectKeys, readArchiveObject } from './archive-objects';
+import {
+  type ArchiveLocation,
+  archiveHourFolder,
+  archiveObjectKeys,
+  readArchiveObject,
+} from './archive-objects';
+import { BoundedTasks } from './bounded-tasks';
 import { type CommandOptions, type Output, text, wholeNumber } from './options';
 import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
@@ -119,6 +126,22 @@ function instant(options: CommandOptions, name: 'from' | 'to'): number {
   return at;
 }
 
+/**
+ * Account groups sent at a time. Each group is three round trips (ledger, queue, ledger) and an
+ * object holds many accounts: one at a time, the round trips, not the reading, would set the pace.
+ */
+const REPLAY_CONCURRENCY = 8;
+
+/** What stopped a replay; turned into the operator's error once every started send has ended. */
+class ReplayStop extends Error {
+  constructor(
+    readonly what: string,
+    cause: unknown,
+  ) {
+    super(what, { cause });
+  }
+}
+
 interface ReplayTally {
   /** Of the replayed events, those timed before raw events' retention: the writer sets them aside. */
   beforeRetention: number;
@@ -137,7 +160,6 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   };
   if (window.to <= window.from) throw new OpsError('--to must be after --from.');
   const archive = target.archive();
-  const { bucket } = archive;
   const dryRun = options.values['dry-run'] === true;
   const rate = wholeNumber(options, 'rate', { unit: 'events per second' });
   const started = performance.now();
@@ -158,50 +180,82 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
     config.retention.rawEventDays,
     config.partitions.createAheadDays,
   ).first;
-  const stopped = (what: string, error: unknown) =>
-    new OpsError(
-      `${what}: ${describeError(error)}. ${tally.replayed} events were sent before it stopped; ` +
+  const folders = replayFolders(window);
+  let folder = '';
+  const progress = () =>
+    showProgress(
+      `${folder} (hour ${folders.indexOf(folder) + 1} of ${folders.length}): ${tally.objects} objects read, ` +
+        `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}`,
+    );
+  const sends = new BoundedTasks(REPLAY_CONCURRENCY);
+  let queued = 0; // events handed to a send, for --rate; tally.replayed counts those sent
+  const enqueue = async (messages: ReplayMessages) => {
+    if (rate !== undefined) await sleep(pacingDelayMs(queued, rate, performance.now() - started));
+    queued += messages.events;
+    await sends.start(async () => {
+      await send(target, queue, messages).catch((error: unknown) => {
+        throw new ReplayStop('Could not enqueue the replayed events', error);
+      });
+      tally.messages += messages.bodies.length;
+      tally.replayed += messages.events;
+      progress();
+    });
+  };
+  try {
+    await sends.run(async () => {
+      for await (const object of archiveObjects(archive, folders)) {
+        if (sends.failed) break;
+        folder = object.folder;
+        const { events, invalid } = parseArchiveLines(object.text);
+        tally.objects++;
+        tally.archived += events.length;
+        tally.invalid.push(...invalid.map(({ line, reason }) => `${object.key} line ${line}: ${reason}`));
+        const selected = selectForReplay(events, window);
+        tally.beforeRetention += selected.filter(
+          (event) => utcDayOfIso(event.timestamp) < firstKeptDay,
+        ).length;
+        for (const messages of replayMessages(selected, `${keyBase}:${tally.objects}`)) {
+          if (!dryRun) await enqueue(messages);
+          else {
+            tally.messages += messages.bodies.length;
+            tally.replayed += messages.events;
+          }
+        }
+        progress();
+      }
+    });
+  } catch (error) {
+    if (!(error instanceof ReplayStop)) throw error;
+    endProgress();
+    // Counted once every started send has ended, so the number is what really reached the queue.
+    throw new OpsError(
+      `${error.what}: ${describeError(error.cause)}. ${tally.replayed} events were sent before it stopped; ` +
         'running the same replay again is safe (each event is counted once).',
     );
-  const folders = replayFolders(window);
-  for (const [index, folder] of folders.entries()) {
-    const progress = () =>
-      showProgress(
-        `${folder} (hour ${index + 1} of ${folders.length}): ${tally.objects} objects read, ` +
-          `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}`,
-      );
-    progress();
+  }
+  endProgress();
+  return { json: { ...window, dryRun, ...tally }, lines: summaryLines(target, window, dryRun, tally) };
+}
+
+/** The objects of each folder in turn, read; a failure to list or read one says which. */
+async function* archiveObjects(
+  archive: ArchiveLocation,
+  folders: readonly string[],
+): AsyncGenerator<{ folder: string; key: string; text: string }> {
+  for (const folder of folders) {
     const keys = archiveObjectKeys(archive, folder);
     for (;;) {
       const next = await keys.next().catch((error: unknown) => {
-        throw stopped(`Could not list s3://${bucket}/${folder}`, error);
+        throw new ReplayStop(`Could not list s3://${archive.bucket}/${folder}`, error);
       });
       if (next.done) break;
       const key = next.value;
       const text = await readArchiveObject(archive, key).catch((error: unknown) => {
-        throw stopped(`Could not read s3://${bucket}/${key}`, error);
+        throw new ReplayStop(`Could not read s3://${archive.bucket}/${key}`, error);
       });
-      const { events, invalid } = parseArchiveLines(text);
-      tally.objects++;
-      tally.archived += events.length;
-      tally.invalid.push(...invalid.map(({ line, reason }) => `${key} line ${line}: ${reason}`));
-      const selected = selectForReplay(events, window);
-      for (const messages of replayMessages(selected, `${keyBase}:${tally.objects}`)) {
-        if (!dryRun)
-          await send(target, queue, messages).catch((error) => {
-            throw stopped('Could not enqueue the replayed events', error);
-          });
-        tally.messages += messages.bodies.length;
-        tally.replayed += messages.events;
-        if (rate !== undefined && !dryRun)
-          await sleep(pacingDelayMs(tally.replayed, rate, performance.now() - started));
-      }
-      tally.beforeRetention += selected.filter((event) => utcDayOfIso(event.timestamp) < firstKeptDay).length;
-      progress();
+      yield { folder, key, text };
     }
   }
-  endProgress();
-  return { json: { ...window, dryRun, ...tally }, lines: summaryLines(target, window, dryRun, tally) };
 }
 
 /** As ingest sends: the ledger knows a message before the queue has it (docs/freshness.md). */

@@ -5,11 +5,12 @@
  */
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
 import { type ArchivedEvent, archiveLine, parseArchiveLines } from '../../lambdas/core/archive-records';
+import type { LedgerEntry } from '../../lambdas/core/ports';
 import {
   MAX_QUEUE_MESSAGE_BYTES,
   parseQueueMessage,
@@ -41,6 +42,11 @@ function archived(index: number, overrides: Partial<ArchivedEvent> = {}): Archiv
     metadata: { page: `/p/${index}` },
     ...overrides,
   };
+}
+
+/** The message keys of one SendMessageBatch call. */
+function queuedKeys(input: SendMessageBatchCommandInput): string {
+  return (input.Entries ?? []).map((entry) => parseQueueMessage(entry.MessageBody!).message_key).join(',');
 }
 
 /** An archive object's text, as ingest writes the lines. */
@@ -176,9 +182,10 @@ describe('Function: archiveReplay', () => {
     s3.reset();
     sqs.reset();
     steps = [];
+    const keysOf = (entries: readonly LedgerEntry[]) => entries.map((entry) => entry.messageKey).join(',');
     const ledger = {
-      markSending: async (entries: unknown[]) => void steps.push(`sending ${entries.length}`),
-      markSent: async (entries: unknown[]) => void steps.push(`sent ${entries.length}`),
+      markSending: async (entries: LedgerEntry[]) => void steps.push(`sending ${keysOf(entries)}`),
+      markSent: async (entries: LedgerEntry[]) => void steps.push(`sent ${keysOf(entries)}`),
     } as unknown as DynamoMessageLedger;
     target = scriptedTarget({
       ledger,
@@ -194,8 +201,8 @@ describe('Function: archiveReplay', () => {
     s3.on(GetObjectCommand, { Key: 'events/2026/11/20/14/b.gz' }).callsFake(() => ({
       Body: body(objectText(events.slice(3))) as never,
     }));
-    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: unknown[] }) => {
-      steps.push(`queue ${input.Entries.length}`);
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => {
+      steps.push(`queue ${queuedKeys(input)}`);
       return { Successful: [], Failed: [] };
     });
     vi.spyOn(process.stderr, 'write').mockReturnValue(true);
@@ -218,8 +225,15 @@ describe('Function: archiveReplay', () => {
     // Act
     const output = await run();
 
-    // Assess: one request per object, each one message
-    expect(steps).toEqual(['sending 1', 'queue 1', 'sent 1', 'sending 1', 'queue 1', 'sent 1']);
+    // Assess: one request per object, each one message, each in the ledger before the queue has it
+    const keys = [...new Set(steps.map((step) => step.split(' ')[1]))];
+    expect(keys).toHaveLength(2);
+    for (const key of keys)
+      expect(steps.filter((step) => step.endsWith(` ${key}`))).toEqual([
+        `sending ${key}`,
+        `queue ${key}`,
+        `sent ${key}`,
+      ]);
     expect(output.json).toMatchObject({
       objects: 2,
       archived: 6,
@@ -297,7 +311,69 @@ describe('Function: archiveReplay', () => {
       .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
 
     await expect(run()).rejects.toThrow(/Could not enqueue the replayed events: .*0 events were sent/);
-    expect(steps).toEqual(['sending 1']);
+    expect(steps.length).toBeGreaterThan(0);
+    expect(new Set(steps.map((step) => step.split(' ')[0]))).toEqual(new Set(['sending']));
+  });
+
+  describe('many account groups', () => {
+    // 20 objects in the hour, each one request of 3 events: 20 sends.
+    const many = Array.from({ length: 60 }, (_, i) => archived(i));
+    const objectKeys = many
+      .filter((_, i) => i % 3 === 0)
+      .map((_, i) => `events/2026/11/20/14/${String(i).padStart(2, '0')}.gz`);
+
+    beforeEach(() => {
+      s3.on(ListObjectsV2Command, { Prefix: 'events/2026/11/20/14/' }).resolves({
+        Contents: objectKeys.map((Key) => ({ Key })),
+      });
+      for (const [i, Key] of objectKeys.entries())
+        s3.on(GetObjectCommand, { Key }).callsFake(() => ({
+          Body: body(objectText(many.slice(3 * i, 3 * i + 3))) as never,
+        }));
+    });
+
+    it('sends up to 8 of them at a time, and returns once every send has ended', async () => {
+      let inFlight = 0;
+      let mostInFlight = 0;
+      sqs.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight--;
+        steps.push(`queue ${queuedKeys(input)}`);
+        return { Successful: [], Failed: [] };
+      });
+
+      const output = await run();
+
+      expect(mostInFlight).toBe(8);
+      expect(output.json).toMatchObject({ objects: 20, replayed: 60, messages: 20 });
+      expect(steps.filter((step) => step.startsWith('sent '))).toHaveLength(20);
+    });
+
+    it('after a refused send starts no more, waits for those under way, and counts only what was sent', async () => {
+      let calls = 0;
+      sqs.on(SendMessageBatchCommand).callsFake(async (input: SendMessageBatchCommandInput) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (++calls === 3)
+          return { Failed: [{ Id: '0', Code: 'InvalidParameterValue', SenderFault: true, Message: 'bad' }] };
+        steps.push(`queue ${queuedKeys(input)}`);
+        return { Successful: [], Failed: [] };
+      });
+
+      const error = await run().catch((caught: unknown) => caught);
+
+      const sent = steps.filter((step) => step.startsWith('sent ')).length;
+      expect(error).toBeInstanceOf(OpsError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^Could not enqueue the replayed events: .*SQS refused a message.*\\. ${3 * sent} events were sent before it stopped`,
+        ),
+      );
+      // The sends already under way when the third was refused all ended; none started after.
+      expect(sent).toBeGreaterThanOrEqual(2);
+      expect(steps.filter((step) => step.startsWith('sending '))).toHaveLength(sent + 1);
+      expect(sent + 1).toBeLessThan(20);
+    });
   });
 
   it('refuses a window it cannot read before touching anything', async () => {
