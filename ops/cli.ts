@@ -56,6 +56,7 @@ test data (not on prod)
        [--batch 250] [--concurrency 4]
                       realistic generated events for accounts acct_0000… (a whale and a Zipf
                       tail), sent through the API; prints a new key per account
+                      (--concurrency: requests, and accounts prepared, at a time)
 
 --stage local (default) uses the pipeline started by npm start (<FIREHOSE_DIR>/local.json,
 default .firehose); other stages read their CloudFormation outputs with your AWS credentials.`;

@@ -26,16 +26,20 @@ export interface SeedAccount {
 
 /**
  * The generator's accounts, created when missing (with `tier`), each with a new secret key; the
- * keys an earlier run made with the same description are revoked, so they do not pile up.
+ * keys an earlier run made with the same description are revoked, so they do not pile up. Up to
+ * `concurrency` accounts are prepared at a time (each is a few DynamoDB round trips); the keys come
+ * back in account order.
  */
 export async function seedAccounts(
   tenants: DynamoTenantStore,
   count: number,
   tier: Tier,
   description = 'ops seed',
+  concurrency = 8,
 ): Promise<SeedAccount[]> {
   const accounts: SeedAccount[] = [];
-  for (let index = 0; index < count; index++) {
+  let ready = 0;
+  const prepare = async (index: number) => {
     const accountId = accountIdFor(index);
     if (!(await tenants.findAccount(accountId)))
       await createAccount(tenants, { accountId, name: `seed ${index}`, tier });
@@ -45,8 +49,13 @@ export async function seedAccounts(
         await tenants.revokeKey(old.keyHash, now);
     }
     const { key } = await createKey(tenants, { accountId, kind: 'secret', description });
-    accounts.push({ account: accountId, key });
-  }
+    accounts[index] = { account: accountId, key };
+    showProgress(`${++ready} / ${count} accounts ready (a new key each)`);
+  };
+  const tasks = new BoundedTasks(concurrency);
+  await tasks.run(async () => {
+    for (let index = 0; index < count && !tasks.failed; index++) await tasks.start(() => prepare(index));
+  });
   return accounts;
 }
 
@@ -121,7 +130,7 @@ export async function seed(target: OpsTarget, options: CommandOptions): Promise<
   const accountTier = tier(text(options, 'tier'), 'enterprise');
 
   const url = (await target.apiUrl()).replace(/\/$/, '');
-  const keys = await seedAccounts(target.tenants, accounts, accountTier);
+  const keys = await seedAccounts(target.tenants, accounts, accountTier, 'ops seed', concurrency);
   const keyOf = new Map(keys.map(({ account, key }) => [account, key]));
   const now = Date.now();
   const generator = new EventGenerator({

@@ -4,9 +4,10 @@
  * fault hook) are waited out; a refused account stops the seed with a message.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../lambdas/core/api-keys';
 import type { LocalPipeline } from '../../local/pipeline';
-import { EventGenerator } from '../../ops/event-generator';
-import { seed } from '../../ops/seed';
+import { accountIdFor, EventGenerator } from '../../ops/event-generator';
+import { seed, seedAccounts } from '../../ops/seed';
 import { getSummary } from '../support/http-client';
 import { startTestPipeline, type TestPipeline } from '../support/local-pipeline';
 import { ops } from '../support/ops-cli';
@@ -154,6 +155,20 @@ describe('Operation: seed (local pipeline)', () => {
       /To finish, run the same seed again \(counted once\): npm run ops -- seed --stage local --accounts 2 --events 400 --days 7 --seed 14$/,
     );
     await ops('tenants', 'activate', 'acct_0001');
+  });
+
+  it('prepares many accounts at once and returns their keys in account order', async () => {
+    // Act: run twice, so the second run also revokes the first run's keys
+    await seedAccounts(pipeline.tenants, 12, 'enterprise', 'order test', 4);
+    const keys = await seedAccounts(pipeline.tenants, 12, 'enterprise', 'order test', 4);
+
+    // Assess: acct_0000…acct_0011 in order, each with exactly one active key of this run
+    expect(keys.map((k) => k.account)).toEqual(Array.from({ length: 12 }, (_, i) => accountIdFor(i)));
+    for (const { account, key } of keys) {
+      const mine = (await pipeline.tenants.listKeys(account)).filter((k) => k.description === 'order test');
+      expect(mine.map((k) => k.status).sort()).toEqual(['active', 'revoked']);
+      expect(mine.find((k) => k.status === 'active')!.keyHash).toBe(hashApiKey(key));
+    }
   });
 
   it('refuses options it cannot honour before creating anything', async () => {
