@@ -95,10 +95,30 @@ const queueMessageSchema = z.object({
   events: z.array(queuedEventSchema).check(z.minLength(1)),
 });
 
+// The fields that name a message in the in-flight ledger, read from a message that is otherwise unreadable.
+const ledgerFieldsSchema = z.object({
+  message_key: queueMessageSchema.shape.message_key,
+  account_id: queueMessageSchema.shape.account_id,
+  received_at: isoUtc,
+});
+
 export class MalformedMessageError extends Error {
-  constructor(message: string) {
+  /**
+   * Its ledger entry, when the message still names one (e.g. a version this writer cannot read):
+   * once it goes to the DLQ, the watermark must stop waiting for it.
+   */
+  readonly entry: LedgerEntry | undefined;
+  constructor(message: string, json?: unknown) {
     super(message);
     this.name = 'MalformedMessageError';
+    const fields = ledgerFieldsSchema.safeParse(json);
+    this.entry = fields.success
+      ? {
+          messageKey: fields.data.message_key,
+          accountId: fields.data.account_id,
+          receivedAt: fields.data.received_at,
+        }
+      : undefined;
   }
 }
 
@@ -114,12 +134,13 @@ export function parseQueueMessage(body: string): QueueMessage {
     // Sent by a newer ingest than this writer (a rolled-back deploy): say so, not just "invalid".
     throw new MalformedMessageError(
       `v: unknown message version ${JSON.stringify(json.v) ?? 'undefined'}; this writer reads ${QUEUE_MESSAGE_VERSION}`,
+      json,
     );
   }
   const result = queueMessageSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new MalformedMessageError(`${issue.path.join('.') || 'message'}: ${issue.message}`);
+    throw new MalformedMessageError(`${issue.path.join('.') || 'message'}: ${issue.message}`, json);
   }
   return result.data as QueueMessage;
 }

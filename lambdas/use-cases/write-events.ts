@@ -17,7 +17,7 @@ import {
   StoreRejectedData,
   type WriterLedger,
 } from '../core/ports';
-import { parseQueueMessage, type QueueMessage } from '../core/queue-message';
+import { type MalformedMessageError, parseQueueMessage, type QueueMessage } from '../core/queue-message';
 import { type ParsedMessage, planBatch, writableDays } from '../core/writer-batch';
 import { describeError } from '../shared/describe-error';
 
@@ -61,7 +61,7 @@ interface Delivered extends ParsedMessage {
   readonly body: string;
 }
 
-/** A failed message, with its ledger entry when it could be parsed. */
+/** A failed message, with its ledger entry when it names one. */
 type Failure = MessageFailure & { readonly entry?: LedgerEntry };
 
 function ledgerEntry(message: QueueMessage): LedgerEntry {
@@ -85,12 +85,14 @@ export async function writeEvents(
       });
     } catch (error) {
       // parseQueueMessage throws MalformedMessageError only; its message is the reason.
+      const malformed = error as MalformedMessageError;
       failures.push({
         messageId: message.messageId,
         receiveCount: message.receiveCount,
         errorCode: 'malformed_message',
-        error: (error as Error).message,
+        error: malformed.message,
         bodyExcerpt: message.body,
+        ...(malformed.entry ? { entry: malformed.entry } : {}),
       });
     }
   }

@@ -163,6 +163,62 @@ describe('Use case: writeEvents', () => {
     ]);
   });
 
+  it('marks a malformed message that still names its ledger entry dead on its last attempt', async () => {
+    // Prepare: the envelope of a version this writer cannot read (a rolled-back deploy), and junk
+    const [valid] = deliveriesFor([event('acct-a', 'e1')]);
+    const envelope = JSON.parse(valid!.body);
+    const newer = JSON.stringify({ ...envelope, v: 2 });
+    const ledger = new RecordingLedger();
+
+    // Act: each on a non-final receive, then on its last
+    await writeEvents(writer(ledger), [
+      { messageId: 'newer', body: newer, receiveCount: 4 },
+      { messageId: 'junk', body: '{"v":1', receiveCount: 4 },
+    ]);
+    expect(ledger.dead).toEqual([]);
+    const outcome = await writeEvents(writer(ledger), [
+      { messageId: 'newer', body: newer, receiveCount: 5 },
+      { messageId: 'junk', body: '{"v":1', receiveCount: 5 },
+    ]);
+
+    // Assess: both fail and go to the DLQ; the watermark stops waiting for the one it knows
+    expect(outcome.failedMessageIds.sort()).toEqual(['junk', 'newer']);
+    expect(ledger.dead).toEqual([
+      { messageKey: envelope.message_key, accountId: 'acct-a', receivedAt: envelope.received_at },
+    ]);
+  });
+
+  it('fails the batch when its transaction cannot start, and records why on the same connection', async () => {
+    // Prepare: the staging table's creation, just after BEGIN, is cancelled (as a statement timeout would)
+    await db.pool.query(`
+      CREATE FUNCTION refuse_staging() RETURNS event_trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'staging refused by the test' USING ERRCODE = '57014'; END $$;
+      CREATE EVENT TRIGGER refuse_staging ON ddl_command_start WHEN TAG IN ('CREATE TABLE')
+        EXECUTE FUNCTION refuse_staging();`);
+    const events = [event('acct-a', 'e1'), event('acct-b', 'e2')];
+    const deliveries = deliveriesFor(events);
+    const deps = writer(); // one connection, as a writer instance has
+    await deps.store.ensurePartitions([new Date().toISOString().slice(0, 10)]);
+
+    let failed: Awaited<ReturnType<typeof writeEvents>>;
+    try {
+      failed = await writeEvents(deps, deliveries);
+    } finally {
+      await db.pool.query('DROP EVENT TRIGGER refuse_staging; DROP FUNCTION refuse_staging()');
+    }
+
+    // Assess: the whole batch fails, and its failure is recorded (the connection was not left in an
+    // aborted transaction); the redelivery then stores it once
+    expect(failed.failedMessageIds.sort()).toEqual(deliveries.map((d) => d.messageId).sort());
+    const { rows } = await db.pool.query('SELECT error_code FROM message_failures');
+    expect(rows).toEqual(deliveries.map(() => ({ error_code: 'database_unavailable' })));
+    expect(await writeEvents(deps, redelivered(deliveries))).toMatchObject({
+      failedMessageIds: [],
+      inserted: 2,
+    });
+    await expectStoreToHold(events);
+  });
+
   it('isolates a message whose data PostgreSQL refuses, and marks it dead on its last attempt', async () => {
     const good = [event('acct-a', 'e1'), event('acct-b', 'e2')];
     // Valid JSON and shape, but PostgreSQL text cannot hold NUL.

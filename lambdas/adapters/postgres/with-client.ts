@@ -24,8 +24,10 @@ export async function withClient<T>(
 }
 
 /**
- * Runs work in a transaction opened by `begin` (e.g. `BEGIN ISOLATION LEVEL REPEATABLE READ`),
- * committed on success, rolled back on failure; a connection that cannot even roll back is dropped.
+ * Runs work in a transaction opened by `begin` (e.g. `BEGIN ISOLATION LEVEL REPEATABLE READ`, or
+ * `BEGIN; <setup>`), committed on success, rolled back on failure, `begin` included: its setup can
+ * fail after BEGIN, and the connection must not go back to the pool inside an aborted transaction.
+ * A connection that cannot even roll back is dropped.
  */
 export function inTransaction<T>(
   pool: pg.Pool,
@@ -33,8 +35,8 @@ export function inTransaction<T>(
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   return withClient(pool, async (client, markBroken) => {
-    await client.query(begin);
     try {
+      await client.query(begin);
       const result = await work(client);
       await client.query('COMMIT');
       return result;
