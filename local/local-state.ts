@@ -74,3 +74,22 @@ export async function readRunningLocalState(dir: string = localStateDir()): Prom
   }
   return saved as LocalState;
 }
+
+export class PipelineAlreadyRunningError extends Error {
+  override readonly name = 'PipelineAlreadyRunningError';
+}
+
+/**
+ * Refuses to start a second pipeline on a state directory whose pipeline still runs: it would stop
+ * that pipeline's PostgreSQL (which it would take for one left behind) and share its journals.
+ */
+export async function refuseIfRunning(dir: string): Promise<void> {
+  const saved = await readSavedLocalState(dir);
+  if (saved?.pid === undefined || saved.pid === process.pid || !processIsAlive(saved.pid)) return;
+  throw new PipelineAlreadyRunningError(
+    `a local pipeline is already running on ${dir} (pid ${saved.pid}${saved.endpoint ? `, ${saved.endpoint}` : ''}). ` +
+      `Use it, stop it first (Ctrl-C in its terminal, or kill -INT ${saved.pid}), or start another with ` +
+      `FIREHOSE_DIR=<another directory> and PORT=<another port>. If none is running (the pid now belongs ` +
+      `to another program), delete ${localStatePath(dir)} and start again.`,
+  );
+}

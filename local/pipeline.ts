@@ -34,7 +34,7 @@ import { localTableNames, tableDefinitions } from './dynamodb-tables';
 import { type EmbeddedPostgresHandle, startEmbeddedPostgres } from './embedded-postgres';
 import { EventSourceRunner } from './event-source-runner';
 import { handlerModule, lambdaContext, localFunctionName } from './lambda-context';
-import { readSavedLocalState, writeLocalState } from './local-state';
+import { readSavedLocalState, refuseIfRunning, writeLocalState } from './local-state';
 import { handlerLogLevel, powertoolsEnvironment } from './powertools-env';
 import { standinEnvironment } from './standins/index';
 import { type StandinsProcess, startStandinsProcess } from './standins-process';
@@ -143,6 +143,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const checkpoint = () => options.signal?.throwIfAborted();
   try {
     checkpoint();
+    await refuseIfRunning(options.dir);
     await mkdir(options.dir, { recursive: true, mode: 0o755 });
     // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the state directory.
     if (process.getuid?.() === 0 && !options.databaseUrl) await chmod(options.dir, 0o755);

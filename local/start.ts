@@ -6,7 +6,7 @@
  * Environment: PORT (default 4000), DATABASE_URL (use an existing PostgreSQL), FIREHOSE_DIR
  * (default .firehose), LOG_LEVEL (handlers' log level, default WARN; see docs/local.md).
  */
-import { localStateDir, localStatePath } from './local-state';
+import { localStateDir, localStatePath, PipelineAlreadyRunningError } from './local-state';
 import { type LocalPipeline, startLocalPipeline } from './pipeline';
 
 // The SDK's notice that its 2027 releases will need Node 22 is not news here (README, Quick start).
@@ -64,7 +64,9 @@ try {
   }
   const message = error instanceof Error ? error.message : String(error);
   console.error(`\nCould not start: ${message}`);
-  if (/EADDRINUSE/.test(message))
+  if (error instanceof PipelineAlreadyRunningError) {
+    // Nothing was touched: no advice about the directory, which belongs to the running pipeline.
+  } else if (/EADDRINUSE/.test(message))
     console.error(`Port ${port} is taken: run with PORT=<another port> npm start.`);
   else console.error(`If ${dir} is damaged, move it away and start again (it holds only local data).`);
   process.exit(1);

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +51,27 @@ describe('Function: startLocalPipeline (given up)', () => {
       name: 'AbortError',
     });
     expect(existsSync(other)).toBe(false);
+  });
+
+  it('refuses a directory whose pipeline still runs, before touching its PostgreSQL', async () => {
+    // Prepare: local.json naming a live process (this test run's parent) as its pipeline
+    const busy = join(dir, 'busy');
+    await mkdir(busy);
+    await writeFile(
+      join(busy, 'local.json'),
+      JSON.stringify({ pid: process.ppid, endpoint: 'http://127.0.0.1:4000' }),
+    );
+
+    // Act
+    const start = startLocalPipeline({ dir: busy, port: 0 });
+
+    // Assess
+    await expect(start).rejects.toThrow(
+      new RegExp(
+        `already running on ${busy} \\(pid ${process.ppid}, http://127.0.0.1:4000\\)\\. Use it, stop it first`,
+      ),
+    );
+    expect(existsSync(join(busy, 'postgres'))).toBe(false);
   });
 
   it('npm start: a Ctrl-C while starting stops what has started, and exits', async () => {
