@@ -24,6 +24,7 @@
 import { userInfo } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ErasureInProgress } from '../lambdas/adapters/postgres/erasure';
 import { ARCHIVE_ERRORS_ROOT, ARCHIVE_EVENTS_ROOT } from '../lambdas/core/archive-records';
 import { isPlainObject } from '../lambdas/core/queue-message';
 import { describeError } from '../lambdas/shared/describe-error';
@@ -158,6 +159,20 @@ async function waitUntil(until: number, why: string): Promise<void> {
   endProgress();
 }
 
+/**
+ * A mistyped account id must not be audited as an erasure done. An account without its record is
+ * still erased when an erasure of it is incomplete: a tenant deletion cut off after its DynamoDB step.
+ */
+async function refuseUnknownAccount(target: OpsTarget, accountId: string): Promise<void> {
+  // Erasures run one at a time, so an incomplete one is the account's newest.
+  const [last] = await target.eraser.list({ accountId, limit: 1 });
+  if (last && last.completedAt === null) return;
+  throw new OpsError(
+    `No account "${accountId}" (account ids are exact; npm run ops -- tenants show <id> checks one). Nothing was erased.` +
+      (last ? ` Its last erasure, ${last.id}, completed at ${last.completedAt!.toISOString()}.` : ''),
+  );
+}
+
 async function erase(
   target: OpsTarget,
   options: CommandOptions,
@@ -170,8 +185,9 @@ async function erase(
   const reason = text(options, 'reason');
   const step = (line: string) => process.stderr.write(`  ${line}\n`);
 
-  const account = userId === undefined ? await target.tenants.findAccount(accountId) : undefined;
-  if (account) {
+  const account = await target.tenants.findAccount(accountId);
+  if (!account) await refuseUnknownAccount(target, accountId);
+  if (account && userId === undefined) {
     await target.tenants.updateAccount(accountId, { status: 'suspended' });
     step(`suspended ${accountId}: its keys stop working within ${config.authorizer.cacheTtlSeconds} s`);
   }
@@ -191,7 +207,9 @@ async function erase(
   step(
     'PostgreSQL: recording the erasure and removing the rows, one day at a time (on AWS each call takes up to 10 minutes)',
   );
-  let database = await target.eraser.erase(request);
+  let database = await target.eraser.erase(request).catch((error: unknown) => {
+    throw error instanceof ErasureInProgress ? new OpsError(error.message) : error;
+  });
   const resumed = database.resumed;
   while (!database.done) {
     step(

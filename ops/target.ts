@@ -81,6 +81,8 @@ export function deployedEraser(stage: string, lambda: LambdaClient): DatabaseEra
     );
     const answer = JSON.parse(Buffer.from(Payload ?? []).toString('utf8') || 'null');
     if (FunctionError) {
+      // Another erasure not finished yet: the adapter's own words say what to do.
+      if (answer?.errorType === 'ErasureInProgress') throw new OpsError(answer.errorMessage);
       throw new OpsError(
         `The erasure function (${functionName}) failed: ${answer?.errorType ?? FunctionError}: ${answer?.errorMessage ?? ''}. ` +
           'Its log group has the details; running the same command again is safe.',

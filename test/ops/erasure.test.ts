@@ -13,7 +13,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ErasureInProgress, type ErasureRecord } from '../../lambdas/adapters/postgres/erasure';
 import { archiveLine } from '../../lambdas/core/archive-records';
 import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { scrubArchive, scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
@@ -266,9 +267,33 @@ describe('Function: deployedEraser', () => {
       /firehose-dev-erasure\) failed: InvalidErasureRequest: accountId: too short\. .*running the same command again is safe/,
     );
   });
+
+  it("passes on the adapter's own words when another erasure has not completed", async () => {
+    const words = 'Erasure 4 (account zeta, …) has not completed. It may still be running: wait for it. …';
+    lambda
+      .on(InvokeCommand)
+      .resolves(answer({ errorType: 'ErasureInProgress', errorMessage: words }, 'Unhandled') as never);
+
+    const attempt = deployedEraser('dev', new LambdaClient({ region: 'eu-west-1' })).erase({
+      accountId: 'acme',
+      requestedBy: 'ops',
+    });
+
+    await expect(attempt).rejects.toEqual(new OpsError(words));
+  });
 });
 
 describe('Commands: tenants delete, users erase', () => {
+  // A tenant store that knows the account and nothing else.
+  const existingAccount = {
+    findAccount: async (accountId: string) => ({
+      accountId,
+      name: 'Acme',
+      tier: 'standard',
+      status: 'active',
+    }),
+  } as unknown as OpsTarget['tenants'];
+
   it('refuses to delete a tenant unless its id is repeated, touching nothing', async () => {
     const target = scriptedTarget(); // any store access would throw
     await expect(tenantsDelete(target, { positionals: ['acme'], values: {} })).rejects.toThrow(
@@ -310,6 +335,7 @@ describe('Commands: tenants delete, users erase', () => {
         deleteAccount: () =>
           Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })),
       } as unknown as OpsTarget['summaryCache'],
+      tenants: existingAccount,
     });
 
     // Act / Assess
@@ -319,5 +345,81 @@ describe('Commands: tenants delete, users erase', () => {
       'Could not clear the summary cache: ThrottlingException: Rate exceeded. The erasure is not complete: ' +
         'run the same command again; it resumes it and scrubs the archive again.',
     );
+  });
+
+  describe('an account id it does not know', () => {
+    const erasures: ErasureRecord[] = [];
+    const erased: string[] = [];
+    const target = scriptedTarget({
+      tenants: { findAccount: async () => undefined } as unknown as OpsTarget['tenants'],
+      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      eraser: {
+        erase: async (request) => {
+          erased.push(request.accountId);
+          throw new Error('stop here: the erasure went ahead');
+        },
+        complete: () => Promise.reject(new Error('not reached')),
+        list: async ({ accountId }) => erasures.filter((record) => record.accountId === accountId),
+      },
+    });
+    const record = (completedAt: Date | null): ErasureRecord => ({
+      id: 4,
+      accountId: 'acme',
+      userSha256: null,
+      erasedBefore: new Date('2026-11-20T10:00:00Z'),
+      requestedBy: 'ops',
+      reason: null,
+      requestedAt: new Date('2026-11-20T10:00:00Z'),
+      completedAt,
+      removed: {},
+    });
+
+    beforeEach(() => {
+      erasures.length = 0;
+      erased.length = 0;
+    });
+
+    it('is refused (a typo must not be audited as an erasure done), for a tenant and for a user', async () => {
+      await expect(
+        tenantsDelete(target, { positionals: ['acmee'], values: { confirm: 'acmee' } }),
+      ).rejects.toThrow(/^No account "acmee" \(account ids are exact; .*\)\. Nothing was erased\.$/);
+      await expect(
+        usersErase(target, { positionals: [], values: { account: 'acmee', user: 'alice' } }),
+      ).rejects.toBeInstanceOf(OpsError);
+      expect(erased).toEqual([]);
+    });
+
+    it('says when its last erasure completed, and resumes one that did not (its record already deleted)', async () => {
+      erasures.push(record(new Date('2026-11-20T10:05:00Z')));
+      await expect(
+        tenantsDelete(target, { positionals: ['acme'], values: { confirm: 'acme' } }),
+      ).rejects.toThrow(
+        /Nothing was erased\. Its last erasure, 4, completed at 2026-11-20T10:05:00\.000Z\.$/,
+      );
+      expect(erased).toEqual([]);
+
+      erasures[0] = record(null);
+      await expect(
+        tenantsDelete(target, { positionals: ['acme'], values: { confirm: 'acme' } }),
+      ).rejects.toThrow('stop here: the erasure went ahead');
+      expect(erased).toEqual(['acme']);
+    });
+  });
+
+  it('says another erasure not yet complete may still be running, without a stack-trace prefix', async () => {
+    const target = scriptedTarget({
+      tenants: existingAccount,
+      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      eraser: {
+        erase: () =>
+          Promise.reject(new ErasureInProgress('Erasure 4 (account zeta, …) has not completed. …')),
+        complete: () => Promise.reject(new Error('not reached')),
+        list: async () => [],
+      },
+    });
+
+    await expect(
+      usersErase(target, { positionals: [], values: { account: 'acme', user: 'alice' } }),
+    ).rejects.toEqual(new OpsError('Erasure 4 (account zeta, …) has not completed. …'));
   });
 });

@@ -137,7 +137,8 @@ async function recordTombstone(client: pg.PoolClient, request: ErasureRequest): 
   if (other) {
     throw new ErasureInProgress(
       `Erasure ${other.id} (account ${other.account_id}, requested by ${other.requested_by} at ` +
-        `${other.requested_at.toISOString()}) has not completed. Run its command again to finish it, then this one.`,
+        `${other.requested_at.toISOString()}) has not completed. It may still be running: wait for it. If it was ` +
+        'cut off, run its command again to finish it. Then run this one.',
     );
   }
   await client.query(`SET LOCAL lock_timeout = '${LOCK_WAIT}'`);
