@@ -182,9 +182,10 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   ).first;
   const folders = replayFolders(window);
   let folder = '';
+  let hour = 0;
   const progress = () =>
     showProgress(
-      `${folder} (hour ${folders.indexOf(folder) + 1} of ${folders.length}): ${tally.objects} objects read, ` +
+      `${folder} (hour ${hour} of ${folders.length}): ${tally.objects} objects read, ` +
         `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}`,
     );
   const sends = new BoundedTasks(REPLAY_CONCURRENCY);
@@ -203,9 +204,13 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
   };
   try {
     await sends.run(async () => {
-      for await (const object of archiveObjects(archive, folders)) {
+      const entering = (next: string) => {
+        folder = next;
+        hour++;
+        progress(); // also through hours without objects, which can be many
+      };
+      for await (const object of archiveObjects(archive, folders, entering)) {
         if (sends.failed) break;
-        folder = object.folder;
         const { events, invalid } = parseArchiveLines(object.text);
         tally.objects++;
         tally.archived += events.length;
@@ -241,8 +246,10 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
 async function* archiveObjects(
   archive: ArchiveLocation,
   folders: readonly string[],
-): AsyncGenerator<{ folder: string; key: string; text: string }> {
+  entering: (folder: string) => void,
+): AsyncGenerator<{ key: string; text: string }> {
   for (const folder of folders) {
+    entering(folder);
     const keys = archiveObjectKeys(archive, folder);
     for (;;) {
       const next = await keys.next().catch((error: unknown) => {
@@ -253,7 +260,7 @@ async function* archiveObjects(
       const text = await readArchiveObject(archive, key).catch((error: unknown) => {
         throw new ReplayStop(`Could not read s3://${archive.bucket}/${key}`, error);
       });
-      yield { folder, key, text };
+      yield { key, text };
     }
   }
 }

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { DynamoMessageLedger } from '../../lambdas/adapters/dynamodb/message-ledger';
 import { type ArchivedEvent, archiveLine, parseArchiveLines } from '../../lambdas/core/archive-records';
 import type { LedgerEntry } from '../../lambdas/core/ports';
@@ -282,6 +282,26 @@ describe('Function: archiveReplay', () => {
     const output = await run({ 'dry-run': true });
 
     expect(output.json).toMatchObject({ replayed: 6, beforeRetention: 1 });
+  });
+
+  it('shows its progress in a terminal from the first hour, one without objects included', async () => {
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => written.push(String(chunk)) > 0);
+    const wasTTY = process.stderr.isTTY;
+    process.stderr.isTTY = true;
+    onTestFinished(() => {
+      process.stderr.isTTY = wasTTY;
+    });
+
+    await run({ 'dry-run': true });
+
+    const lines = written
+      .join('')
+      .split('\r\u001b[2K')
+      .map((line) => line.trim());
+    expect(lines).toContain('events/2026/11/20/13/ (hour 1 of 3): 0 objects read, 0 events to replay');
+    expect(lines).toContain('events/2026/11/20/14/ (hour 2 of 3): 2 objects read, 6 events to replay');
+    expect(lines).toContain('events/2026/11/20/15/ (hour 3 of 3): 2 objects read, 6 events to replay');
   });
 
   it('sends nothing with --dry-run, and says what it would replay', async () => {
