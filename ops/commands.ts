@@ -108,7 +108,7 @@ export async function keysCreate(target: OpsTarget, options: CommandOptions): Pr
 }
 
 export async function keysRevoke(target: OpsTarget, options: CommandOptions): Promise<Output> {
-  const revoked = await revokeKey(
+  const { key: revoked, alreadyRevoked } = await revokeKey(
     target.tenants,
     text(options, 'account', true)!,
     text(options, 'key', true)!,
@@ -116,9 +116,11 @@ export async function keysRevoke(target: OpsTarget, options: CommandOptions): Pr
     throw new OpsError(error.message);
   });
   return {
-    json: revoked,
+    json: { ...revoked, alreadyRevoked },
     lines: [
-      `revoked ${revoked.visiblePrefix}… of ${revoked.accountId}; cached authorizations expire within the authorizer cache TTL`,
+      alreadyRevoked
+        ? `${revoked.visiblePrefix}… of ${revoked.accountId} was revoked already, at ${revoked.revokedAt ?? 'an unrecorded time'}`
+        : `revoked ${revoked.visiblePrefix}… of ${revoked.accountId}; cached authorizations expire within the authorizer cache TTL`,
     ],
   };
 }

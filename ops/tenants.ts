@@ -57,6 +57,11 @@ export async function createKey(
   },
 ): Promise<NewKey> {
   if (!(await store.findAccount(options.accountId))) throw new Error(`No account "${options.accountId}".`);
+  if (options.kind === 'publishable' && options.scopes?.some((scope) => scope !== 'ingest')) {
+    throw new Error(
+      'Publishable keys can only ingest: they live in web pages, where anyone can read them. Drop --scopes, or use --kind secret.',
+    );
+  }
   const scopes = options.kind === 'publishable' ? ['ingest' as const] : (options.scopes ?? SCOPES);
   if (options.kind === 'secret' && (options.allowedOrigins?.length ?? 0) > 0) {
     throw new Error('Allowed origins apply to publishable keys only: secret keys never go to a browser.');
@@ -81,25 +86,37 @@ export async function createKey(
   return { key, record };
 }
 
-/** Revokes by the key's visible prefix (as listed) or by the full key. */
+/**
+ * Revokes by the key's visible prefix (as listed, a trailing "…" allowed) or by the full key. A key
+ * revoked already is returned as it is, with its first revocation time.
+ */
 export async function revokeKey(
   store: DynamoTenantStore,
   accountId: string,
   prefixOrKey: string,
   now = new Date(),
-): Promise<KeyRecord> {
+): Promise<{ readonly key: KeyRecord; readonly alreadyRevoked: boolean }> {
+  if (!(await store.findAccount(accountId))) throw new Error(`No account "${accountId}".`);
+  const parsed = parseApiKey(prefixOrKey);
+  const prefix = parsed ? parsed.visiblePrefix : prefixOrKey.replace(/(…|\.\.\.)$/, '');
   const keys = await store.listKeys(accountId);
-  const wantedHash = parseApiKey(prefixOrKey) ? hashApiKey(prefixOrKey) : undefined;
+  const wantedHash = parsed ? hashApiKey(prefixOrKey) : undefined;
   const matches = keys.filter((key) =>
-    wantedHash ? key.keyHash === wantedHash : key.visiblePrefix === prefixOrKey,
+    wantedHash ? key.keyHash === wantedHash : key.visiblePrefix === prefix,
   );
   if (matches.length !== 1) {
+    // A full key is never echoed: it may be a live secret of another account.
     throw new Error(
       matches.length === 0
-        ? `No key "${prefixOrKey}" on account ${accountId}.`
-        : `Prefix "${prefixOrKey}" is ambiguous; pass the full key.`,
+        ? `No key ${parsed ? `starting "${prefix}…"` : `"${prefix}"`} on account ${accountId} ` +
+            `(npm run ops -- tenants show ${accountId} lists its keys).`
+        : `Prefix "${prefix}" is ambiguous; pass the full key.`,
     );
   }
-  await store.revokeKey(matches[0]!.keyHash, now.toISOString());
-  return { ...matches[0]!, status: 'revoked', revokedAt: now.toISOString() };
+  const key = matches[0]!;
+  if (key.status === 'revoked' || !(await store.revokeKey(key.keyHash, now.toISOString()))) {
+    const current = (await store.listKeys(accountId)).find((each) => each.keyHash === key.keyHash) ?? key;
+    return { key: current, alreadyRevoked: true };
+  }
+  return { key: { ...key, status: 'revoked', revokedAt: now.toISOString() }, alreadyRevoked: false };
 }

@@ -102,6 +102,18 @@ describe('Handler: authorizer', () => {
     await expect(handler(authorizerEvent(`Bearer ${other.key}`))).rejects.toThrow(/^Unauthorized$/);
   });
 
+  it('keeps the first revocation time of a key revoked twice (two operators at once)', async () => {
+    const account = await createAccount(store, { name: 'Twice', tier: 'standard' });
+    const { record } = await createKey(store, { accountId: account.accountId, kind: 'secret' });
+
+    const first = await store.revokeKey(record.keyHash, '2026-11-20T10:00:00.000Z');
+    const second = await store.revokeKey(record.keyHash, '2026-11-20T11:00:00.000Z');
+
+    expect([first, second]).toEqual([true, false]);
+    const [stored] = await store.listKeys(account.accountId);
+    expect(stored).toMatchObject({ status: 'revoked', revokedAt: '2026-11-20T10:00:00.000Z' });
+  });
+
   it('fails with a server error, not a 401, when the key store is down', async () => {
     const account = await createAccount(store, { name: 'Down', tier: 'standard' });
     const { key } = await createKey(store, { accountId: account.accountId, kind: 'secret' });

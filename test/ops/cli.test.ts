@@ -74,9 +74,31 @@ describe('CLI: ops', () => {
     const shown = await ops('tenants', 'show', 'shop');
     expect(shown.out).toContain(`${record.visiblePrefix}…  publishable`);
 
-    expect((await ops('keys', 'revoke', '--account', 'shop', '--key', record.visiblePrefix)).code).toBe(0);
+    // Revoked by the prefix as listed ("…" included); a second revoke keeps the first time
+    const revoke = () =>
+      ops('keys', 'revoke', '--account', 'shop', '--key', `${record.visiblePrefix}…`, '--json');
+    const first = JSON.parse((await revoke()).out);
+    expect(first).toMatchObject({ status: 'revoked', alreadyRevoked: false });
     pipeline.api.clearAuthorizerCache();
     expect((await postEvents(pipeline.endpoint, key, [])).status).toBe(401);
+    const again = JSON.parse((await revoke()).out);
+    expect(again).toMatchObject({ status: 'revoked', alreadyRevoked: true, revokedAt: first.revokedAt });
+  });
+
+  it('refuses a key revocation it cannot match, never echoing a full key', async () => {
+    await ops('tenants', 'create', '--name', 'Mall', '--id', 'mall');
+    const other = JSON.parse((await ops('keys', 'create', '--account', 'acme', '--json')).out);
+
+    const wrongAccount = await ops('keys', 'revoke', '--account', 'mall', '--key', other.key);
+    expect(wrongAccount.code).toBe(1);
+    expect(wrongAccount.err).toContain(`No key starting "${other.record.visiblePrefix}…" on account mall`);
+    expect(wrongAccount.err).not.toContain(other.key);
+    expect((await ops('keys', 'revoke', '--account', 'nope', '--key', 'fh_sk_x')).err).toMatch(
+      /No account "nope"/,
+    );
+    expect(
+      (await ops('keys', 'create', '--account', 'mall', '--kind', 'publishable', '--scopes', 'read')).err,
+    ).toMatch(/Publishable keys can only ingest/);
   });
 
   it('suspends an account', async () => {

@@ -130,17 +130,24 @@ export class DynamoTenantStore implements KeyStore {
     });
   }
 
-  async revokeKey(keyHash: string, at: string): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `key#${keyHash}` },
-        UpdateExpression: 'SET #status = :revoked, revoked_at = :at',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':revoked': 'revoked', ':at': at },
-      }),
+  /**
+   * Whether this call revoked the key: false when it was revoked already (its first `revoked_at`,
+   * the one an audit needs, is kept) or does not exist.
+   */
+  async revokeKey(keyHash: string, at: string): Promise<boolean> {
+    const written = await ifConditionHolds(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `key#${keyHash}` },
+          UpdateExpression: 'SET #status = :revoked, revoked_at = :at',
+          ConditionExpression: 'attribute_exists(pk) AND #status <> :revoked',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':revoked': 'revoked', ':at': at },
+        }),
+      ),
     );
+    return written !== undefined;
   }
 
   async listKeys(accountId: string): Promise<KeyRecord[]> {
