@@ -1,4 +1,5 @@
-// Builds one request body of realistic events for the Artillery scenario (load/ingest.yml).
+// Builds one request body of realistic events for the Artillery scenario (load/ingest.yml), and
+// counts the responses that were not 2xx.
 // Plain CommonJS: Artillery loads it directly. LOAD_BATCH sets the events per request (default 100).
 const { randomUUID } = require('node:crypto');
 
@@ -28,4 +29,16 @@ function makeBatch(context, _events, done) {
   return done();
 }
 
-module.exports = { makeBatch };
+/**
+ * Counts every response other than 2xx, in total and by status, so the run's checks (ingest.yml)
+ * fail when the API refuses requests: a run of 401s or 429s measured nothing.
+ */
+function countRefusals(_request, response, _context, events, next) {
+  if (response.statusCode < 200 || response.statusCode > 299) {
+    events.emit('counter', 'firehose.not_2xx', 1);
+    events.emit('counter', `firehose.status_${response.statusCode}`, 1);
+  }
+  return next();
+}
+
+module.exports = { makeBatch, countRefusals };
