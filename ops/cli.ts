@@ -63,22 +63,57 @@ default .firehose); other stages read their CloudFormation outputs with your AWS
 
 type Runner = (target: OpsTarget, options: CommandOptions) => Promise<{ lines: string[]; json: unknown }>;
 
-const COMMANDS: Record<string, Runner> = {
-  'tenants create': tenantsCreate,
-  'tenants show': tenantsShow,
-  'tenants suspend': (target, options) => tenantsUpdate(target, options, 'suspend'),
-  'tenants activate': (target, options) => tenantsUpdate(target, options, 'activate'),
-  'tenants tier': (target, options) => tenantsUpdate(target, options, 'tier'),
-  'tenants delete': tenantsDelete,
-  'users erase': usersErase,
-  'erasures list': erasuresList,
-  'keys create': keysCreate,
-  'keys revoke': keysRevoke,
-  'dlq status': (target) => dlqStatus(target),
-  'dlq redrive': dlqRedrive,
-  'archive replay': archiveReplay,
-  seed,
+/** Each command, how many words it takes after its name, and the options it reads. */
+interface Command {
+  readonly run: Runner;
+  readonly args?: number;
+  readonly options?: readonly (keyof typeof OPTIONS)[];
+  /** Writes test data: refused on prod before any AWS call. */
+  readonly notOnProd?: true;
+}
+
+const ACCOUNT_ARG = { args: 1, options: ['account'] } as const;
+
+const COMMANDS: Record<string, Command> = {
+  'tenants create': { run: tenantsCreate, options: ['name', 'tier', 'id'] },
+  'tenants show': { run: tenantsShow, ...ACCOUNT_ARG },
+  'tenants suspend': { run: (target, options) => tenantsUpdate(target, options, 'suspend'), ...ACCOUNT_ARG },
+  'tenants activate': {
+    run: (target, options) => tenantsUpdate(target, options, 'activate'),
+    ...ACCOUNT_ARG,
+  },
+  'tenants tier': {
+    run: (target, options) => tenantsUpdate(target, options, 'tier'),
+    args: 2,
+    options: ['account', 'tier'],
+  },
+  'tenants delete': { run: tenantsDelete, args: 1, options: ['account', 'confirm', 'reason', 'by'] },
+  'users erase': { run: usersErase, options: ['account', 'user', 'reason', 'by'] },
+  'erasures list': { run: erasuresList, options: ['account', 'limit'] },
+  'keys create': { run: keysCreate, options: ['account', 'kind', 'origin', 'scopes', 'description'] },
+  'keys revoke': { run: keysRevoke, options: ['account', 'key'] },
+  'dlq status': { run: (target) => dlqStatus(target) },
+  'dlq redrive': { run: dlqRedrive, options: ['rate', 'wait'] },
+  'archive replay': { run: archiveReplay, options: ['from', 'to', 'account', 'rate', 'dry-run'] },
+  seed: {
+    run: seed,
+    options: ['accounts', 'events', 'days', 'seed', 'tier', 'batch', 'concurrency'],
+    notOnProd: true,
+  },
 };
+
+/** Options every command takes. */
+const COMMON_OPTIONS = new Set(['stage', 'json', 'help']);
+
+/** What a command was given but does not use: refused, so a typo is not silently ignored. */
+function unused(name: string, command: Command, args: readonly string[], values: object): string | undefined {
+  const extra = args.slice(command.args ?? 0);
+  if (extra.length > 0) return `"${name}" does not take "${extra.join(' ')}".`;
+  const allowed = new Set<string>(command.options ?? []);
+  const stray = Object.keys(values).filter((option) => !COMMON_OPTIONS.has(option) && !allowed.has(option));
+  if (stray.length > 0) return `"${name}" does not use ${stray.map((option) => `--${option}`).join(', ')}.`;
+  return undefined;
+}
 
 const OPTIONS = {
   stage: { type: 'string', default: 'local' },
@@ -125,7 +160,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { positionals, values } = parsed;
-  const name = positionals.slice(0, 2).join(' ');
+  const name =
+    [positionals.slice(0, 2).join(' '), positionals[0] ?? ''].find((each) => each in COMMANDS) ?? '';
   const command = COMMANDS[name];
   const askedForHelp = values.help || positionals[0] === 'help';
   if (askedForHelp || !command) {
@@ -136,9 +172,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return 0;
   }
+  const args = positionals.slice(name.split(' ').length);
+  const refused = unused(name, command, args, values);
+  if (refused) {
+    console.error(`${refused} See npm run ops -- help.`);
+    return 2;
+  }
+  if (command.notOnProd && values.stage === 'prod') {
+    console.error(`ops ${name} writes test data: it refuses --stage prod.`);
+    return 1;
+  }
   try {
     const target = await resolveTarget(values.stage!);
-    const output = await command(target, { positionals: positionals.slice(2), values });
+    const output = await command.run(target, { positionals: args, values });
     console.log(values.json ? JSON.stringify(output.json, null, 2) : output.lines.join('\n'));
     return 0;
   } catch (error) {

@@ -143,6 +143,24 @@ describe('CLI: ops', () => {
 });
 
 describe('CLI: ops (without a running pipeline)', () => {
+  it('refuses words and options a command does not use, before acting, exit code 2', async () => {
+    const extraWord = await ops('tenants', 'tier', 'demo', 'free', 'enterprise');
+    const unusedOption = await ops('tenants', 'suspend', 'demo', '--tier', 'free');
+    const afterSeed = await ops('seed', 'now');
+
+    expect([extraWord.code, unusedOption.code, afterSeed.code]).toEqual([2, 2, 2]);
+    expect(extraWord.err).toMatch(/^"tenants tier" does not take "enterprise"\. See npm run ops -- help\./);
+    expect(unusedOption.err).toMatch(/^"tenants suspend" does not use --tier\./);
+    expect(afterSeed.err).toMatch(/^"seed" does not take "now"\./);
+  });
+
+  it('refuses to seed prod before reaching for AWS credentials', async () => {
+    const result = await ops('seed', '--stage', 'prod');
+
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^ops seed writes test data: it refuses --stage prod\./);
+  });
+
   it('answers an unknown option with what is wrong and the usage, exit code 2', async () => {
     // Act
     const result = await ops('tenants', 'show', 'acme', '--bogus');
