@@ -1,7 +1,8 @@
 /**
  * Realistic generated events, deterministic for a seed: used by tests, benchmarks and `ops seed`.
  *
- * - `accounts` tenants with a Zipf skew and one whale (account 0) taking ~`whaleShare` of events;
+ * - `accounts` tenants with a Zipf skew and one whale (account 0) taking ~`whaleShare` of events (more
+ *   when there are so few accounts that the next one would otherwise be larger);
  * - thousands of users per account (more for bigger accounts), users Zipf-skewed within an account;
  * - a few event types with realistic metadata, 300-500 bytes per event as JSON;
  * - a share of late events (timestamps hours to days before "now") and of verbatim duplicates.
@@ -115,7 +116,6 @@ export class EventGenerator {
     const seed = options.seed ?? 1;
     this.random = seededRandom(seed);
     this.accountCount = options.accounts ?? 1000;
-    this.whaleShare = this.accountCount > 1 ? (options.whaleShare ?? 0.3) : 1;
     const now = Date.now();
     this.from = options.from ?? now - 60 * 60 * 1000;
     this.span = Math.max(1, (options.to ?? now) - this.from);
@@ -126,6 +126,9 @@ export class EventGenerator {
     this.runId = seed.toString(36);
     // Accounts other than the whale share the rest with a Zipf skew.
     this.accountWeights = zipfCumulative(Math.max(1, this.accountCount - 1), 1.1);
+    // With few accounts the Zipf head would outgrow the whale: the whale stays a quarter bigger.
+    const head = 1.25 * this.accountWeights[0]!;
+    this.whaleShare = this.accountCount > 1 ? Math.max(options.whaleShare ?? 0.3, head / (1 + head)) : 1;
     this.usersPerAccount = new Int32Array(this.accountCount);
     for (let i = 0; i < this.accountCount; i++) {
       // The whale has 20k users; the others 1k-5k, bigger accounts having more.

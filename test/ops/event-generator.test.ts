@@ -40,6 +40,16 @@ describe('Class: EventGenerator', () => {
     expect(counts[1]!).toBeGreaterThan(10 * counts[Math.floor(counts.length / 2)]!);
   });
 
+  it('keeps the whale the biggest account however few accounts there are', () => {
+    for (const accounts of [2, 3, 5, 10, 30]) {
+      const perAccount = new Map<string, number>();
+      for (const event of new EventGenerator({ seed: 3, accounts, from, to }).batch(10_000))
+        perAccount.set(event.account_id, (perAccount.get(event.account_id) ?? 0) + 1);
+      const [biggest] = [...perAccount].sort((a, b) => b[1] - a[1]);
+      expect([accounts, biggest![0]]).toEqual([accounts, 'acct_0000']);
+    }
+  });
+
   it('uses a few event types and thousands of users for the big accounts', () => {
     expect(new Set(events.map((event) => event.type)).size).toBeGreaterThanOrEqual(3);
     expect(new Set(events.map((event) => event.type)).size).toBeLessThanOrEqual(10);
