@@ -85,6 +85,16 @@ async function requestBody(request: IncomingMessage): Promise<Buffer | 'too_larg
   }
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    STRICT_UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isTextual(contentType: string | undefined): boolean {
   return !contentType || /^(application\/json|text\/)/i.test(contentType);
 }
@@ -167,7 +177,11 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     // API Gateway says nothing about which paths exist (MISSING_AUTHENTICATION_TOKEN → 403).
     if (!target) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId);
     const body = await requestBody(request);
-    if (body === 'too_large') return gatewayError(response, 'REQUEST_TOO_LARGE', requestId);
+    if (body === 'too_large') {
+      // The rest of the body was not read: this connection cannot carry another request.
+      response.setHeader('connection', 'close');
+      return gatewayError(response, 'REQUEST_TOO_LARGE', requestId);
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -180,7 +194,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       if (verdict === 'failed') return gatewayError(response, 'AUTHORIZER_FAILURE', requestId);
       authorizer = { ...verdict.context, principalId: verdict.principalId };
     }
-    const textual = isTextual(headers['content-type']);
+    // Text that is not valid UTF-8 goes as bytes, so the handler sees it as it is (and refuses it)
+    // instead of text with its bad bytes silently replaced.
+    const asText = isTextual(headers['content-type']) && isUtf8(body);
     const query = Object.fromEntries(url.searchParams);
     const event: APIGatewayProxyEvent = {
       httpMethod: method,
@@ -188,8 +204,8 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       resource: target.resource,
       headers,
       multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-      body: body.length === 0 ? null : textual ? body.toString('utf8') : body.toString('base64'),
-      isBase64Encoded: body.length > 0 && !textual,
+      body: body.length === 0 ? null : asText ? body.toString('utf8') : body.toString('base64'),
+      isBase64Encoded: body.length > 0 && !asText,
       pathParameters: target.pathParameters,
       queryStringParameters: Object.keys(query).length > 0 ? query : null,
       multiValueQueryStringParameters: null,

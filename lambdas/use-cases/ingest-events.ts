@@ -60,6 +60,14 @@ export interface IngestResult {
 export class LedgerUnavailableError extends ApiError {}
 
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/** JSON is UTF-8 (RFC 8259): a body declared in another charset would be read wrongly, so it is refused. */
+function isUtf8Json(contentType: string | undefined): boolean {
+  if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) return false;
+  const charset = CHARSET_PARAMETER.exec(contentType)?.[1];
+  return charset === undefined || charset.toLowerCase() === 'utf-8' || charset.toLowerCase() === 'utf8';
+}
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body as text, checked for size before anything parses it. */
@@ -87,8 +95,8 @@ export async function ingestEvents(deps: IngestDependencies, request: IngestRequ
   if (!auth.scopes.includes('ingest'))
     throw new ApiError('forbidden', 'This key cannot send events (no "ingest" scope).');
   if (!request.cors.allowed) throw new ApiError('forbidden', request.cors.reason);
-  if (!request.contentType || !JSON_MEDIA_TYPE.test(request.contentType)) {
-    throw new ApiError('unsupported_media_type', 'Send the events as application/json.', {
+  if (!isUtf8Json(request.contentType)) {
+    throw new ApiError('unsupported_media_type', 'Send the events as application/json, in UTF-8.', {
       field: 'content-type',
     });
   }

@@ -211,6 +211,26 @@ describe('Handler: ingest', () => {
         'unsupported_media_type',
         'content-type',
       ],
+      [
+        '415 unsupported_media_type (a charset other than UTF-8)',
+        {
+          body: body([validEvent(1)]),
+          headers: { 'content-type': 'application/json; charset=iso-8859-1' },
+        },
+        415,
+        'unsupported_media_type',
+        'content-type',
+      ],
+      [
+        '400 invalid_body (bytes that are not UTF-8)',
+        {
+          body: Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x7d]).toString('base64'),
+          base64: true,
+        },
+        400,
+        'invalid_body',
+        undefined,
+      ],
       ['405 method_not_allowed', { body: null, method: 'GET' }, 405, 'method_not_allowed', undefined],
     ])('answers %s in the error shape', async (_, options, status, code, field) => {
       const result = await handler(proxyEvent({ auth: auth(), ...options }));

@@ -71,6 +71,25 @@ describe('Local API gateway', () => {
     expect(response.headers.get('x-request-id')).toBe(event.requestContext.requestId);
   });
 
+  it('passes a JSON body that is not valid UTF-8 as its bytes, so the handler sees them unchanged', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"events":[{"event_id":"caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}]}'),
+    ]);
+
+    await call(
+      'POST',
+      '/events',
+      { authorization: 'Bearer good', 'content-type': 'application/json' },
+      bytes,
+    );
+
+    const event = seen.at(-1)!;
+    expect(event.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event.body!, 'base64')).toEqual(bytes);
+  });
+
   it('caches the authorizer result for the TTL, per Authorization header', async () => {
     const before = authorizerCalls;
     await call('GET', '/accounts/a/summary', { authorization: 'Bearer good' });
@@ -103,6 +122,8 @@ describe('Local API gateway', () => {
     );
     expect(big.status).toBe(413);
     expect(JSON.parse(big.text).error.code).toBe('payload_too_large');
+    // The unread rest of the body makes the connection unusable: the client is told so.
+    expect(big.headers.get('connection')).toBe('close');
     expect((await call('GET', '/accounts/crash/summary', { authorization: 'Bearer good' })).status).toBe(503);
     authorizerDown = true;
     api.clearAuthorizerCache();
