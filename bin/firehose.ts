@@ -15,6 +15,9 @@ const stageName = String(app.node.tryGetContext('stage') ?? 'dev');
 if (stageName === 'local') {
   throw new Error('The local stage runs with `npm start`, not on AWS. Use -c stage=dev|staging|prod.');
 }
+if (!['dev', 'staging', 'prod'].includes(stageName)) {
+  throw new Error(`Unknown stage "${stageName}". Use -c stage=dev|staging|prod.`);
+}
 const config = stageConfig(stageName);
 
 new FirehoseStage(app, `firehose-${config.stage}`, { config });

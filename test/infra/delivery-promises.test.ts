@@ -160,6 +160,11 @@ describe.each(STAGES)('stage %s: queue, writer and migrations', (name) => {
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [maintenanceId, 'Arn'] } })],
     });
+    // One failed run is one error for the missed-runs alarm: Lambda does not retry it.
+    synthesized.service.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: maintenanceId },
+      MaximumRetryAttempts: 0,
+    });
   });
 });
 
