@@ -4,7 +4,7 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stageConfig } from '../lib/config/stage-config';
+import { STAGES, stageConfig } from '../lib/config/stage-config';
 import { FirehoseStage } from '../lib/firehose-stage';
 
 // The app itself fails synthesis on any validation error (cdk-nag, CloudFormation rules, the
@@ -15,8 +15,9 @@ const stageName = String(app.node.tryGetContext('stage') ?? 'dev');
 if (stageName === 'local') {
   throw new Error('The local stage runs with `npm start`, not on AWS. Use -c stage=dev|staging|prod.');
 }
-if (!['dev', 'staging', 'prod'].includes(stageName)) {
-  throw new Error(`Unknown stage "${stageName}". Use -c stage=dev|staging|prod.`);
+const deployable = STAGES.filter((stage) => stage !== 'local');
+if (!(deployable as readonly string[]).includes(stageName)) {
+  throw new Error(`Unknown stage "${stageName}". Use -c stage=${deployable.join('|')}.`);
 }
 const config = stageConfig(stageName);
 

@@ -84,8 +84,11 @@ export class PipelineAlreadyRunningError extends Error {
  * that pipeline's PostgreSQL (which it would take for one left behind) and share its journals.
  */
 export async function refuseIfRunning(dir: string): Promise<void> {
-  const saved = await readSavedLocalState(dir);
-  if (saved?.pid === undefined || saved.pid === process.pid || !processIsAlive(saved.pid)) return;
+  const saved = await readRunningLocalState(dir).catch((error: unknown) => {
+    if (error instanceof NoLocalPipelineError) return undefined;
+    throw error;
+  });
+  if (saved === undefined || saved.pid === process.pid) return;
   throw new PipelineAlreadyRunningError(
     `a local pipeline is already running on ${dir} (pid ${saved.pid}${saved.endpoint ? `, ${saved.endpoint}` : ''}). ` +
       `Use it, stop it first (Ctrl-C in its terminal, or kill -INT ${saved.pid}), or start another with ` +

@@ -188,6 +188,10 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
       `${folder} (hour ${hour} of ${folders.length}): ${tally.objects} objects read, ` +
         `${tally.replayed} events ${dryRun ? 'to replay' : 'sent'}`,
     );
+  const counted = (messages: ReplayMessages) => {
+    tally.messages += messages.bodies.length;
+    tally.replayed += messages.events;
+  };
   const sends = new BoundedTasks(REPLAY_CONCURRENCY);
   let queued = 0; // events handed to a send, for --rate; tally.replayed counts those sent
   const enqueue = async (messages: ReplayMessages) => {
@@ -197,8 +201,7 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
       await send(target, queue, messages).catch((error: unknown) => {
         throw new ReplayStop('Could not enqueue the replayed events', error);
       });
-      tally.messages += messages.bodies.length;
-      tally.replayed += messages.events;
+      counted(messages);
       progress();
     });
   };
@@ -220,11 +223,8 @@ export async function archiveReplay(target: OpsTarget, options: CommandOptions):
           (event) => utcDayOfIso(event.timestamp) < firstKeptDay,
         ).length;
         for (const messages of replayMessages(selected, `${keyBase}:${tally.objects}`)) {
-          if (!dryRun) await enqueue(messages);
-          else {
-            tally.messages += messages.bodies.length;
-            tally.replayed += messages.events;
-          }
+          if (dryRun) counted(messages);
+          else await enqueue(messages);
         }
         progress();
       }

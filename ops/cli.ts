@@ -16,7 +16,7 @@ import {
 } from './commands';
 import { erasuresList, tenantsDelete, usersErase } from './erasure';
 import type { CommandOptions } from './options';
-import { seed } from './seed';
+import { refuseProd, seed } from './seed';
 import { OpsError, type OpsTarget, resolveTarget } from './target';
 
 const HELP = `firehose operator commands
@@ -68,8 +68,8 @@ interface Command {
   readonly run: Runner;
   readonly args?: number;
   readonly options?: readonly (keyof typeof OPTIONS)[];
-  /** Writes test data: refused on prod before any AWS call. */
-  readonly notOnProd?: true;
+  /** Checks the options need no target for; throws an OpsError. */
+  readonly check?: (values: { readonly stage?: string }) => void;
 }
 
 const ACCOUNT_ARG = { args: 1, options: ['account'] } as const;
@@ -98,7 +98,7 @@ const COMMANDS: Record<string, Command> = {
   seed: {
     run: seed,
     options: ['accounts', 'events', 'days', 'seed', 'tier', 'batch', 'concurrency'],
-    notOnProd: true,
+    check: (values) => refuseProd(values.stage!),
   },
 };
 
@@ -178,11 +178,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     console.error(`${refused} See npm run ops -- help.`);
     return 2;
   }
-  if (command.notOnProd && values.stage === 'prod') {
-    console.error(`ops ${name} writes test data: it refuses --stage prod.`);
-    return 1;
-  }
   try {
+    command.check?.(values);
     const target = await resolveTarget(values.stage!);
     const output = await command.run(target, { positionals: args, values });
     console.log(values.json ? JSON.stringify(output.json, null, 2) : output.lines.join('\n'));

@@ -19,6 +19,11 @@ import { endProgress, showProgress } from './progress';
 import { OpsError, type OpsTarget } from './target';
 import { createAccount, createKey } from './tenants';
 
+/** Seed writes test data: never on prod. The CLI calls this before it reaches for AWS credentials. */
+export function refuseProd(stage: string): void {
+  if (stage === 'prod') throw new OpsError('ops seed writes test data: it refuses --stage prod.');
+}
+
 export interface SeedAccount {
   readonly account: string;
   readonly key: string;
@@ -117,7 +122,7 @@ async function post(
 
 export async function seed(target: OpsTarget, options: CommandOptions): Promise<Output> {
   const config = stageConfig(target.stage);
-  if (target.stage === 'prod') throw new OpsError('ops seed writes test data: it refuses --stage prod.');
+  refuseProd(target.stage);
   const count = (name: string, fallback: number, max: number) =>
     wholeNumber(options, name, { fallback, max })!;
   const accounts = count('accounts', 5, 1000);

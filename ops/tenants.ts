@@ -114,7 +114,9 @@ export async function revokeKey(
     );
   }
   const key = matches[0]!;
-  if (key.status === 'revoked' || !(await store.revokeKey(key.keyHash, now.toISOString()))) {
+  if (key.status === 'revoked') return { key, alreadyRevoked: true };
+  if (!(await store.revokeKey(key.keyHash, now.toISOString()))) {
+    // Revoked by someone else since the listing: its first time is in the store.
     const current = (await store.listKeys(accountId)).find((each) => each.keyHash === key.keyHash) ?? key;
     return { key: current, alreadyRevoked: true };
   }

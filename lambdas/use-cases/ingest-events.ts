@@ -65,8 +65,8 @@ const CHARSET_PARAMETER = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 /** JSON is UTF-8 (RFC 8259): a body declared in another charset would be read wrongly, so it is refused. */
 function isUtf8Json(contentType: string | undefined): boolean {
   if (!contentType || !JSON_MEDIA_TYPE.test(contentType)) return false;
-  const charset = CHARSET_PARAMETER.exec(contentType)?.[1];
-  return charset === undefined || charset.toLowerCase() === 'utf-8' || charset.toLowerCase() === 'utf8';
+  const charset = CHARSET_PARAMETER.exec(contentType)?.[1]?.toLowerCase();
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
 }
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
