@@ -25,7 +25,7 @@ import {
   selectForReplay,
 } from '../../ops/archive-replay';
 import { OpsError, type OpsTarget } from '../../ops/target';
-import { scriptedTarget } from '../support/ops-target';
+import { scriptedArchive, scriptedTarget } from '../support/ops-target';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-20T14:00:00.000Z');
@@ -189,7 +189,7 @@ describe('Function: archiveReplay', () => {
     } as unknown as DynamoMessageLedger;
     target = scriptedTarget({
       ledger,
-      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      archive: scriptedArchive,
     });
     s3.on(ListObjectsV2Command).resolves({});
     s3.on(ListObjectsV2Command, { Prefix: 'events/2026/11/20/14/' }).resolves({

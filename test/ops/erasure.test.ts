@@ -19,7 +19,7 @@ import { archiveLine } from '../../lambdas/core/archive-records';
 import { serializeQueuedEvent } from '../../lambdas/core/queue-message';
 import { scrubArchive, scrubArchiveText, tenantsDelete, usersErase } from '../../ops/erasure';
 import { deployedEraser, OpsError, type OpsTarget } from '../../ops/target';
-import { scriptedTarget } from '../support/ops-target';
+import { scriptedArchive, scriptedTarget } from '../support/ops-target';
 
 const T = Date.parse('2026-11-20T12:00:00.000Z');
 
@@ -95,7 +95,7 @@ describe('Function: scrubArchiveText', () => {
 describe('Function: scrubArchive', () => {
   const s3 = mockClient(S3Client);
   afterEach(() => s3.reset());
-  const archive = { s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' };
+  const archive = scriptedArchive();
   const keys = Array.from(
     { length: 40 },
     (_, i) => `events/2026/11/20/12/object-${String(i).padStart(2, '0')}`,
@@ -318,7 +318,7 @@ describe('Commands: tenants delete, users erase', () => {
     // Prepare: the database part is done; the summary cache cannot be reached
     const erasedAt = new Date();
     const target = scriptedTarget({
-      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      archive: scriptedArchive,
       eraser: {
         erase: async () => ({
           erasureId: 9,
@@ -352,7 +352,7 @@ describe('Commands: tenants delete, users erase', () => {
     const erased: string[] = [];
     const target = scriptedTarget({
       tenants: { findAccount: async () => undefined } as unknown as OpsTarget['tenants'],
-      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      archive: scriptedArchive,
       eraser: {
         erase: async (request) => {
           erased.push(request.accountId);
@@ -409,7 +409,7 @@ describe('Commands: tenants delete, users erase', () => {
   it('says another erasure not yet complete may still be running, without a stack-trace prefix', async () => {
     const target = scriptedTarget({
       tenants: existingAccount,
-      archive: () => ({ s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' }),
+      archive: scriptedArchive,
       eraser: {
         erase: () =>
           Promise.reject(new ErasureInProgress('Erasure 4 (account zeta, …) has not completed. …')),

@@ -2,6 +2,7 @@
  * An OpsTarget for unit tests of one ops command: AWS clients are real (scripted with
  * aws-sdk-client-mock by the test), and anything the command under test should not touch throws.
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { OpsTarget } from '../../ops/target';
 
@@ -31,4 +32,9 @@ export function scriptedTarget(overrides: Partial<OpsTarget> = {}): OpsTarget {
     },
     ...overrides,
   };
+}
+
+/** An archive location whose S3 client the test scripts (aws-sdk-client-mock), bucket `archive`. */
+export function scriptedArchive() {
+  return { s3: new S3Client({ region: 'us-east-1' }), bucket: 'archive' };
 }
